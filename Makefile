@@ -1,0 +1,13 @@
+# Task runner: every target goes through ./dev, which installs what it needs.
+.PHONY: run test lint setup schemas asyncapi
+
+run:      ## start the whole system on its embedded default
+	./dev run
+test:     ## run the whole test suite
+	./dev test
+lint:     ## ruff + mypy (strict)
+	./dev lint
+setup:    ## install everything
+	./dev setup
+schemas:  ## export the JSON Schemas of the events to docs/events/schemas
+	./dev setup && .venv/bin/realtoros-contracts schemas docs/events/schemas

@@ -1,0 +1,55 @@
+"""RealtorOS contracts: the events, subjects and streams — the only thing services share."""
+
+from realtoros_contracts.envelope import (
+    Envelope,
+    EnvelopeError,
+    decode,
+    encode,
+    envelope_headers,
+    parse_envelope,
+)
+from realtoros_contracts.events import (
+    ALL_EVENTS,
+    EVENTS_BY_TYPE,
+    AgentContext,
+    ClientContext,
+    ComposeFailed,
+    DeliveryContext,
+    EmailApproved,
+    EmailComposed,
+    EmailFailed,
+    EmailSent,
+    Event,
+    SchedulerTick,
+    TaskDue,
+    TimelineEntry,
+    TokenUsage,
+)
+from realtoros_contracts.subjects import DEFAULT_NAMESPACE, Namespace, StreamSpec
+
+__all__ = [
+    "ALL_EVENTS",
+    "DEFAULT_NAMESPACE",
+    "EVENTS_BY_TYPE",
+    "AgentContext",
+    "ClientContext",
+    "ComposeFailed",
+    "DeliveryContext",
+    "EmailApproved",
+    "EmailComposed",
+    "EmailFailed",
+    "EmailSent",
+    "Envelope",
+    "EnvelopeError",
+    "Event",
+    "Namespace",
+    "SchedulerTick",
+    "StreamSpec",
+    "TaskDue",
+    "TimelineEntry",
+    "TokenUsage",
+    "decode",
+    "encode",
+    "envelope_headers",
+    "parse_envelope",
+]

@@ -1,0 +1,119 @@
+"""Subject, stream and bucket names, defined once.
+
+Every name is derived from a namespace (``realtoros`` in production) so that a test run
+or a second deployment on one NATS server gets names of its own:
+``<ns>.<producer>.<entity>.<action>``, e.g. ``realtoros.crm.task.due``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from realtoros_contracts.events import ALL_EVENTS, Event, SchedulerTick
+
+_NAMESPACE_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+
+DAY = 24 * 3600
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """A JetStream stream, described without depending on a NATS client."""
+
+    name: str
+    subjects: tuple[str, ...]
+    max_age_seconds: int
+    duplicate_window_seconds: int = 600
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """The names of one RealtorOS deployment on a NATS server."""
+
+    name: str = "realtoros"
+    producers: tuple[str, ...] = field(
+        default=("scheduler", "crm", "composer", "mailer"), repr=False
+    )
+
+    def __post_init__(self) -> None:
+        if not _NAMESPACE_RE.match(self.name):
+            raise ValueError(
+                f"namespace {self.name!r} must be lower-case letters, digits or '_' "
+                "and start with a letter"
+            )
+
+    # subjects ------------------------------------------------------------------------
+    def subject(self, event: type[Event] | Event) -> str:
+        """The subject an event is published on (ticks: see :meth:`tick_subject`)."""
+        if isinstance(event, SchedulerTick):
+            return self.tick_subject(event.schedule)
+        if event is SchedulerTick:
+            raise ValueError("ticks have one subject per schedule: use tick_subject()")
+        return f"{self.name}.{event.PRODUCER}.{event.ENTITY}.{event.ACTION}"
+
+    def tick_subject(self, schedule: str) -> str:
+        return f"{self.name}.scheduler.tick.{schedule}"
+
+    def all_ticks(self) -> str:
+        return f"{self.name}.scheduler.tick.*"
+
+    def event_for_subject(self, subject: str) -> type[Event] | None:
+        """The event class published on ``subject``, or None for a subject not ours."""
+        if subject.startswith(f"{self.name}.scheduler.tick."):
+            return SchedulerTick
+        for event_cls in ALL_EVENTS:
+            if event_cls is not SchedulerTick and self.subject(event_cls) == subject:
+                return event_cls
+        return None
+
+    def dead_letter_subject(self, service: str) -> str:
+        """Where a service puts the messages it could not process, with the reason."""
+        return f"{self.name}.deadletter.{service}"
+
+    def all_dead_letters(self) -> str:
+        return f"{self.name}.deadletter.>"
+
+    # streams -------------------------------------------------------------------------
+    def stream_name(self, producer: str) -> str:
+        return f"{self.name.upper()}_{producer.upper()}"
+
+    def streams(self) -> tuple[StreamSpec, ...]:
+        """Every stream of the deployment. Events are kept a week so a new subscriber can
+        replay; ticks only a day; dead letters a month."""
+        specs = [
+            StreamSpec(
+                name=self.stream_name(producer),
+                subjects=(f"{self.name}.{producer}.>",),
+                max_age_seconds=DAY if producer == "scheduler" else 7 * DAY,
+                description=f"Events published by the {producer} service.",
+            )
+            for producer in self.producers
+        ]
+        specs.append(
+            StreamSpec(
+                name=self.stream_name("deadletter"),
+                subjects=(f"{self.name}.deadletter.>",),
+                max_age_seconds=30 * DAY,
+                description="Messages a consumer could not process, with the reason.",
+            )
+        )
+        return tuple(specs)
+
+    def stream_for(self, event: type[Event] | Event) -> StreamSpec:
+        return self._stream(self.stream_name(event.PRODUCER))
+
+    def dead_letter_stream(self) -> StreamSpec:
+        return self._stream(self.stream_name("deadletter"))
+
+    def _stream(self, name: str) -> StreamSpec:
+        return next(spec for spec in self.streams() if spec.name == name)
+
+    # key-value buckets ---------------------------------------------------------------
+    def bucket(self, purpose: str) -> str:
+        """A KV bucket name, e.g. ``realtoros_leader`` or ``realtoros_send_ledger``."""
+        return f"{self.name}_{purpose}"
+
+
+DEFAULT_NAMESPACE = Namespace()

@@ -1,0 +1,90 @@
+"""Settings shared by every service, and the one way a service loads them.
+
+Each service subclasses :class:`ServiceSettings`. Values come from the environment, a
+``.env`` file and a secrets directory (the Kubernetes/Key Vault mount: one file per
+setting, named like the variable). A bad value stops the service at start with one line
+per bad setting, naming it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import Field, UrlConstraints, ValidationError, field_validator
+from pydantic_core import Url
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from realtoros_contracts import Namespace
+
+NatsUrl = Annotated[Url, UrlConstraints(allowed_schemes=["nats", "tls", "ws", "wss"])]
+
+DEFAULT_SECRETS_DIR = "/run/secrets/realtoros"
+S = TypeVar("S", bound="ServiceSettings")
+
+
+def project_data_dir() -> Path:
+    """The project's local data folder (``.data`` at the repository root by default)."""
+    return Path(os.environ.get("REALTOROS_DATA_DIR", ".data")).resolve()
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service has."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    nats_url: NatsUrl = Field(
+        default=Url("nats://127.0.0.1:4222"), description="NATS server with JetStream."
+    )
+    nats_namespace: str = Field(
+        default="realtoros",
+        description="Prefix of every subject, stream and bucket (lets two deployments or "
+        "test runs share one NATS server).",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    max_deliveries: int = Field(
+        default=5, ge=1, le=100, description="Deliveries of one message before it is dead-lettered."
+    )
+
+    @field_validator("nats_namespace")
+    @classmethod
+    def _valid_namespace(cls, value: str) -> str:
+        Namespace(value)
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def namespace(self) -> Namespace:
+        return Namespace(self.nats_namespace)
+
+
+def settings_errors(exc: ValidationError) -> list[str]:
+    """One line per bad setting: ``NAME: what is wrong`` (never the value itself)."""
+    lines = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]).upper() or "settings"
+        lines.append(f"{name}: {error['msg']}")
+    return lines
+
+
+def load_settings(cls: type[S], service: str) -> S:
+    """Build the settings or exit with one clear line per bad value (exit code 2)."""
+    secrets_dir = os.environ.get("REALTOROS_SECRETS_DIR", DEFAULT_SECRETS_DIR)
+    try:
+        if Path(secrets_dir).is_dir():
+            return cls(_secrets_dir=secrets_dir)
+        return cls()
+    except ValidationError as exc:
+        for line in settings_errors(exc):
+            print(f"{service}: bad setting {line}", file=sys.stderr)
+        raise SystemExit(2) from None

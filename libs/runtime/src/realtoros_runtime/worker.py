@@ -1,0 +1,152 @@
+"""The composition pieces every service builds on: broker, publisher, durable consumers,
+the ASGI app with health, readiness and the AsyncAPI document."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from faststream.asgi import AsgiFastStream, AsgiResponse, get
+from faststream.asgi.factories.asyncapi.route import AsyncAPIRoute
+from faststream.asgi.types import Scope
+from faststream.middlewares import AckPolicy
+from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.specification import AsyncAPI
+from nats.js.api import AckPolicy as ServerAckPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from realtoros_contracts import Namespace
+from realtoros_runtime.bus import EventPublisher, ensure_streams
+from realtoros_runtime.consuming import RetryPolicy, consumer_middleware
+from realtoros_runtime.settings import ServiceSettings
+
+ReadyCheck = Callable[[], Awaitable[str | None]]
+"""A readiness check returns None when ready, or a short reason when not."""
+
+
+@dataclass
+class Bus:
+    """One service's connection to NATS: the broker, its publisher and its namespace."""
+
+    service: str
+    broker: NatsBroker
+    publisher: EventPublisher
+    ns: Namespace
+    settings: ServiceSettings
+
+    async def connect(self) -> None:
+        """Connect and make sure every stream exists (before any subscriber starts)."""
+        await self.broker.connect()
+        await ensure_streams(self.broker.connection.jetstream(), self.ns)
+
+    def durable(
+        self,
+        subject: str,
+        *,
+        producer: str,
+        durable: str,
+        max_workers: int = 1,
+        batch_size: int = 32,
+        ack_wait: float = 60.0,
+        description: str | None = None,
+    ) -> Any:
+        """A durable pull consumer with explicit acks, shared by every replica."""
+        return self.broker.subscriber(
+            subject,
+            stream=JStream(self.ns.stream_name(producer), declare=False),
+            durable=durable,
+            config=ConsumerConfig(
+                ack_policy=ServerAckPolicy.EXPLICIT,
+                ack_wait=ack_wait,
+                max_deliver=-1,  # bounded by the middleware, which dead-letters
+                deliver_policy=DeliverPolicy.ALL,
+                max_ack_pending=max(1000, max_workers * batch_size * 4),
+            ),
+            pull_sub=PullSub(batch_size=batch_size, timeout=1.0),
+            max_workers=max_workers,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            description=description,
+        )
+
+
+def build_bus(service: str, settings: ServiceSettings, retry: RetryPolicy | None = None) -> Bus:
+    broker = NatsBroker(
+        str(settings.nats_url),
+        name=f"realtoros-{service}",
+        graceful_timeout=30.0,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+    )
+    ns = settings.namespace
+    publisher = EventPublisher(broker, ns, source=f"realtoros/{service}")
+    policy = retry or RetryPolicy(max_deliveries=settings.max_deliveries)
+    broker.add_middleware(consumer_middleware(publisher, service, policy))
+    return Bus(service=service, broker=broker, publisher=publisher, ns=ns, settings=settings)
+
+
+def asyncapi_spec(bus: Bus, *, title: str, description: str) -> AsyncAPI:
+    return AsyncAPI(bus.broker, title=title, version="1.0.0", description=description)
+
+
+def _healthz() -> Any:
+    @get(include_in_schema=False)
+    async def healthz(scope: Scope) -> AsgiResponse:
+        return AsgiResponse(b'{"status":"ok"}', 200, headers={"content-type": "application/json"})
+
+    return healthz
+
+
+def _readyz(bus: Bus, checks: Sequence[ReadyCheck]) -> Any:
+    @get(include_in_schema=False)
+    async def readyz(scope: Scope) -> AsgiResponse:
+        problems = [] if await bus.broker.ping(2.0) else ["nats: not connected"]
+        for check in checks:
+            if (problem := await check()) is not None:
+                problems.append(problem)
+        if problems:
+            body = json.dumps({"status": "unavailable", "problems": problems}).encode()
+            return AsgiResponse(body, 503, headers={"content-type": "application/json"})
+        return AsgiResponse(
+            b'{"status":"ready"}', 200, headers={"content-type": "application/json"}
+        )
+
+    return readyz
+
+
+def worker_app(
+    bus: Bus,
+    *,
+    title: str,
+    description: str,
+    ready_checks: Sequence[ReadyCheck] = (),
+    on_startup: Sequence[Callable[[], Awaitable[None]]] = (),
+    after_startup: Sequence[Callable[[], Awaitable[None]]] = (),
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+) -> AsgiFastStream:
+    """The ASGI app of a worker service: the broker's lifecycle plus /healthz, /readyz and
+    the AsyncAPI document at /asyncapi (HTML) and /asyncapi.json."""
+    return AsgiFastStream(
+        bus.broker,
+        asgi_routes=[("/healthz", _healthz()), ("/readyz", _readyz(bus, ready_checks))],
+        on_startup=[bus.connect, *on_startup],
+        after_startup=list(after_startup),
+        on_shutdown=list(on_shutdown),
+        specification=asyncapi_spec(bus, title=title, description=description),
+        asyncapi_path=AsyncAPIRoute("/asyncapi", try_it_out_path=None),
+    )
+
+
+def serve(app: Any, settings: ServiceSettings) -> None:
+    """Run an ASGI app with uvicorn on the service's host and port."""
+    import uvicorn
+
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )

@@ -1,0 +1,110 @@
+"""Test session set-up: real PostgreSQL and NATS (see tests/support/backends.py), a fresh
+migrated database and a fresh NATS namespace for every test that asks for one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import nats
+import pytest
+
+from realtoros_contracts import Namespace
+from tests.support.backends import Backend, nats_backend, postgres_backend, with_database
+
+RUN_ID = uuid.uuid4().hex[:8]
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp(f"realtoros-{RUN_ID}")
+
+
+@pytest.fixture(scope="session")
+def postgres(run_dir: Path) -> Iterator[Backend]:
+    with postgres_backend(run_dir) as backend:
+        yield backend
+
+
+@pytest.fixture(scope="session")
+def nats_url(run_dir: Path) -> Iterator[str]:
+    with nats_backend(run_dir) as backend:
+        yield backend.url
+
+
+@pytest.fixture(scope="session")
+def migrated_template(postgres: Backend) -> Iterator[str]:
+    """A database migrated once per session; each test's database is a copy of it."""
+    name = f"rt_{RUN_ID}_template"
+    _admin(postgres.url, f'CREATE DATABASE "{name}"')
+    url = with_database(postgres.url, name)
+    env = {**os.environ, "DATABASE_URL": url}
+    done = subprocess.run(
+        [sys.executable, "-m", "realtoros_crm", "migrate"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"migrations failed:\n{done.stdout}\n{done.stderr}")
+    yield name
+    _admin(postgres.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_db_counter = iter(range(1_000_000))
+
+
+@pytest.fixture
+def database_url(postgres: Backend, migrated_template: str) -> Iterator[str]:
+    """A fresh, migrated database of this test's own (``postgresql://…``)."""
+    name = f"rt_{RUN_ID}_{next(_db_counter)}"
+    _admin(postgres.url, f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
+    yield with_database(postgres.url, name)
+    _admin(postgres.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def namespace() -> Namespace:
+    """A NATS namespace of this test's own: its subjects, streams and buckets."""
+    return Namespace(f"t{RUN_ID}{uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture
+async def nats_client(nats_url: str, namespace: Namespace) -> AsyncIterator[nats.NATS]:
+    """A plain nats-py connection; the test's streams and buckets are deleted afterwards."""
+    nc = await nats.connect(nats_url)
+    yield nc
+    js = nc.jetstream()
+    for spec in namespace.streams():
+        try:
+            await js.delete_stream(spec.name)
+        except Exception:
+            pass
+    try:
+        streams = await js.streams_info()
+        for info in streams:
+            if info.config.name and info.config.name.startswith(f"KV_{namespace.name}_"):
+                await js.delete_stream(info.config.name)
+    except Exception:
+        pass
+    await nc.close()
+
+
+def _admin(url: str, sql: str) -> None:
+    import asyncio
+
+    async def run() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
