@@ -3,6 +3,7 @@ migrated database and a fresh NATS namespace for every test that asks for one.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import asyncpg
 import nats
 import pytest
+from nats.aio.client import Client as NATS
 
 from realtoros_contracts import Namespace
 from tests.support.backends import Backend, nats_backend, postgres_backend, with_database
@@ -77,16 +79,14 @@ def namespace() -> Namespace:
 
 
 @pytest.fixture
-async def nats_client(nats_url: str, namespace: Namespace) -> AsyncIterator[nats.NATS]:
+async def nats_client(nats_url: str, namespace: Namespace) -> AsyncIterator[NATS]:
     """A plain nats-py connection; the test's streams and buckets are deleted afterwards."""
     nc = await nats.connect(nats_url)
     yield nc
     js = nc.jetstream()
     for spec in namespace.streams():
-        try:
+        with contextlib.suppress(Exception):
             await js.delete_stream(spec.name)
-        except Exception:
-            pass
     try:
         streams = await js.streams_info()
         for info in streams:

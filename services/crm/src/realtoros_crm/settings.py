@@ -1,0 +1,93 @@
+"""The CRM's settings. ``DATABASE_URL`` alone is enough to migrate; serving needs the rest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import hmac
+from typing import Annotated, Any
+
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
+
+from realtoros_runtime.settings import ServiceSettings
+
+_ASYNCPG_SCHEMES = {"postgresql", "postgres", "postgresql+asyncpg"}
+
+
+def normalise_database_url(value: str) -> str:
+    """``postgresql://``, ``postgres://`` or ``postgresql+asyncpg://`` → the asyncpg form."""
+    scheme, sep, rest = value.strip().partition("://")
+    if not sep or not rest:
+        raise ValueError("must be a URL like postgresql://user:password@host:5432/database")
+    if scheme.lower() not in _ASYNCPG_SCHEMES:
+        raise ValueError(
+            f"scheme {scheme!r} is not supported: use postgresql://, postgres:// "
+            "or postgresql+asyncpg://"
+        )
+    return f"postgresql+asyncpg://{rest}"
+
+
+class DatabaseSettings(ServiceSettings):
+    """What ``realtoros-crm migrate`` needs."""
+
+    database_url: str = Field(
+        description="PostgreSQL URL (postgresql://, postgres:// or postgresql+asyncpg://)."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+
+class CrmSettings(DatabaseSettings):
+    """Everything the CRM process needs to serve."""
+
+    jwt_secret: SecretStr = Field(description="HS256 key of the agents' access tokens.")
+    jwt_ttl_minutes: int = Field(default=720, ge=1, le=60 * 24 * 30)
+    public_base_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("http://127.0.0.1:8000"),
+        description="Where agents and clients reach the CRM (used in unsubscribe links).",
+    )
+    unsubscribe_secret: SecretStr | None = Field(
+        default=None, description="Key of the unsubscribe tokens (derived from JWT_SECRET)."
+    )
+    claim_batch_size: int = Field(default=500, ge=1, le=10_000)
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    relay_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters long")
+        return value
+
+    @field_validator("unsubscribe_secret")
+    @classmethod
+    def _unsubscribe_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters long")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        """Accept a JSON list or a comma-separated string."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    def unsubscribe_key(self) -> bytes:
+        if self.unsubscribe_secret is not None:
+            return self.unsubscribe_secret.get_secret_value().encode()
+        jwt_key = self.jwt_secret.get_secret_value().encode()
+        return hmac.new(jwt_key, b"realtoros-crm/unsubscribe", hashlib.sha256).digest()
+
+    def public_url(self, path: str) -> str:
+        return str(self.public_base_url).rstrip("/") + path

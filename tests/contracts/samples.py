@@ -1,0 +1,81 @@
+"""One realistic instance of every event, for contract tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from realtoros_contracts import (
+    AgentContext,
+    ClientContext,
+    ComposeFailed,
+    DeliveryContext,
+    EmailApproved,
+    EmailComposed,
+    EmailFailed,
+    EmailSent,
+    Event,
+    SchedulerTick,
+    TaskDue,
+    TimelineEntry,
+    TokenUsage,
+)
+
+NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
+IDS: dict[str, Any] = {
+    "email_id": UUID("00000000-0000-4000-8000-000000000001"),
+    "task_id": UUID("00000000-0000-4000-8000-000000000002"),
+    "agent_id": UUID("00000000-0000-4000-8000-000000000003"),
+    "client_id": UUID("00000000-0000-4000-8000-000000000004"),
+}
+DELIVERY = DeliveryContext(
+    to_email="jordan@example.com",
+    to_name="Jordan Lee",
+    from_name="Dana Ruiz via Harbor Realty",
+    reply_to="dana@harbor.example",
+    signature="Dana Ruiz\nHarbor Realty\n(555) 010-2000",
+    postal_address="1 Harbor Way, Portland, OR 97201",
+    unsubscribe_url="https://app.realtoros.example/unsubscribe/abc.def",
+    send_mode="automatic",
+)
+
+
+def samples() -> list[Event]:
+    return [
+        SchedulerTick(schedule="due-tasks", slot=NOW, leader="scheduler-1"),
+        TaskDue(
+            **IDS,
+            due_at=NOW,
+            purpose="Day 3",
+            instructions="Mention the open house on Saturday.",
+            client=ClientContext(
+                name="Jordan Lee",
+                email="jordan@example.com",
+                stage="lead",
+                property_address="12 Elm St",
+                property_type="residential",
+                notes="Wants a yard {big one}",
+                custom_fields={"budget": "650k"},
+            ),
+            agent=AgentContext(
+                name="Dana Ruiz", email="dana@harbor.example", brokerage="Harbor Realty"
+            ),
+            timeline=[TimelineEntry(at=NOW, kind="client.created", summary="Added as a lead")],
+            delivery=DELIVERY,
+        ),
+        EmailComposed(
+            **IDS,
+            subject="Checking in about 12 Elm St",
+            body_text="Hi Jordan,\n\nHow are you?",
+            composer="llm",
+            model="gpt-4o-mini",
+            usage=TokenUsage(prompt_tokens=300, completion_tokens=120, cached_tokens=0),
+            provider_request_id="req_123",
+            delivery=DELIVERY,
+        ),
+        ComposeFailed(**IDS, reason="LLM returned 500 three times", attempts=3),
+        EmailApproved(**IDS, subject="Edited subject", body_text="Edited body", delivery=DELIVERY),
+        EmailSent(**IDS, provider_message_id="0100018c-abc", transport="ses", sent_at=NOW),
+        EmailFailed(**IDS, outcome="unknown", reason="send not confirmed", failed_at=NOW),
+    ]
