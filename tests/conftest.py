@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -29,14 +31,24 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres(run_dir: Path) -> Iterator[Backend]:
-    with postgres_backend(run_dir) as backend:
+def servers_dir() -> Iterator[Path]:
+    """Data of the embedded servers: outside pytest's temp root, which pytest keeps at mode
+    0700 (the embedded PostgreSQL runs as another user when the tests run as root)."""
+    path = Path(tempfile.mkdtemp(prefix=f"realtoros-servers-{RUN_ID}-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(servers_dir: Path) -> Iterator[Backend]:
+    with postgres_backend(servers_dir) as backend:
         yield backend
 
 
 @pytest.fixture(scope="session")
-def nats_url(run_dir: Path) -> Iterator[str]:
-    with nats_backend(run_dir) as backend:
+def nats_url(servers_dir: Path) -> Iterator[str]:
+    with nats_backend(servers_dir) as backend:
         yield backend.url
 
 

@@ -11,7 +11,7 @@ T = TypeVar("T")
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T | None] | T | None],
+    probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None],
     *,
     timeout: float = 10.0,
     interval: float = 0.05,

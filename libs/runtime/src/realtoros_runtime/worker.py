@@ -4,6 +4,7 @@ the ASGI app with health, readiness and the AsyncAPI document."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -78,6 +79,8 @@ def build_bus(service: str, settings: ServiceSettings, retry: RetryPolicy | None
         graceful_timeout=30.0,
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
+        # Per-message "Received"/"Processed" lines only at DEBUG: too chatty under load.
+        log_level=logging.DEBUG,
     )
     ns = settings.namespace
     publisher = EventPublisher(broker, ns, source=f"realtoros/{service}")
