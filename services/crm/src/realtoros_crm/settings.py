@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import hmac
+import json
 from typing import Annotated, Any
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator

@@ -1,0 +1,5 @@
+import sys
+
+from realtoros_crm.main import main
+
+sys.exit(main())

@@ -1,0 +1,40 @@
+"""The agents: the CRM's users, each with their own clients."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal, get_args
+
+from sqlalchemy import CheckConstraint, Index, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from realtoros_crm.db import Base, created_at_column, in_list, uuid_pk
+
+SendMode = Literal["automatic", "approval"]
+SEND_MODES: tuple[str, ...] = get_args(SendMode)
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    __table_args__ = (CheckConstraint(f"send_mode IN ({in_list(SEND_MODES)})", name="send_mode"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    email: Mapped[str] = mapped_column(String(320))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str | None] = mapped_column(String(200))
+    brokerage: Mapped[str | None] = mapped_column(String(200))
+    signature: Mapped[str | None] = mapped_column(Text)
+    tone: Mapped[str | None] = mapped_column(String(200))
+    postal_address: Mapped[str | None] = mapped_column(String(500))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    send_mode: Mapped[str] = mapped_column(
+        String(20), default="automatic", server_default="automatic"
+    )
+    created_at: Mapped[datetime] = created_at_column()
+
+
+# One account per address whatever its case.
+Index("uq_agents_email_lower", func.lower(Agent.email), unique=True)

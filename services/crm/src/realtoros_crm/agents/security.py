@@ -1,0 +1,53 @@
+"""Password hashing (argon2) and the agents' access tokens (JWT, HS256)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import uuid
+from datetime import datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+ALGORITHM = "HS256"
+_hasher = PasswordHasher()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the address is unknown, so a login takes as long either way."""
+    return _hasher.hash("realtoros-not-a-password")
+
+
+async def hash_password(password: str) -> str:
+    # argon2 is deliberately slow: run it off the event loop.
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
+    try:
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    return await asyncio.to_thread(_verify, password_hash, password)
+
+
+def issue_token(agent_id: uuid.UUID, *, key: str, now: datetime, ttl: timedelta) -> str:
+    claims = {"sub": str(agent_id), "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, key, algorithm=ALGORITHM)
+
+
+def read_token(token: str, *, key: str) -> uuid.UUID | None:
+    """The agent id a valid, unexpired token names, or None."""
+    try:
+        claims = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
+        return uuid.UUID(str(claims["sub"]))
+    except (jwt.PyJWTError, ValueError):
+        return None

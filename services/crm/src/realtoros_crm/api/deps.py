@@ -1,0 +1,58 @@
+"""The API's dependencies: ``SessionDep``, ``CurrentAgent`` and the process state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from realtoros_crm.agents.models import Agent
+from realtoros_crm.agents.security import read_token
+from realtoros_crm.agents.service import get_agent
+from realtoros_crm.state import CrmState
+
+
+def get_state(request: Request) -> CrmState:
+    state: CrmState = request.app.state.crm
+    return state
+
+
+StateDep = Annotated[CrmState, Depends(get_state)]
+
+
+async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
+    """A session for the request. The route handler commits; anything else rolls back."""
+    async with state.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="The access token from POST /auth/login.")
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+async def get_current_agent(
+    state: StateDep,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Agent:
+    if credentials is None:
+        raise _unauthorized("sign in first: send 'Authorization: Bearer <access_token>'")
+    key = state.settings.jwt_secret.get_secret_value()
+    agent_id = read_token(credentials.credentials, key=key)
+    agent = await get_agent(session, agent_id) if agent_id is not None else None
+    if agent is None:
+        raise _unauthorized("the access token is invalid or has expired")
+    return agent
+
+
+CurrentAgent = Annotated[Agent, Depends(get_current_agent)]

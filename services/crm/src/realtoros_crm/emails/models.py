@@ -1,0 +1,48 @@
+"""The emails the CRM asked for: one per claimed task, its id assigned at the claim."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal, get_args
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from realtoros_crm.db import Base, created_at_column, in_list, uuid_pk
+
+EmailStatus = Literal[
+    "composing", "awaiting_approval", "sending", "sent", "failed", "unknown", "skipped"
+]
+EMAIL_STATUSES: tuple[str, ...] = get_args(EmailStatus)
+
+
+class Email(Base):
+    __tablename__ = "emails"
+    __table_args__ = (CheckConstraint(f"status IN ({in_list(EMAIL_STATUSES)})", name="status"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
+    )
+    task_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20), default="composing")
+    to_email: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body_text: Mapped[str | None] = mapped_column(Text)
+    composer: Mapped[str | None] = mapped_column(String(20))
+    model: Mapped[str | None] = mapped_column(String(200))
+    needs_review: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    review_reasons: Mapped[list[str]] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
+    provider_message_id: Mapped[str | None] = mapped_column(String(300))
+    transport: Mapped[str | None] = mapped_column(String(20))
+    sent_at: Mapped[datetime | None]
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = created_at_column()

@@ -1,0 +1,44 @@
+"""``realtoros-crm`` / ``python -m realtoros_crm``: ``serve`` (the default) or ``migrate``."""
+
+from __future__ import annotations
+
+import argparse
+
+from realtoros_runtime.logs import configure_logging
+from realtoros_runtime.settings import load_settings
+
+SERVICE = "crm"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="realtoros-crm", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="serve the API, the consumers and the outbox relay (default)")
+    sub.add_parser("migrate", help="upgrade the database schema to the latest revision")
+    args = parser.parse_args(argv)
+    if args.command == "migrate":
+        return _migrate()
+    return _serve()
+
+
+def _migrate() -> int:
+    from realtoros_crm.migrate import upgrade
+    from realtoros_crm.settings import DatabaseSettings
+
+    settings = load_settings(DatabaseSettings, SERVICE)
+    configure_logging(SERVICE, settings.log_level)
+    upgrade(settings.database_url)
+    return 0
+
+
+def _serve() -> int:
+    from realtoros_crm.settings import CrmSettings
+
+    settings = load_settings(CrmSettings, SERVICE)
+    configure_logging(SERVICE, settings.log_level)
+    # Imported once the settings are known good: a bad value fails fast.
+    from realtoros_crm.app import build_app
+    from realtoros_runtime.worker import serve
+
+    serve(build_app(settings), settings)
+    return 0

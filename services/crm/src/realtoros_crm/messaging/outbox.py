@@ -1,0 +1,29 @@
+"""Writing events to the outbox, in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from realtoros_contracts import Event, Namespace, encode, envelope_headers
+from realtoros_crm.messaging.models import OutboxMessage
+
+SOURCE = "realtoros/crm"
+
+
+def add_to_outbox(
+    session: AsyncSession, ns: Namespace, event: Event, *, event_id: str, now: datetime
+) -> OutboxMessage:
+    """Queue ``event`` for the relay. The envelope (with ``Nats-Msg-Id`` = event id) is fixed
+    now, so a re-publish after a crash is byte-for-byte the same message."""
+    message = OutboxMessage(
+        event_id=event_id,
+        subject=ns.subject(event),
+        stream=ns.stream_for(event).name,
+        event_type=event.TYPE,
+        body=encode(event),
+        headers=envelope_headers(event, event_id=event_id, source=SOURCE, time=now),
+    )
+    session.add(message)
+    return message

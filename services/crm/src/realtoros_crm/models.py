@@ -1,0 +1,11 @@
+"""Every table, imported in one place for Alembic and the mapper registry."""
+
+from realtoros_crm.activities.models import Activity
+from realtoros_crm.agents.models import Agent
+from realtoros_crm.clients.models import Client
+from realtoros_crm.db import Base
+from realtoros_crm.emails.models import Email
+from realtoros_crm.messaging.models import InboxEntry, OutboxMessage
+from realtoros_crm.tasks.models import Task
+
+__all__ = ["Activity", "Agent", "Base", "Client", "Email", "InboxEntry", "OutboxMessage", "Task"]

@@ -1,0 +1,23 @@
+"""What the running CRM process holds, built by the composition root's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from realtoros_crm.clock import Clock
+from realtoros_crm.db import Sessions
+from realtoros_crm.messaging.relay import OutboxRelay
+from realtoros_crm.settings import CrmSettings
+from realtoros_runtime.worker import Bus
+
+
+@dataclass
+class CrmState:
+    settings: CrmSettings
+    clock: Clock
+    engine: AsyncEngine
+    sessions: Sessions
+    bus: Bus
+    relay: OutboxRelay

@@ -1,0 +1,57 @@
+"""Follow-up tasks: one email to one client, due at a time."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal, get_args
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from realtoros_crm.db import Base, created_at_column, in_list, uuid_pk
+
+if TYPE_CHECKING:
+    from realtoros_crm.emails.models import Email
+
+TaskStatus = Literal[
+    "pending",
+    "composing",
+    "awaiting_approval",
+    "sending",
+    "sent",
+    "failed",
+    "unknown",
+    "skipped",
+    "cancelled",
+    "done",
+]
+TASK_STATUSES: tuple[str, ...] = get_args(TaskStatus)
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({in_list(TASK_STATUSES)})", name="status"),
+        # The claim reads only pending tasks in due order: a small partial index.
+        Index("ix_tasks_pending_due_at", "due_at", postgresql_where=text("status = 'pending'")),
+        Index("ix_tasks_agent_id_due_at", "agent_id", "due_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(200), default="Custom", server_default="Custom")
+    instructions: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
+    email_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("emails.id", use_alter=True, ondelete="SET NULL")
+    )
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = created_at_column()
+
+    email: Mapped[Email | None] = relationship(foreign_keys=[email_id], lazy="raise")

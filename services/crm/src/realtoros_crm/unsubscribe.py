@@ -1,0 +1,72 @@
+"""The unsubscribe link of every email: a page that asks, and the one-click POST (RFC 8058)
+that records it. The signed token is the only credential."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from fastapi import APIRouter, HTTPException, status
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+
+from realtoros_crm.activities.service import record_activity
+from realtoros_crm.api.deps import SessionDep, StateDep
+from realtoros_crm.clients.models import Client
+from realtoros_crm.unsubscribe_tokens import verify_unsubscribe
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/unsubscribe", tags=["unsubscribe"])
+
+_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><body style="font-family:sans-serif;max-width:32em;margin:4em auto">
+<h1>{title}</h1>{body}</body></html>"""
+
+
+def _page(title: str, body: str) -> HTMLResponse:
+    return HTMLResponse(_PAGE.format(title=html.escape(title), body=body))
+
+
+def _invalid() -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, "this unsubscribe link is not valid")
+
+
+@router.get("/{token}", response_class=HTMLResponse)
+async def show_unsubscribe_page(token: str, state: StateDep) -> HTMLResponse:
+    """Ask the recipient to confirm (a GET changes nothing: mail scanners follow links)."""
+    if verify_unsubscribe(token, state.settings.unsubscribe_key()) is None:
+        raise _invalid()
+    form = (
+        f'<form method="post" action="/unsubscribe/{html.escape(token)}">'
+        "<p>Stop receiving follow-up emails from your agent?</p>"
+        '<button type="submit">Unsubscribe</button></form>'
+    )
+    return _page("Unsubscribe", form)
+
+
+@router.post("/{token}", response_class=HTMLResponse)
+async def unsubscribe_client(token: str, session: SessionDep, state: StateDep) -> HTMLResponse:
+    """Unsubscribe the client the token was signed for; pending follow-ups are then skipped."""
+    client_id = verify_unsubscribe(token, state.settings.unsubscribe_key())
+    if client_id is None:
+        raise _invalid()
+    query = select(Client).where(Client.id == client_id).with_for_update()
+    client = (await session.scalars(query)).one_or_none()
+    if client is None:
+        raise _invalid()
+    if not client.unsubscribed:
+        now = state.clock()
+        client.unsubscribed, client.updated_at = True, now
+        record_activity(
+            session,
+            agent_id=client.agent_id,
+            client_id=client.id,
+            kind="unsubscribed",
+            summary="The client unsubscribed from follow-up emails.",
+            occurred_at=now,
+        )
+        await session.commit()
+        log.info("client %s unsubscribed", client.id)
+    return _page("Unsubscribed", "<p>You will not receive further follow-up emails.</p>")

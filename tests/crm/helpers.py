@@ -1,0 +1,167 @@
+"""Helpers of the CRM tests: API calls, polling with a deadline, reading streams."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import httpx
+from fastapi import FastAPI
+from nats.js import JetStreamContext
+from nats.js.api import RawStreamMsg
+from nats.js.errors import NotFoundError
+
+from realtoros_contracts import SchedulerTick
+from realtoros_crm.state import CrmState
+from realtoros_runtime.bus import EventPublisher
+
+T = TypeVar("T")
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Crm:
+    """The CRM app, running (inside its lifespan), and a client of its API."""
+
+    app: FastAPI
+    http: httpx.AsyncClient
+
+    @property
+    def state(self) -> CrmState:
+        state: CrmState = self.app.state.crm
+        return state
+
+
+@dataclass
+class SignedIn:
+    agent: dict[str, Any]
+    headers: dict[str, str]
+
+
+async def wait_for(
+    check: Callable[[], Awaitable[T | None]], *, timeout: float = 5.0, what: str = "condition"
+) -> T:
+    """Poll ``check`` until it returns something truthy, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(at: datetime) -> str:
+    return at.isoformat()
+
+
+async def sign_up(http: httpx.AsyncClient, **fields: Any) -> SignedIn:
+    body = {
+        "email": f"agent-{uuid.uuid4().hex[:8]}@example.com",
+        "password": PASSWORD,
+        "name": "Ada Agent",
+        "brokerage": "Lovelace Realty",
+        **fields,
+    }
+    created = await http.post("/auth/register", json=body)
+    assert created.status_code == 201, created.text
+    login = await http.post("/auth/login", json={"email": body["email"], "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    token = login.json()["access_token"]
+    return SignedIn(created.json(), {"Authorization": f"Bearer {token}"})
+
+
+async def add_client(http: httpx.AsyncClient, who: SignedIn, **fields: Any) -> dict[str, Any]:
+    body = {"name": "Carla Client", "email": f"c-{uuid.uuid4().hex[:8]}@example.org", **fields}
+    response = await http.post("/clients", json=body, headers=who.headers)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def add_task(
+    http: httpx.AsyncClient,
+    who: SignedIn,
+    client_id: str,
+    due_in: timedelta = timedelta(minutes=-1),
+    **fields: Any,
+) -> dict[str, Any]:
+    body = {"client_id": client_id, "due_at": iso(now() + due_in), **fields}
+    response = await http.post("/tasks", json=body, headers=who.headers)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def get_task(http: httpx.AsyncClient, who: SignedIn, task_id: str) -> dict[str, Any]:
+    response = await http.get(f"/tasks/{task_id}", headers=who.headers)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def wait_task_status(
+    http: httpx.AsyncClient, who: SignedIn, task_id: str, status: str, timeout: float = 5.0
+) -> dict[str, Any]:
+    async def check() -> dict[str, Any] | None:
+        task = await get_task(http, who, task_id)
+        return task if task["status"] == status else None
+
+    return await wait_for(check, timeout=timeout, what=f"task {task_id} to be {status}")
+
+
+async def stream_messages(
+    js: JetStreamContext, stream: str, subject: str | None = None
+) -> list[RawStreamMsg]:
+    """Every message stored in ``stream`` (on ``subject`` when given), in order."""
+    info = await js.stream_info(stream)
+    messages = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        try:
+            message = await js.get_msg(stream, seq)
+        except NotFoundError:
+            continue
+        if subject is None or message.subject == subject:
+            messages.append(message)
+    return messages
+
+
+async def wait_consumed(
+    js: JetStreamContext, stream: str, durable: str, timeout: float = 5.0
+) -> None:
+    """Wait until the durable has acked every message now in the stream."""
+    last = (await js.stream_info(stream)).state.last_seq
+
+    async def check() -> bool:
+        info = await js.consumer_info(stream, durable)
+        return bool(info.ack_floor.stream_seq >= last and info.num_ack_pending == 0)
+
+    await wait_for(check, timeout=timeout, what=f"{durable} to ack up to {last}")
+
+
+async def publish_tick(publisher: EventPublisher, slot: datetime | None = None) -> None:
+    at = slot or datetime.now(UTC)  # a new slot each call: a tick id is schedule + slot
+    tick = SchedulerTick(schedule="due-tasks", slot=at, leader="test")
+    await publisher.publish(tick, event_id=SchedulerTick.event_id(tick.schedule, at))
+
+
+async def claimed_task(
+    crm: Crm, publisher: EventPublisher, who: SignedIn | None = None, **client_fields: Any
+) -> tuple[SignedIn, dict[str, Any]]:
+    """A task the CRM has claimed (composing, with its email id), through a real tick."""
+    who = who or await sign_up(crm.http)
+    client = await add_client(crm.http, who, **client_fields)
+    task = await add_task(crm.http, who, client["id"])
+    await publish_tick(publisher)
+    return who, await wait_task_status(crm.http, who, task["id"], "composing")
