@@ -1,0 +1,1 @@
+"""RealtorOS composer: TaskDue → EmailComposed / ComposeFailed (openai SDK or templates)."""

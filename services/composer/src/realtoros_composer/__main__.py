@@ -1,0 +1,3 @@
+from realtoros_composer.main import main
+
+main()

@@ -1,0 +1,82 @@
+"""The composer's settings: the common ones plus the LLM endpoint and how to use it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from realtoros_runtime.settings import ServiceSettings
+
+SERVICE = "composer"
+ComposerMode = Literal["auto", "llm", "template"]
+
+
+class ComposerSettings(ServiceSettings):
+    """``COMPOSER_MODE=auto`` uses the LLM when ``OPENAI_API_KEY`` is set, templates otherwise."""
+
+    composer_mode: ComposerMode = Field(
+        default="auto", description="auto | llm | template: how emails are drafted."
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, description="Key of the OpenAI-compatible endpoint (never logged)."
+    )
+    openai_base_url: HttpUrl | None = Field(
+        default=None, description="Any OpenAI-compatible endpoint; the OpenAI API when unset."
+    )
+    openai_model: str = Field(default="gpt-4o-mini", min_length=1, max_length=200)
+    llm_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    llm_max_retries: int = Field(
+        default=3, ge=0, le=10, description="Retries of one LLM call (429, 5xx, timeouts)."
+    )
+    llm_max_concurrency: int = Field(
+        default=64, ge=1, le=1024, description="LLM calls in flight at once in one replica."
+    )
+    llm_structured_output: Literal["json_schema", "json_object"] = Field(
+        default="json_schema",
+        description="The response_format tried first; the composer falls back when the "
+        "server rejects it.",
+    )
+
+    @field_validator("openai_api_key", "openai_base_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # An empty variable (OPENAI_API_KEY= in a .env) means "not set", not "an empty key".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("composer_mode", "llm_structured_output", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _llm_needs_a_key(self) -> ComposerSettings:
+        if self.composer_mode == "llm" and self.openai_api_key is None:
+            # Reported against the setting itself, so the start-up line names it.
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "missing_for_mode", "must be set when COMPOSER_MODE=llm"
+                        ),
+                        loc=("openai_api_key",),
+                        input=None,
+                    )
+                ],
+            )
+        return self
+
+    @property
+    def uses_llm(self) -> bool:
+        """Whether emails are drafted by the LLM (otherwise by templates)."""
+        if self.composer_mode == "auto":
+            return self.openai_api_key is not None
+        return self.composer_mode == "llm"
+
+    @property
+    def api_key(self) -> str:
+        return self.openai_api_key.get_secret_value() if self.openai_api_key else ""

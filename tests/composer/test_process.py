@@ -1,0 +1,107 @@
+"""The composer as the OS process it runs as, against the fake LLM as its own process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+
+from realtoros_composer.app import DURABLE
+from realtoros_contracts import EmailComposed, Namespace, TaskDue, decode, encode, envelope_headers
+from realtoros_devstack.embedded import free_port
+from tests.composer.conftest import eventually, task_due
+from tests.support.fake_llm import answer
+from tests.support.processes import REPO, ServiceProcess
+
+pytestmark = pytest.mark.e2e
+
+KEY = "sk-test-process-never-logged"
+
+
+@pytest.fixture
+def fake_llm_process() -> Iterator[str]:
+    """``python -m tests.support.fake_llm --port N``; yields its root URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.fake_llm", "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # blocks until it listens (or dies)
+        assert line.startswith("ready "), line
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def test_the_composer_process_composes_with_the_llm(
+    fake_llm_process: str,
+    nats_url: str,
+    namespace: Namespace,
+    nats_client: NatsClient,
+    tmp_path: Path,
+) -> None:
+    async with httpx.AsyncClient(base_url=fake_llm_process) as control:
+        script = {"behaviours": [answer("From the process", "Hi Maria,\n\nHello.")]}
+        (await control.post("/_script", json=script)).raise_for_status()
+        env = {
+            "NATS_URL": nats_url,
+            "NATS_NAMESPACE": namespace.name,
+            "COMPOSER_MODE": "llm",
+            "OPENAI_API_KEY": KEY,
+            "OPENAI_BASE_URL": f"{fake_llm_process}/v1",
+            "LOG_LEVEL": "DEBUG",
+        }
+        composer = ServiceProcess("composer", env, tmp_path).start()
+        try:
+            await asyncio.to_thread(composer.wait_ready)
+            health = await control.get(f"{composer.base_url}/healthz")
+            assert health.status_code == 200
+            asyncapi = await control.get(f"{composer.base_url}/asyncapi.json")
+            assert namespace.subject(TaskDue) in asyncapi.text
+            composed = await _compose_one(nats_client.jetstream(), namespace)
+            requests = (await control.get("/_requests")).json()["requests"]
+        finally:
+            code = composer.stop()
+    assert composed.subject == "From the process"
+    assert composed.composer == "llm"
+    assert [r["has_api_key"] for r in requests] == [True]
+    assert code in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after a clean stop
+    logs = composer.logs()
+    assert "composing with the LLM: model gpt-4o-mini" in logs
+    assert "Application shutdown complete" in logs
+    assert KEY not in logs
+
+
+async def _compose_one(js: JetStreamContext, ns: Namespace) -> EmailComposed:
+    task = task_due()
+    headers = envelope_headers(task, event_id=f"due:{uuid.uuid4()}", source="realtoros/crm")
+    await js.publish(
+        ns.subject(TaskDue), encode(task), headers=headers, stream=ns.stream_name("crm")
+    )
+    stream = ns.stream_name("composer")
+
+    async def published() -> int:
+        return (await js.stream_info(stream)).state.messages
+
+    await eventually(published, timeout=15)
+    msg = await js.get_msg(stream, 1)
+    _, event = decode(EmailComposed, msg.headers, msg.data or b"")
+    info = await js.consumer_info(ns.stream_name("crm"), DURABLE)
+    assert info.config.durable_name == DURABLE
+    assert json.loads(msg.data or b"{}")["email_id"] == str(task.email_id)
+    return event
