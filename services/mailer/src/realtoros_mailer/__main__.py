@@ -1,0 +1,3 @@
+from realtoros_mailer.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,159 @@
+"""The send ledger: one NATS KV entry per email id, the mailer's memory of what it sent.
+
+The entry is claimed (``create``, which fails if the key exists) before the transport is
+called, so two deliveries of the same email can never both reach SES. Its states:
+
+* ``claimed`` — a send is (or was) in progress; if it is found by a later delivery, the
+  attempt died between the claim and its result and nobody knows whether SES sent it;
+* ``sent`` — the transport accepted it (message id recorded);
+* ``failed`` — definitely not sent (the reason says why);
+* ``unknown`` — a dead ``claimed`` entry that has been reported to the CRM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+from uuid import UUID
+
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig, StorageType
+from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+from realtoros_contracts import Namespace
+
+log = logging.getLogger(__name__)
+
+LedgerState = Literal["claimed", "sent", "failed", "unknown"]
+Outcome = Literal["failed", "skipped", "unknown"]
+
+WRITE_ATTEMPTS = 6
+
+
+class LedgerError(RuntimeError):
+    """The ledger could not be read or written; the delivery is retried."""
+
+
+class LedgerConflict(LedgerError):
+    """The entry changed under us (another replica wrote it); retry to see the new state."""
+
+
+class LedgerEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    state: LedgerState
+    at: AwareDatetime
+    message_id: str | None = None
+    transport: Literal["ses", "file", "smtp"] | None = None
+    outcome: Outcome | None = None
+    reason: str | None = None
+
+    @staticmethod
+    def claim() -> LedgerEntry:
+        return LedgerEntry(state="claimed", at=datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The result of claiming: ``existing`` is None when this delivery won the claim."""
+
+    revision: int
+    existing: LedgerEntry | None
+
+
+def bucket_config(ns: Namespace) -> KeyValueConfig:
+    # No TTL: the ledger must outlive every possible redelivery of the email's events.
+    return KeyValueConfig(
+        bucket=ns.bucket("send_ledger"),
+        description="The mailer's send ledger: one entry per email id.",
+        history=1,
+        storage=StorageType.FILE,
+    )
+
+
+class SendLedger:
+    def __init__(self, ns: Namespace) -> None:
+        self._ns = ns
+        self._kv: KeyValue | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._kv is not None
+
+    async def open(self, js: JetStreamContext) -> None:
+        """Create the bucket, or bind to it when it exists (idempotent)."""
+        config = bucket_config(self._ns)
+        try:
+            self._kv = await js.create_key_value(config)
+        except BadRequestError:
+            # It exists with another config (e.g. created by an older version): use it.
+            self._kv = await js.key_value(config.bucket)
+
+    @property
+    def kv(self) -> KeyValue:
+        if self._kv is None:
+            raise LedgerError("the send ledger is not open yet")
+        return self._kv
+
+    async def claim(self, email_id: UUID) -> Claim:
+        key = str(email_id)
+        for _ in range(3):
+            try:
+                revision = await self.kv.create(key, _dump(LedgerEntry.claim()))
+                return Claim(revision=revision, existing=None)
+            except KeyWrongLastSequenceError:
+                pass
+            try:
+                entry = await self.kv.get(key)
+            except KeyNotFoundError:
+                continue  # released between our create and get: claim again
+            return Claim(revision=entry.revision or 0, existing=_load(key, entry.value))
+        raise LedgerConflict(f"could not claim or read ledger entry {key}")
+
+    async def record(self, email_id: UUID, entry: LedgerEntry, *, last: int | None = None) -> None:
+        """Write the outcome. With ``last``, only if the entry is still at that revision
+        (raises :class:`LedgerConflict` otherwise). Retried: the outcome of a send that
+        happened must not be lost to a NATS blip, or the email would be reported unknown."""
+        key = str(email_id)
+        delay = 0.2
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                if last is None:
+                    await self.kv.put(key, _dump(entry))
+                else:
+                    await self.kv.update(key, _dump(entry), last=last)
+                return
+            except KeyWrongLastSequenceError as exc:
+                raise LedgerConflict(f"ledger entry {key} changed while recording") from exc
+            except (TimeoutError, NatsTimeoutError):
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                log.warning("ledger write for %s timed out (attempt %d)", key, attempt)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def release(self, email_id: UUID, revision: int) -> None:
+        """Drop our claim after a send that surely did not happen, so a retry may send."""
+        try:
+            await self.kv.delete(str(email_id), last=revision)
+        except KeyWrongLastSequenceError:
+            log.warning("ledger entry %s changed before its claim was released", email_id)
+
+
+def _dump(entry: LedgerEntry) -> bytes:
+    return entry.model_dump_json(exclude_none=True).encode()
+
+
+def _load(key: str, value: bytes | None) -> LedgerEntry:
+    try:
+        return LedgerEntry.model_validate_json(value or b"")
+    except ValidationError as exc:
+        # Not a ValidationError: the middleware would take it for a bad event body.
+        problem = f"{exc.error_count()} error(s)"
+        raise LedgerError(f"ledger entry {key} is unreadable: {problem}") from None

@@ -1,0 +1,154 @@
+"""Building the MIME message of an email: headers through the email package (which refuses
+CR/LF in any header), a text part with the signature and footer, and an HTML alternative.
+
+Everything the CRM put in the delivery context is untrusted text here: addresses are
+validated, the HTML part escapes every character it was given.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from uuid import UUID
+
+from email_validator import EmailNotValidError, validate_email
+
+from realtoros_contracts import DeliveryContext, EmailApproved, EmailComposed
+
+Sendable = EmailComposed | EmailApproved
+
+H_EMAIL_ID = "X-RealtorOS-Email-Id"
+SIGNATURE_SEPARATOR = "-- "  # RFC 3676: mail clients fold what follows it
+# A URL safe to put between <> in a header and in an href: http(s), printable, no quotes.
+_UNSUBSCRIBE_URL = re.compile(r"^https?://[^\s<>\"'\\]+$")
+
+
+class InvalidEmail(ValueError):
+    """The email cannot be built as given (an invalid address, a bad URL): never sendable."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A built message and the envelope a transport needs to send it."""
+
+    email_id: UUID
+    from_address: str
+    to_address: str
+    reply_to: str
+    raw: bytes
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def checked_address(value: str, what: str) -> str:
+    """The ASCII form of a deliverable-looking address (IDN domains punycoded), or raise."""
+    try:
+        checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise InvalidEmail(f"{what} is not a valid email address: {exc}") from None
+    return checked.ascii_email or checked.normalized
+
+
+def checked_unsubscribe_url(value: str) -> str:
+    if value and not _UNSUBSCRIBE_URL.match(value):
+        raise InvalidEmail("the unsubscribe URL is not an http(s) URL usable in a header")
+    return value
+
+
+def text_body(body: str, delivery: DeliveryContext) -> str:
+    """The plain-text part: the body, then the signature block and the footer."""
+    tail = [part for part in (delivery.signature.strip(), footer_text(delivery)) if part]
+    text = body.rstrip()
+    if tail:
+        text += f"\n\n{SIGNATURE_SEPARATOR}\n" + "\n\n".join(tail)
+    return text + "\n"
+
+
+def footer_text(delivery: DeliveryContext) -> str:
+    lines = []
+    if delivery.postal_address.strip():
+        lines.append(delivery.postal_address.strip())
+    if delivery.unsubscribe_url:
+        lines.append(f"Unsubscribe: {delivery.unsubscribe_url}")
+    return "\n".join(lines)
+
+
+def _paragraphs(text: str) -> str:
+    blocks = [block.strip("\n") for block in re.split(r"\n[ \t]*\n", text) if block.strip()]
+    return "\n".join(
+        "<p>" + "<br>\n".join(html.escape(line) for line in block.split("\n")) + "</p>"
+        for block in blocks
+    )
+
+
+def html_body(subject: str, body: str, delivery: DeliveryContext) -> str:
+    """The HTML part: the same text escaped into paragraphs, the footer as links."""
+    parts = [_paragraphs(body)]
+    if delivery.signature.strip():
+        parts.append(f'<div class="signature">{_paragraphs(delivery.signature)}</div>')
+    footer = []
+    if delivery.postal_address.strip():
+        footer.append(html.escape(delivery.postal_address.strip()).replace("\n", "<br>"))
+    if delivery.unsubscribe_url:
+        url = html.escape(delivery.unsubscribe_url, quote=True)
+        footer.append(f'<a href="{url}">Unsubscribe</a>')
+    if footer:
+        parts.append(
+            '<hr><p class="footer" style="font-size:12px;color:#666">'
+            + "<br>\n".join(footer)
+            + "</p>"
+        )
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f"<title>{html.escape(subject)}</title></head>\n<body>\n"
+        + "\n".join(parts)
+        + "\n</body></html>\n"
+    )
+
+
+def build_message(event: Sendable, from_address: str, *, now: datetime | None = None) -> Outgoing:
+    """The MIME message of ``event`` sent from ``from_address``; raises :class:`InvalidEmail`."""
+    delivery = event.delivery
+    to_address = checked_address(delivery.to_email, "the recipient address")
+    reply_to = checked_address(delivery.reply_to, "the reply-to address")
+    unsubscribe_url = checked_unsubscribe_url(delivery.unsubscribe_url)
+    msg = EmailMessage(policy=SMTP)
+    try:
+        msg["From"] = Address(display_name=delivery.from_name, addr_spec=from_address)
+        msg["To"] = Address(display_name=delivery.to_name, addr_spec=to_address)
+        msg["Reply-To"] = Address(display_name=delivery.from_name, addr_spec=reply_to)
+        msg["Subject"] = event.subject
+    except (ValueError, HeaderParseError, IndexError) as exc:
+        # The email package refuses CR/LF and malformed addresses in headers.
+        raise InvalidEmail(f"a header could not be built: {exc}") from None
+    msg["Date"] = format_datetime(now or datetime.now(UTC))
+    msg["Message-ID"] = f"<{event.email_id}@{from_address.rpartition('@')[2]}>"
+    msg[H_EMAIL_ID] = str(event.email_id)
+    if unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    # Quoted-printable keeps the whole message 7-bit, which every relay accepts.
+    msg.set_content(text_body(event.body_text, delivery), cte="quoted-printable")
+    msg.add_alternative(
+        html_body(event.subject, event.body_text, delivery),
+        subtype="html",
+        cte="quoted-printable",
+    )
+    return Outgoing(
+        email_id=event.email_id,
+        from_address=from_address,
+        to_address=to_address,
+        reply_to=reply_to,
+        raw=msg.as_bytes(),
+        tags={
+            "email_id": str(event.email_id),
+            "task_id": str(event.task_id),
+            "agent_id": str(event.agent_id),
+        },
+    )

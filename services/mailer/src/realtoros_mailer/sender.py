@@ -1,0 +1,151 @@
+"""Sending one email at most once, and always reporting what became of it.
+
+The order is what makes it safe: claim the email id in the ledger, call the transport,
+record the result, then publish it. A crash or error at any point leaves the ledger in a
+state from which a redelivery does the right thing without sending twice:
+
+* claim exists, ``sent``/``failed``/``unknown`` → publish that outcome again (same event
+  id, so JetStream drops it if the first publish landed);
+* claim exists, still ``claimed`` → the attempt died mid-send: report ``unknown``;
+* transport surely did not send → release the claim and raise (the middleware retries);
+* transport outcome unknown → keep the claim and raise: the redelivery reports ``unknown``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Literal
+
+from realtoros_contracts import EmailFailed, EmailSent
+from realtoros_mailer.ledger import Claim, LedgerEntry, SendLedger
+from realtoros_mailer.message import InvalidEmail, Outgoing, Sendable, build_message
+from realtoros_mailer.transports import SendNotAttempted, SendRejected, Transport
+from realtoros_runtime.bus import EventPublisher
+
+log = logging.getLogger(__name__)
+
+REASON_LIMIT = 2000
+
+
+def sent_event_id(email_id: object) -> str:
+    return f"sent:{email_id}"
+
+
+def failed_event_id(email_id: object) -> str:
+    return f"failed:{email_id}"
+
+
+def unknown_reason(claimed_at: datetime) -> str:
+    return (
+        f"a send attempt started at {claimed_at.isoformat()} but its result was never "
+        "recorded (the mailer stopped or lost its connection mid-send), so the email may "
+        "or may not have been delivered; it was not sent again. Check with the client "
+        "before resending."
+    )
+
+
+class Sender:
+    def __init__(
+        self,
+        *,
+        ledger: SendLedger,
+        transport: Transport,
+        publisher: EventPublisher,
+        from_address: str,
+    ) -> None:
+        self._ledger = ledger
+        self._transport = transport
+        self._publisher = publisher
+        self._from_address = from_address
+
+    async def deliver(self, event: Sendable) -> None:
+        """Send ``event``'s email unless the ledger knows it; publish its outcome."""
+        # Built before claiming: a message that cannot be built is a certain failure, not
+        # a send attempt, and must never leave a claim behind.
+        problem: str | None = None
+        outgoing: Outgoing | None = None
+        try:
+            outgoing = build_message(event, self._from_address)
+        except InvalidEmail as exc:
+            problem = str(exc)
+        claim = await self._ledger.claim(event.email_id)
+        if claim.existing is not None:
+            await self._report_existing(event, claim)
+        elif outgoing is None:
+            await self._fail(event, "failed", problem or "the email could not be built")
+        else:
+            await self._send(event, outgoing, claim.revision)
+
+    async def _send(self, event: Sendable, outgoing: Outgoing, revision: int) -> None:
+        try:
+            message_id = await self._transport.send(outgoing)
+        except SendRejected as exc:
+            await self._fail(event, "failed", str(exc))
+            return
+        except SendNotAttempted:
+            await self._ledger.release(event.email_id, revision)
+            raise
+        # Any other error: the outcome is unknown. The claim stays, so the redelivery
+        # reports "unknown" instead of sending a second copy.
+        entry = LedgerEntry(
+            state="sent",
+            at=datetime.now(UTC),
+            message_id=message_id,
+            transport=self._transport.name,
+        )
+        await self._ledger.record(event.email_id, entry)
+        log.info("sent email %s via %s (%s)", event.email_id, entry.transport, message_id)
+        await self._publish_sent(event, entry)
+
+    async def _report_existing(self, event: Sendable, claim: Claim) -> None:
+        entry = claim.existing
+        assert entry is not None
+        if entry.state == "sent":
+            log.info("email %s was already sent; reporting it again", event.email_id)
+            await self._publish_sent(event, entry)
+        elif entry.state == "claimed":
+            log.warning("email %s: a claim without a result; reporting unknown", event.email_id)
+            await self._fail(event, "unknown", unknown_reason(entry.at), last=claim.revision)
+        else:
+            await self._publish_failed(event, entry)
+
+    async def _fail(
+        self,
+        event: Sendable,
+        outcome: Literal["failed", "unknown"],
+        reason: str,
+        *,
+        last: int | None = None,
+    ) -> None:
+        entry = LedgerEntry(
+            state=outcome, at=datetime.now(UTC), outcome=outcome, reason=reason[:REASON_LIMIT]
+        )
+        # The ledger first: if the publish is lost, the redelivery finds the outcome.
+        await self._ledger.record(event.email_id, entry, last=last)
+        log.warning("email %s not sent (%s): %s", event.email_id, outcome, entry.reason)
+        await self._publish_failed(event, entry)
+
+    async def _publish_sent(self, event: Sendable, entry: LedgerEntry) -> None:
+        sent = EmailSent(
+            email_id=event.email_id,
+            task_id=event.task_id,
+            agent_id=event.agent_id,
+            client_id=event.client_id,
+            provider_message_id=entry.message_id or "",
+            transport=entry.transport or self._transport.name,
+            sent_at=entry.at,
+        )
+        await self._publisher.publish(sent, event_id=sent_event_id(event.email_id))
+
+    async def _publish_failed(self, event: Sendable, entry: LedgerEntry) -> None:
+        failed = EmailFailed(
+            email_id=event.email_id,
+            task_id=event.task_id,
+            agent_id=event.agent_id,
+            client_id=event.client_id,
+            outcome=entry.outcome or "unknown",
+            reason=(entry.reason or "no reason was recorded")[:REASON_LIMIT],
+            failed_at=entry.at,
+        )
+        await self._publisher.publish(failed, event_id=failed_event_id(event.email_id))

@@ -1,0 +1,154 @@
+"""The mailer's settings: which transport, where the local outbox is, and SES.
+
+Cross-setting rules (SES needs a sender and credentials) are field validators with
+``validate_default`` so that each error names the setting that is missing, one line each.
+"""
+
+from __future__ import annotations
+
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from pathlib import Path
+from typing import Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import Field, HttpUrl, SecretStr, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+from pydantic_settings import SettingsConfigDict
+
+from realtoros_runtime.settings import ServiceSettings, project_data_dir
+
+MailTransport = Literal["file", "ses"]
+
+DEFAULT_FILE_FROM = "no-reply@realtoros.localhost"
+
+
+def _default_outbox() -> Path:
+    return project_data_dir() / "outbox"
+
+
+def _ses_selected(info: ValidationInfo) -> bool:
+    return info.data.get("mail_transport") == "ses"
+
+
+class MailerSettings(ServiceSettings):
+    """``MAIL_*`` choose the transport; ``AWS_*`` / ``SES_*`` configure SES."""
+
+    # An empty variable (``SES_CONFIGURATION_SET=`` in a ConfigMap or compose file) means
+    # "not set", not "set to the empty string".
+    model_config = SettingsConfigDict(env_ignore_empty=True)
+
+    mail_transport: MailTransport = Field(
+        default="file",
+        description="file: write .eml files to MAIL_OUTBOX_DIR; ses: send through Amazon SES.",
+    )
+    mail_outbox_dir: Path = Field(
+        default_factory=_default_outbox, description="Where the file transport writes."
+    )
+    mail_from_address: str = Field(
+        default=DEFAULT_FILE_FROM,
+        description="The From address of the file transport (SES uses SES_FROM_ADDRESS).",
+    )
+    aws_region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
+    aws_profile: str | None = Field(
+        default=None, description="A named profile of the AWS config to take credentials from."
+    )
+    aws_web_identity_token_file: str | None = Field(
+        default=None, description="Set by EKS/IRSA-style workload identity; boto reads it."
+    )
+    aws_container_credentials_full_uri: str | None = None
+    aws_container_credentials_relative_uri: str | None = None
+    aws_access_key_id: SecretStr | None = Field(default=None, validate_default=True)
+    aws_secret_access_key: SecretStr | None = Field(default=None, validate_default=True)
+    aws_session_token: SecretStr | None = None
+    ses_endpoint_url: HttpUrl | None = Field(
+        default=None, description="Another SES endpoint (moto in tests, a VPC endpoint)."
+    )
+    ses_from_address: str | None = Field(
+        default=None,
+        validate_default=True,
+        description="The verified sending address, e.g. notifications@mail.example.com.",
+    )
+    ses_configuration_set: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    mail_max_workers: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="Emails one replica sends at once, per consumer (a slow send holds "
+        "back only its own worker).",
+    )
+    ses_connect_timeout: float = Field(default=5.0, gt=0, le=60)
+    ses_read_timeout: float = Field(default=20.0, gt=0, le=300)
+
+    @field_validator("mail_from_address")
+    @classmethod
+    def _valid_file_from(cls, value: str) -> str:
+        # The local default is on a special-use domain email-validator refuses; the email
+        # package's own parser is the right judge for a file that never leaves the machine.
+        try:
+            address = Address(addr_spec=value)
+        except (HeaderParseError, ValueError, IndexError) as exc:
+            raise PydanticCustomError(
+                "email", "not an email address: {error}", {"error": str(exc)}
+            ) from None
+        if not address.domain:
+            raise PydanticCustomError("email", "an email address needs a domain")
+        return value
+
+    @field_validator("ses_from_address")
+    @classmethod
+    def _valid_ses_from(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if _ses_selected(info):
+                raise PydanticCustomError("missing", "required when MAIL_TRANSPORT=ses")
+            return None
+        try:
+            # test_environment: a *.test sender is fine against moto or a local endpoint;
+            # real SES refuses any sender it has not verified anyway.
+            checked = validate_email(
+                value, check_deliverability=False, allow_smtputf8=False, test_environment=True
+            )
+        except EmailNotValidError as exc:
+            raise PydanticCustomError(
+                "email", "not a valid email address: {error}", {"error": str(exc)}
+            ) from None
+        return checked.ascii_email or checked.normalized
+
+    @field_validator("aws_access_key_id")
+    @classmethod
+    def _credentials_somewhere(cls, value: SecretStr | None, info: ValidationInfo) -> object:
+        if value is None and _ses_selected(info) and not cls._chain_configured(info):
+            raise PydanticCustomError(
+                "missing",
+                "required when MAIL_TRANSPORT=ses, with AWS_SECRET_ACCESS_KEY, unless "
+                "AWS_PROFILE, AWS_WEB_IDENTITY_TOKEN_FILE or container credentials are set",
+            )
+        return value
+
+    @field_validator("aws_secret_access_key")
+    @classmethod
+    def _keys_in_pairs(cls, value: SecretStr | None, info: ValidationInfo) -> object:
+        key_id_given = info.data.get("aws_access_key_id") is not None
+        if value is None and key_id_given:
+            raise PydanticCustomError("missing", "required when AWS_ACCESS_KEY_ID is set")
+        if value is not None and not key_id_given and "aws_access_key_id" in info.data:
+            raise PydanticCustomError("unpaired", "set without AWS_ACCESS_KEY_ID")
+        return value
+
+    @staticmethod
+    def _chain_configured(info: ValidationInfo) -> bool:
+        names = (
+            "aws_profile",
+            "aws_web_identity_token_file",
+            "aws_container_credentials_full_uri",
+            "aws_container_credentials_relative_uri",
+        )
+        return any(info.data.get(name) for name in names)
+
+    @property
+    def from_address(self) -> str:
+        """The address emails are sent from with the configured transport."""
+        if self.mail_transport == "ses":
+            assert self.ses_from_address is not None  # enforced by the validator
+            return self.ses_from_address
+        return self.mail_from_address

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.mailer.helpers import SES_FROM
+from tests.support.moto_ses import MotoSes
+
+
+@pytest.fixture(scope="session")
+def moto_ses() -> Iterator[MotoSes]:
+    """One moto SES server for the session; tests tell their emails apart by email id."""
+    with MotoSes() as ses:
+        ses.verify_sender(SES_FROM)
+        yield ses

@@ -1,0 +1,220 @@
+"""Events in, events out: what the mailer tests share."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+from nats.js.errors import NotFoundError
+
+from realtoros_contracts import (
+    DeliveryContext,
+    EmailApproved,
+    EmailComposed,
+    EmailFailed,
+    EmailSent,
+    Event,
+    Namespace,
+    decode,
+    encode,
+    envelope_headers,
+)
+from realtoros_mailer.app import Mailer, build_mailer
+from realtoros_mailer.settings import MailerSettings
+
+T = TypeVar("T")
+E = TypeVar("E", bound=Event)
+R = TypeVar("R", EmailSent, EmailFailed)
+
+DEADLINE = 15.0
+SES_FROM = "notifications@mail.example.com"
+
+
+def settings_for(nats_url: str, ns: Namespace, **overrides: Any) -> MailerSettings:
+    values: dict[str, Any] = {
+        "nats_url": nats_url,
+        "nats_namespace": ns.name,
+        "mail_transport": "file",
+    }
+    values.update(overrides)
+    return MailerSettings(**values)
+
+
+@asynccontextmanager
+async def running(mailer: Mailer) -> AsyncIterator[Mailer]:
+    """The mailer's broker and resources, started the way its app starts them."""
+    await mailer.bus.connect()
+    await mailer.open()
+    await mailer.bus.broker.start()
+    try:
+        yield mailer
+    finally:
+        await mailer.bus.broker.stop()
+        await mailer.close()
+
+
+@asynccontextmanager
+async def run_mailer(settings: MailerSettings, **kwargs: Any) -> AsyncIterator[Mailer]:
+    async with running(build_mailer(settings, **kwargs)) as mailer:
+        yield mailer
+
+
+def delivery(**overrides: Any) -> DeliveryContext:
+    email_tag = uuid.uuid4().hex[:8]
+    values: dict[str, Any] = {
+        "to_email": "jane.buyer@example.com",
+        "to_name": "Jane Buyer",
+        "from_name": "Sam Agent",
+        "reply_to": "sam.agent@brokerage.example.com",
+        "signature": "Sam Agent\nAcme Realty\n(555) 010-2000",
+        "postal_address": "Acme Realty, 1 Main St, Springfield, IL 62701",
+        "unsubscribe_url": f"https://crm.example.com/u/{email_tag}?sig=abc123",
+        "send_mode": "automatic",
+    }
+    values.update(overrides)
+    return DeliveryContext(**values)
+
+
+def _ids() -> dict[str, uuid.UUID]:
+    return {
+        "email_id": uuid.uuid4(),
+        "task_id": uuid.uuid4(),
+        "agent_id": uuid.uuid4(),
+        "client_id": uuid.uuid4(),
+    }
+
+
+def composed(**overrides: Any) -> EmailComposed:
+    values: dict[str, Any] = {
+        **_ids(),
+        "subject": "Checking in about 12 Oak Lane",
+        "body_text": "Hi Jane,\n\nAre you still thinking about <b>Oak Lane</b> & the garden?\n"
+        "Happy to set up a second viewing.\n\nBest,\nSam",
+        "composer": "llm",
+        "delivery": delivery(),
+    }
+    values.update(overrides)
+    return EmailComposed(**values)
+
+
+def approved(**overrides: Any) -> EmailApproved:
+    values: dict[str, Any] = {
+        **_ids(),
+        "subject": "Your second viewing",
+        "body_text": "Hi Jane,\n\nI booked Saturday 10am. See you there!",
+        "delivery": delivery(),
+    }
+    values.update(overrides)
+    return EmailApproved(**values)
+
+
+async def publish(
+    js: JetStreamContext, ns: Namespace, event: Event, event_id: str | None = None
+) -> PubAck:
+    """Publish as its producer would: the envelope in the headers, the JSON as the body."""
+    headers = envelope_headers(
+        event, event_id=event_id or f"test:{uuid.uuid4()}", source=f"test/{event.PRODUCER}"
+    )
+    return await js.publish(
+        ns.subject(event),
+        encode(event),
+        headers=headers,
+        stream=ns.stream_for(event).name,
+    )
+
+
+async def publish_raw(
+    js: JetStreamContext, subject: str, stream: str, body: bytes, headers: dict[str, str]
+) -> PubAck:
+    return await js.publish(subject, body, headers=headers, stream=stream)
+
+
+@dataclass
+class Stored:
+    subject: str
+    headers: dict[str, str]
+    data: bytes
+
+
+async def stream_messages(js: JetStreamContext, stream: str) -> list[Stored]:
+    """Every message in ``stream`` (test streams are small)."""
+    try:
+        info = await js.stream_info(stream)
+    except NotFoundError:
+        return []
+    found: list[Stored] = []
+    if not info.state.messages:
+        return found
+    for seq in range(max(1, info.state.first_seq), info.state.last_seq + 1):
+        try:
+            raw = await js.get_msg(stream, seq=seq)
+        except NotFoundError:
+            continue
+        found.append(Stored(raw.subject or "", dict(raw.headers or {}), raw.data or b""))
+    return found
+
+
+async def mailer_events(js: JetStreamContext, ns: Namespace, event_cls: type[E]) -> list[E]:
+    subject = ns.subject(event_cls)
+    return [
+        decode(event_cls, m.headers, m.data)[1]
+        for m in await stream_messages(js, ns.stream_name("mailer"))
+        if m.subject == subject
+    ]
+
+
+def part_text(msg: EmailMessage, subtype: str) -> str:
+    """The decoded text of the message's text/<subtype> part, with \n line ends."""
+    part = msg.get_body((subtype,))
+    assert part is not None, f"no text/{subtype} part"
+    return str(cast(EmailMessage, part).get_content()).replace("\r\n", "\n")
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = DEADLINE, what: str = ""
+) -> T:
+    """Poll ``probe`` until it returns something other than None (or falsy list)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or probe}")
+        await asyncio.sleep(0.05)
+
+
+def names_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+async def wait_event(
+    js: JetStreamContext, ns: Namespace, event_cls: type[R], email_id: uuid.UUID
+) -> R:
+    async def probe() -> R | None:
+        found = [e for e in await mailer_events(js, ns, event_cls) if e.email_id == email_id]
+        return found[0] if found else None
+
+    return await eventually(probe, what=f"{event_cls.__name__} for {email_id}")
+
+
+async def wait_consumed(
+    js: JetStreamContext, ns: Namespace, producer: str, durable: str, seq: int
+) -> None:
+    """Until the durable has acked (or terminated) every message up to ``seq``: the
+    handler is done with it, whatever it did."""
+
+    async def probe() -> bool:
+        info = await js.consumer_info(ns.stream_name(producer), durable)
+        return info.ack_floor is not None and (info.ack_floor.stream_seq or 0) >= seq
+
+    await eventually(probe, what=f"{durable} to consume seq {seq}")

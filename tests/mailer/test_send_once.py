@@ -1,0 +1,234 @@
+"""The send ledger: an email id is sent at most once, whatever is redelivered or crashes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from nats.aio.client import Client as NatsClient
+from nats.js.errors import KeyNotFoundError
+
+from realtoros_contracts import EmailFailed, EmailSent, Namespace
+from realtoros_mailer.handlers import APPROVED_DURABLE, COMPOSED_DURABLE
+from realtoros_mailer.message import Outgoing
+from realtoros_mailer.transports import SendNotAttempted, Transport, TransportName
+from realtoros_runtime.consuming import RetryPolicy
+from tests.mailer.helpers import (
+    SES_FROM,
+    Stored,
+    approved,
+    composed,
+    delivery,
+    eventually,
+    mailer_events,
+    names_in,
+    publish,
+    run_mailer,
+    settings_for,
+    stream_messages,
+    wait_consumed,
+    wait_event,
+)
+from tests.mailer.test_ses import ses_settings
+from tests.support.moto_ses import MotoSes
+
+FAST_RETRY = RetryPolicy(max_deliveries=3, base_delay=0.05, max_delay=0.2)
+
+
+async def ledger_entry(nc: NatsClient, ns: Namespace, key: str) -> dict[str, object]:
+    kv = await nc.jetstream().key_value(ns.bucket("send_ledger"))
+    entry = await kv.get(key)
+    return dict(json.loads(entry.value or b"{}"))
+
+
+async def test_same_email_twice_is_sent_once(
+    nats_url: str, namespace: Namespace, nats_client: NatsClient, moto_ses: MotoSes
+) -> None:
+    js = nats_client.jetstream()
+    event = composed()
+    same_email_approved = approved(
+        email_id=event.email_id,
+        task_id=event.task_id,
+        agent_id=event.agent_id,
+        client_id=event.client_id,
+    )
+    async with run_mailer(ses_settings(nats_url, namespace, moto_ses)):
+        await publish(js, namespace, event, event_id="composed:first")
+        first = await wait_event(js, namespace, EmailSent, event.email_id)
+        again = await publish(js, namespace, event, event_id="composed:second")
+        await wait_consumed(js, namespace, "composer", COMPOSED_DURABLE, again.seq)
+        late = await publish(js, namespace, same_email_approved)
+        await wait_consumed(js, namespace, "crm", APPROVED_DURABLE, late.seq)
+
+    assert len(moto_ses.sent_emails(email_id=str(event.email_id))) == 1
+    # Re-published with the same event id: JetStream kept one EmailSent.
+    sent = await mailer_events(js, namespace, EmailSent)
+    assert [s.email_id for s in sent] == [event.email_id]
+    assert sent[0].provider_message_id == first.provider_message_id
+    assert await mailer_events(js, namespace, EmailFailed) == []
+    entry = await ledger_entry(nats_client, namespace, str(event.email_id))
+    assert entry["state"] == "sent"
+    assert entry["message_id"] == first.provider_message_id
+
+
+async def test_claim_without_result_reports_unknown_and_does_not_send(
+    nats_url: str, namespace: Namespace, nats_client: NatsClient, moto_ses: MotoSes
+) -> None:
+    js = nats_client.jetstream()
+    event = composed()
+    key = str(event.email_id)
+    crashed_at = datetime.now(UTC) - timedelta(minutes=3)
+    async with run_mailer(ses_settings(nats_url, namespace, moto_ses)):
+        # A previous mailer claimed the email and died before recording the result.
+        kv = await js.key_value(namespace.bucket("send_ledger"))
+        await kv.create(
+            key, json.dumps({"state": "claimed", "at": crashed_at.isoformat()}).encode()
+        )
+        await publish(js, namespace, event)
+        failed = await wait_event(js, namespace, EmailFailed, event.email_id)
+        again = await publish(js, namespace, event)
+        await wait_consumed(js, namespace, "composer", COMPOSED_DURABLE, again.seq)
+
+    assert failed.outcome == "unknown"
+    assert "may or may not have been delivered" in failed.reason
+    assert crashed_at.isoformat() in failed.reason
+    assert moto_ses.sent_emails(email_id=key) == []
+    assert await mailer_events(js, namespace, EmailSent) == []
+    assert len(await mailer_events(js, namespace, EmailFailed)) == 1
+    assert (await ledger_entry(nats_client, namespace, key))["state"] == "unknown"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param(composed(needs_review=True, review_reasons=["fair-housing"]), id="review"),
+        pytest.param(composed(delivery=delivery(send_mode="approval")), id="approval-mode"),
+    ],
+)
+async def test_drafts_waiting_for_the_agent_are_not_sent(
+    nats_url: str, namespace: Namespace, nats_client: NatsClient, moto_ses: MotoSes, event
+) -> None:
+    js = nats_client.jetstream()
+    async with run_mailer(ses_settings(nats_url, namespace, moto_ses)):
+        ack = await publish(js, namespace, event)
+        await wait_consumed(js, namespace, "composer", COMPOSED_DURABLE, ack.seq)
+
+    assert moto_ses.sent_emails(email_id=str(event.email_id)) == []
+    assert await stream_messages(js, namespace.stream_name("mailer")) == []
+    with pytest.raises(KeyNotFoundError):
+        await ledger_entry(nats_client, namespace, str(event.email_id))
+
+
+async def test_ses_rejection_is_reported_failed(
+    nats_url: str, namespace: Namespace, nats_client: NatsClient, moto_ses: MotoSes
+) -> None:
+    js = nats_client.jetstream()
+    event = composed()
+    settings = ses_settings(
+        nats_url, namespace, moto_ses, ses_from_address="unverified@mail.example.com"
+    )
+    async with run_mailer(settings):
+        await publish(js, namespace, event)
+        failed = await wait_event(js, namespace, EmailFailed, event.email_id)
+
+    assert failed.outcome == "failed"
+    assert "MessageRejected" in failed.reason
+    assert moto_ses.sent_emails(email_id=str(event.email_id)) == []
+    assert (await ledger_entry(nats_client, namespace, str(event.email_id)))["state"] == "failed"
+
+
+class FailsFirst:
+    """The real transport, except that its first send raises ``error``."""
+
+    def __init__(self, inner: Transport, error: Exception) -> None:
+        self.inner = inner
+        self.error = error
+        self.calls = 0
+
+    @property
+    def name(self) -> TransportName:
+        return self.inner.name
+
+    async def send(self, message: Outgoing) -> str:
+        self.calls += 1
+        if self.calls == 1:
+            raise self.error
+        return await self.inner.send(message)
+
+
+async def test_send_surely_not_attempted_is_released_and_retried(
+    nats_url: str, namespace: Namespace, nats_client: NatsClient, tmp_path: Path
+) -> None:
+    js = nats_client.jetstream()
+    event = composed()
+    flaky: list[FailsFirst] = []
+
+    def wrap(transport: Transport) -> Transport:
+        flaky.append(FailsFirst(transport, SendNotAttempted("throttled")))
+        return flaky[0]
+
+    settings = settings_for(nats_url, namespace, mail_outbox_dir=tmp_path)
+    async with run_mailer(settings, retry=FAST_RETRY, wrap_transport=wrap):
+        await publish(js, namespace, event)
+        sent = await wait_event(js, namespace, EmailSent, event.email_id)
+
+    assert flaky[0].calls == 2
+    assert sent.provider_message_id == f"file:{event.email_id}"
+    assert names_in(tmp_path) == [f"{event.email_id}.eml"]
+    assert await mailer_events(js, namespace, EmailFailed) == []
+
+
+async def test_ambiguous_send_error_is_reported_unknown_not_resent(
+    nats_url: str, namespace: Namespace, nats_client: NatsClient, tmp_path: Path
+) -> None:
+    js = nats_client.jetstream()
+    event = composed()
+    flaky: list[FailsFirst] = []
+
+    def wrap(transport: Transport) -> Transport:
+        flaky.append(FailsFirst(transport, TimeoutError("read timed out after sending")))
+        return flaky[0]
+
+    settings = settings_for(nats_url, namespace, mail_outbox_dir=tmp_path)
+    async with run_mailer(settings, retry=FAST_RETRY, wrap_transport=wrap):
+        await publish(js, namespace, event)
+        failed = await wait_event(js, namespace, EmailFailed, event.email_id)
+
+    assert failed.outcome == "unknown"
+    assert flaky[0].calls == 1
+    assert names_in(tmp_path) == []
+    assert await mailer_events(js, namespace, EmailSent) == []
+
+
+async def test_ses_unreachable_releases_the_claim_and_dead_letters(
+    nats_url: str, namespace: Namespace, nats_client: NatsClient
+) -> None:
+    from realtoros_devstack.embedded import free_port
+
+    js = nats_client.jetstream()
+    event = composed()
+    settings = settings_for(
+        nats_url,
+        namespace,
+        mail_transport="ses",
+        ses_from_address=SES_FROM,
+        ses_endpoint_url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    async with run_mailer(settings, retry=FAST_RETRY):
+        await publish(js, namespace, event)
+
+        async def dead_letters() -> list[Stored]:
+            return await stream_messages(js, namespace.stream_name("deadletter"))
+
+        [dead] = await eventually(dead_letters, what="the dead letter")
+
+    assert "could not connect to SES" in dead.headers["x-dead-letter-reason"]
+    assert dead.headers["x-dead-letter-deliveries"] == str(FAST_RETRY.max_deliveries)
+    # Nothing was sent, so nothing is reported and no claim is left to block a replay.
+    assert await stream_messages(js, namespace.stream_name("mailer")) == []
+    with pytest.raises(KeyNotFoundError):
+        await ledger_entry(nats_client, namespace, str(event.email_id))
