@@ -50,11 +50,16 @@ def nats_server_binary() -> str:
 class EmbeddedNats:
     """A nats-server with JetStream, its store under ``data_dir``."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, *, new_session: bool = False
+    ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "nats-server.log"
+        # In a session of its own, a Ctrl-C in the terminal reaches only our process, which
+        # stops the services before the server they depend on.
+        self.new_session = new_session
 
     @property
     def url(self) -> str:
@@ -74,7 +79,12 @@ class EmbeddedNats:
             "-l",
             str(self.log_path),
         ]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=self.new_session,
+        )
         wait_for_port(self.port, timeout, self.proc)
         return self
 
@@ -101,13 +111,16 @@ class EmbeddedPostgres:
     root, the server runs as the system user ``pgserver`` (PostgreSQL refuses root).
     """
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, *, new_session: bool = False
+    ) -> None:
         self.data_dir = data_dir
         self.pgdata = data_dir / "pgdata"
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "postgres.log"
         self._user: str | None = None
+        self.new_session = new_session  # see EmbeddedNats
 
     @property
     def url(self) -> str:
@@ -133,6 +146,7 @@ class EmbeddedPostgres:
 
             self._user = "pgserver"
             entry = ensure_user_exists(self._user)
+            assert entry is not None, f"could not create the system user {self._user}"
             ensure_prefix_permissions(POSTGRES_BIN_PATH)
             ensure_folder_permissions(POSTGRES_BIN_PATH, 0o055)
             ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
@@ -143,7 +157,7 @@ class EmbeddedPostgres:
                 os.chown(path, entry.pw_uid, entry.pw_gid)
             self.pgdata.chmod(0o700)
         if not (self.pgdata / "PG_VERSION").exists():
-            subprocess.run(
+            done = subprocess.run(
                 [
                     self._bin("initdb"),
                     "-D",
@@ -154,10 +168,12 @@ class EmbeddedPostgres:
                     "postgres",
                     "--no-sync",
                 ],
-                check=True,
                 capture_output=True,
                 user=self._user,
             )
+            if done.returncode != 0:
+                output = (done.stderr or done.stdout).decode(errors="replace").strip()
+                raise RuntimeError(f"initdb failed ({done.returncode}): {output[-2000:]}")
 
     def start(self, timeout: float = 30.0) -> EmbeddedPostgres:
         self._prepare()
@@ -186,7 +202,9 @@ class EmbeddedPostgres:
             "-c",
             "full_page_writes=off",
         ]
-        self.proc = subprocess.Popen(args, stdout=log, stderr=log, user=self._user)
+        self.proc = subprocess.Popen(
+            args, stdout=log, stderr=log, user=self._user, start_new_session=self.new_session
+        )
         log.close()
         wait_for_port(self.port, timeout, self.proc)
         self._wait_ready(timeout)
@@ -196,7 +214,15 @@ class EmbeddedPostgres:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             ok = subprocess.run(
-                [self._bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"],
+                [
+                    self._bin("pg_isready"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    "postgres",
+                ],
                 capture_output=True,
             )
             if ok.returncode == 0:

@@ -1,0 +1,275 @@
+"""realtoros-dev: run RealtorOS on a developer's machine (`./dev run` calls `realtoros-dev run`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from realtoros_devstack.runner import (
+    Child,
+    ChildExited,
+    Output,
+    Stopped,
+    describe_exit,
+    first_exit,
+    run_to_end,
+    spawn,
+    terminate,
+    unless_stopped,
+    use_colour,
+    wait_ready,
+)
+from realtoros_devstack.stack import (
+    DEFAULT_NATS_PORT,
+    DEFAULT_PG_PORT,
+    SERVICE_NAMES,
+    SERVICES,
+    Backends,
+    DevConfig,
+    SetupError,
+    ensure_database,
+    ensure_port_free,
+    jwt_secret,
+    resolve_config,
+    service_env,
+)
+
+RUN_HELP = f"""\
+Start RealtorOS on this machine: NATS and PostgreSQL (embedded unless NATS_URL /
+DATABASE_URL are set), the database and its migrations, then the four services as separate
+processes with their output merged. Ctrl-C stops everything.
+
+environment:
+  NATS_URL, DATABASE_URL      use these servers instead of the embedded ones
+  JWT_SECRET                  the CRM's token key (else generated once into
+                              <data-dir>/secrets/JWT_SECRET)
+  REALTOROS_DEV_NATS_PORT     embedded NATS port (default {DEFAULT_NATS_PORT})
+  REALTOROS_DEV_PG_PORT       embedded PostgreSQL port (default {DEFAULT_PG_PORT})
+  REALTOROS_DEV_<SERVICE>_PORT  HTTP port of a service
+                              ({", ".join(f"{s.name} {s.default_port}" for s in SERVICES)})
+  REALTOROS_DATA_DIR          default of --data-dir
+  MAIL_TRANSPORT, MAIL_OUTBOX_DIR  the mailer's (default: file, <data-dir>/outbox)
+Everything else in the environment is passed to the services unchanged.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="realtoros-dev", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser(
+        "run",
+        help="start the whole system on its embedded default",
+        description=RUN_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where the embedded servers, secrets and sent emails are kept "
+        "(default: $REALTOROS_DATA_DIR or ./.data)",
+    )
+    run.add_argument(
+        "--only",
+        metavar="SERVICE[,SERVICE]",
+        default="",
+        help=f"run only these services (of {', '.join(SERVICE_NAMES)}); PostgreSQL and the "
+        "migrations only when crm is one of them",
+    )
+    run.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=90.0,
+        metavar="SECONDS",
+        help="how long the services may take to become ready (default: 90)",
+    )
+    run.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the service names (default: when the output is a terminal)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    env = dict(os.environ)
+    only = [name.strip() for name in args.only.split(",") if name.strip()]
+    try:
+        config = resolve_config(
+            env, data_dir=args.data_dir, only=only, ready_timeout=args.ready_timeout
+        )
+    except SetupError as exc:
+        print(f"realtoros-dev: {exc}", file=sys.stderr)
+        return 2
+    output = Output([*config.services, "migrate"], colour=use_colour(sys.stdout, env, args.color))
+    return asyncio.run(run_stack(config, env, output))
+
+
+async def run_stack(config: DevConfig, env: Mapping[str, str], output: Output) -> int:
+    """Start everything, wait until stopped or until something dies, stop everything."""
+    stop, force = asyncio.Event(), asyncio.Event()
+    _install_signal_handlers(stop, force, output)
+    backends = Backends(config, env, output.say)
+    children: list[Child] = []
+    code = 0
+    try:
+        for spec in config.specs():
+            ensure_port_free(config.port_of(spec.name), spec.port_variable)
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(backends.start)
+        if stop.is_set():
+            raise Stopped
+        jwt = await unless_stopped(_prepare_database(config, env, backends, output), stop)
+        await _start_services(config, env, backends, jwt, output, children)
+        await unless_stopped(
+            wait_ready(children, _probe_host(env), config.ready_timeout, output), stop
+        )
+        output.block(_banner(config, env, backends))
+        await unless_stopped(_watch(children, backends), stop)
+    except Stopped:
+        output.say("stopping")
+    except (SetupError, ChildExited, TimeoutError) as exc:
+        output.say(f"error: {exc}; stopping everything")
+        code = 1
+    finally:
+        await terminate(children, config.stop_timeout, force)
+        for child in children:
+            if child.stopping:
+                output.say(f"{child.name} {_how_it_stopped(child.proc.returncode)}")
+        await asyncio.to_thread(backends.stop)
+        _remove_signal_handlers()
+    return code
+
+
+async def _start_services(
+    config: DevConfig,
+    env: Mapping[str, str],
+    backends: Backends,
+    jwt: str | None,
+    output: Output,
+    children: list[Child],
+) -> None:
+    """Start each service as ``python -m realtoros_<service>`` (appended as it starts, so a
+    failure part-way still stops those already running)."""
+    for spec in config.specs():
+        child_env = service_env(
+            spec,
+            config,
+            env,
+            nats_url=backends.nats_url or "",
+            database_url=backends.database_url,
+            jwt=jwt,
+        )
+        if spec.name == "crm":
+            child_env.setdefault("PUBLIC_BASE_URL", _url(config, "crm"))
+        args = (sys.executable, "-m", spec.module)
+        port = config.port_of(spec.name)
+        children.append(await spawn(spec.name, args, env=child_env, output=output, port=port))
+
+
+async def _prepare_database(
+    config: DevConfig, env: Mapping[str, str], backends: Backends, output: Output
+) -> str | None:
+    """Create the database, make the JWT secret, migrate; the secret (None without crm)."""
+    if not backends.needs_database or backends.database_url is None:
+        return None
+    if await ensure_database(backends.database_url):
+        output.say("created the database")
+    secret = jwt_secret(env, config.secrets_dir)
+    migrate_env = {**env, "DATABASE_URL": backends.database_url, "PYTHONUNBUFFERED": "1"}
+    code = await run_to_end(
+        "migrate",
+        (sys.executable, "-m", "realtoros_crm", "migrate"),
+        env=migrate_env,
+        output=output,
+    )
+    if code != 0:
+        raise SetupError(f"the migrations failed (exit code {code})")
+    return secret
+
+
+async def _watch(children: Sequence[Child], backends: Backends) -> None:
+    """Return never while all is well; raise when a service or an embedded server dies."""
+    while True:
+        try:
+            child = await asyncio.wait_for(first_exit(children), 1.0)
+        except TimeoutError:
+            if (problem := backends.dead()) is not None:
+                raise SetupError(problem) from None
+            continue
+        raise ChildExited(child.name, child.proc.returncode)
+
+
+def _banner(config: DevConfig, env: Mapping[str, str], backends: Backends) -> list[str]:
+    lines = ["", "RealtorOS is running."]
+    if "crm" in config.services:
+        api = _url(config, "crm")
+        lines.append(f"  API       {api}   (docs: {api}/docs)")
+    for spec in config.specs():
+        if spec.name != "crm":
+            lines.append(f"  {spec.name:<9} {_url(config, spec.name)}/readyz")
+    if "mailer" in config.services:
+        transport = env.get("MAIL_TRANSPORT", "file")
+        if transport == "file":
+            outbox = env.get("MAIL_OUTBOX_DIR", str(config.outbox_dir))
+            lines.append(f"  Emails    written as .eml files to {outbox}")
+        else:
+            lines.append(f"  Emails    sent with MAIL_TRANSPORT={transport}")
+    lines.append(f"  NATS      {backends.nats_url}")
+    if backends.database_url:
+        lines.append(f"  Database  {backends.database_url.split('@')[-1]}")
+    lines += [f"  Data      {config.data_dir}", "Press Ctrl-C to stop.", ""]
+    return lines
+
+
+def _how_it_stopped(code: int | None) -> str:
+    # uvicorn exits by re-raising the SIGTERM it handled gracefully.
+    if code in (0, -signal.SIGTERM):
+        return "stopped"
+    if code == -signal.SIGKILL:
+        return "killed (it did not stop in time)"
+    return f"stopped ({describe_exit(code)})"
+
+
+def _url(config: DevConfig, service: str) -> str:
+    return f"http://127.0.0.1:{config.port_of(service)}"
+
+
+def _probe_host(env: Mapping[str, str]) -> str:
+    host = env.get("HTTP_HOST", "127.0.0.1")
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::", "localhost") else host
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _install_signal_handlers(stop: asyncio.Event, force: asyncio.Event, output: Output) -> None:
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if not stop.is_set():
+            output.say(f"{sig.name}: stopping the services (again to kill them now)")
+            stop.set()
+        elif not force.is_set():
+            output.say(f"{sig.name} again: killing")
+            force.set()
+
+    for sig in _SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
+
+
+def _remove_signal_handlers() -> None:
+    loop = asyncio.get_running_loop()
+    for sig in _SIGNALS:
+        loop.remove_signal_handler(sig)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,3 @@
+from realtoros_scheduler.main import main
+
+main()
