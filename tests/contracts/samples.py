@@ -9,11 +9,20 @@ from uuid import UUID
 from realtoros_contracts import (
     AgentContext,
     ClientContext,
+    ClientUnsubscribed,
     ComposeFailed,
     DeliveryContext,
+    DraftRequested,
     EmailApproved,
+    EmailBounced,
+    EmailClicked,
+    EmailComplained,
     EmailComposed,
+    EmailDelivered,
+    EmailDeliveryDelayed,
     EmailFailed,
+    EmailOpened,
+    EmailRejected,
     EmailSent,
     Event,
     SchedulerTick,
@@ -42,6 +51,40 @@ DELIVERY = DeliveryContext(
 
 
 def samples() -> list[Event]:
+    task_due = _task_due()
+    provider = {**IDS, "provider_message_id": "0100018c-abc", "occurred_at": NOW}
+    return [
+        task_due,
+        DraftRequested(**task_due.model_dump(), regenerate=True),
+        ClientUnsubscribed(
+            agent_id=IDS["agent_id"],
+            client_id=IDS["client_id"],
+            email="jordan@example.com",
+            source="one-click",
+            unsubscribed_at=NOW,
+        ),
+        EmailDelivered(**provider),
+        EmailDeliveryDelayed(**provider, delay_type="MailboxFull"),
+        EmailBounced(
+            **provider,
+            bounce_type="permanent",
+            bounce_subtype="General",
+            recipients=["jordan@example.com"],
+            diagnostic="smtp; 550 5.1.1 user unknown",
+        ),
+        EmailComplained(**provider, complaint_type="abuse"),
+        EmailRejected(**provider, reason="Bad content"),
+        EmailOpened(**provider, user_agent="Mozilla/5.0"),
+        EmailClicked(**provider, link="https://harbor.example/listing/12-elm"),
+        *_loop_samples(),
+    ]
+
+
+def _task_due() -> TaskDue:
+    return next(e for e in _loop_samples() if isinstance(e, TaskDue))
+
+
+def _loop_samples() -> list[Event]:
     return [
         SchedulerTick(schedule="due-tasks", slot=NOW, leader="scheduler-1"),
         TaskDue(

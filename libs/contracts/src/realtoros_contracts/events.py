@@ -238,14 +238,150 @@ class EmailFailed(_EmailEvent):
     failed_at: AwareDatetime
 
 
+class DraftRequested(TaskDue):
+    """The agent asked for a draft now (on demand, or to regenerate one with extra
+    instructions). Same context as TaskDue; the draft always waits for the agent's review."""
+
+    TYPE = "realtoros.email.draft-requested.v1"
+    PRODUCER = "crm"
+    ENTITY = "email"
+    ACTION = "draft-requested"
+
+    regenerate: bool = Field(default=False, description="A new draft for an existing email.")
+
+
+class ClientUnsubscribed(Event):
+    """A client asked to receive no more email (unsubscribe link, one-click, or the agent)."""
+
+    TYPE = "realtoros.client.unsubscribed.v1"
+    PRODUCER = "crm"
+    ENTITY = "client"
+    ACTION = "unsubscribed"
+
+    agent_id: UUID
+    client_id: UUID
+    email: str = Field(max_length=320)
+    source: Literal["link", "one-click", "agent", "complaint", "bounce"]
+    unsubscribed_at: AwareDatetime
+
+    def ce_subject(self) -> str:
+        return str(self.client_id)
+
+
+class _ProviderEvent(_EmailEvent):
+    """Something the email provider reported about a sent email (SES event notifications),
+    matched back to the email through the message tags."""
+
+    provider_message_id: str = Field(max_length=300)
+    occurred_at: AwareDatetime
+
+
+class EmailDelivered(_ProviderEvent):
+    """The recipient's mail server accepted the email."""
+
+    TYPE = "realtoros.email.delivered.v1"
+    PRODUCER = "mailer"
+    ENTITY = "email"
+    ACTION = "delivered"
+
+
+class EmailDeliveryDelayed(_ProviderEvent):
+    """Delivery is being retried by the provider (a temporary problem)."""
+
+    TYPE = "realtoros.email.delivery-delayed.v1"
+    PRODUCER = "mailer"
+    ENTITY = "email"
+    ACTION = "delivery-delayed"
+
+    delay_type: str = Field(default="", max_length=100)
+
+
+class EmailBounced(_ProviderEvent):
+    """The email bounced. A permanent (hard) bounce suppresses the address."""
+
+    TYPE = "realtoros.email.bounced.v1"
+    PRODUCER = "mailer"
+    ENTITY = "email"
+    ACTION = "bounced"
+
+    bounce_type: Literal["permanent", "transient", "undetermined"]
+    bounce_subtype: str = Field(default="", max_length=100)
+    recipients: list[str] = Field(default_factory=list)
+    diagnostic: str = Field(default="", max_length=2000)
+
+
+class EmailComplained(_ProviderEvent):
+    """The recipient marked the email as spam. Suppresses the address."""
+
+    TYPE = "realtoros.email.complained.v1"
+    PRODUCER = "mailer"
+    ENTITY = "email"
+    ACTION = "complained"
+
+    complaint_type: str = Field(default="", max_length=100)
+
+
+class EmailRejected(_ProviderEvent):
+    """The provider accepted the call but refused to send (e.g. a virus was detected)."""
+
+    TYPE = "realtoros.email.rejected.v1"
+    PRODUCER = "mailer"
+    ENTITY = "email"
+    ACTION = "rejected"
+
+    reason: str = Field(default="", max_length=2000)
+
+
+class EmailOpened(_ProviderEvent):
+    """The recipient opened the email (as far as open tracking can tell)."""
+
+    TYPE = "realtoros.email.opened.v1"
+    PRODUCER = "mailer"
+    ENTITY = "email"
+    ACTION = "opened"
+
+    user_agent: str = Field(default="", max_length=500)
+
+
+class EmailClicked(_ProviderEvent):
+    """The recipient clicked a link in the email."""
+
+    TYPE = "realtoros.email.clicked.v1"
+    PRODUCER = "mailer"
+    ENTITY = "email"
+    ACTION = "clicked"
+
+    link: str = Field(max_length=2000)
+    user_agent: str = Field(default="", max_length=500)
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     SchedulerTick,
     TaskDue,
+    DraftRequested,
     EmailComposed,
     ComposeFailed,
     EmailApproved,
     EmailSent,
     EmailFailed,
+    ClientUnsubscribed,
+    EmailDelivered,
+    EmailDeliveryDelayed,
+    EmailBounced,
+    EmailComplained,
+    EmailRejected,
+    EmailOpened,
+    EmailClicked,
+)
+
+PROVIDER_EVENTS: tuple[type[Event], ...] = (
+    EmailDelivered,
+    EmailDeliveryDelayed,
+    EmailBounced,
+    EmailComplained,
+    EmailRejected,
+    EmailOpened,
+    EmailClicked,
 )
 
 EVENTS_BY_TYPE: dict[str, type[Event]] = {cls.TYPE: cls for cls in ALL_EVENTS}
