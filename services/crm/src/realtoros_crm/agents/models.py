@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, time
 from typing import Literal, get_args
 
-from sqlalchemy import CheckConstraint, Index, String, Text, func
+from sqlalchemy import CheckConstraint, Index, SmallInteger, String, Text, Time, func, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from realtoros_crm.db import Base, created_at_column, in_list, uuid_pk
 
 SendMode = Literal["automatic", "approval"]
 SEND_MODES: tuple[str, ...] = get_args(SendMode)
+DEFAULT_SENDING_DAYS = (1, 2, 3, 4, 5, 6)
+"""Monday to Saturday: agents work Saturdays, and clients read email then."""
 
 
 class Agent(Base):
@@ -32,6 +35,19 @@ class Agent(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     send_mode: Mapped[str] = mapped_column(
         String(20), default="automatic", server_default="automatic"
+    )
+    # The sending window, in the client's time zone (the agent's when the client has none):
+    # ISO weekdays (1 = Monday … 7 = Sunday) and the local hours [start, end).
+    sending_days: Mapped[list[int]] = mapped_column(
+        ARRAY(SmallInteger),
+        default=lambda: list(DEFAULT_SENDING_DAYS),
+        server_default=text("'{1,2,3,4,5,6}'"),
+    )
+    sending_start: Mapped[time] = mapped_column(
+        Time, default=time(9), server_default=text("'09:00'")
+    )
+    sending_end: Mapped[time] = mapped_column(
+        Time, default=time(18), server_default=text("'18:00'")
     )
     created_at: Mapped[datetime] = created_at_column()
 

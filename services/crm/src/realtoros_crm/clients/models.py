@@ -37,6 +37,8 @@ class Client(Base):
     custom_fields: Mapped[dict[str, Any]] = mapped_column(
         JSONB, default=dict, server_default=text("'{}'::jsonb")
     )
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    """IANA time zone; None means the agent's."""
     unsubscribed: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     last_contacted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at_column()
