@@ -13,6 +13,7 @@ from nats.js.api import PubAck, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from realtoros_contracts import Event, Namespace, StreamSpec, encode, envelope_headers
+from realtoros_runtime.telemetry import publishing
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,13 @@ class EventPublisher:
         return await self.publish_raw(subject, encode(event), headers, stream=stream)
 
     async def publish_raw(
+        self, subject: str, body: bytes, headers: dict[str, str], *, stream: str
+    ) -> PubAck:
+        # A span (its traceparent is written into headers) and the publish metrics.
+        with publishing(self._source, subject, headers):
+            return await self._publish_with_retries(subject, body, headers, stream=stream)
+
+    async def _publish_with_retries(
         self, subject: str, body: bytes, headers: dict[str, str], *, stream: str
     ) -> PubAck:
         js = self._broker.connection.jetstream()

@@ -46,6 +46,11 @@ class ServiceSettings(BaseSettings):
         "test runs share one NATS server).",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: one plain line per record (a terminal); json: one JSON object per "
+        "line with the trace id (containers).",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
     max_deliveries: int = Field(
@@ -62,6 +67,11 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @property
     def namespace(self) -> Namespace:

@@ -21,7 +21,9 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from realtoros_contracts import Namespace
 from realtoros_runtime.bus import EventPublisher, ensure_streams
 from realtoros_runtime.consuming import RetryPolicy, consumer_middleware
+from realtoros_runtime.metrics import install_metrics
 from realtoros_runtime.settings import ServiceSettings
+from realtoros_runtime.telemetry import instrument_broker
 
 ReadyCheck = Callable[[], Awaitable[str | None]]
 """A readiness check returns None when ready, or a short reason when not."""
@@ -86,6 +88,7 @@ def build_bus(service: str, settings: ServiceSettings, retry: RetryPolicy | None
     publisher = EventPublisher(broker, ns, source=f"realtoros/{service}")
     policy = retry or RetryPolicy(max_deliveries=settings.max_deliveries)
     broker.add_middleware(consumer_middleware(publisher, service, policy))
+    instrument_broker(broker, service)  # trace and metrics middlewares, outermost
     return Bus(service=service, broker=broker, publisher=publisher, ns=ns, settings=settings)
 
 
@@ -130,7 +133,7 @@ def worker_app(
 ) -> AsgiFastStream:
     """The ASGI app of a worker service: the broker's lifecycle plus /healthz, /readyz and
     the AsyncAPI document at /asyncapi (HTML) and /asyncapi.json."""
-    return AsgiFastStream(
+    app = AsgiFastStream(
         bus.broker,
         asgi_routes=[("/healthz", _healthz()), ("/readyz", _readyz(bus, ready_checks))],
         on_startup=[bus.connect, *on_startup],
@@ -139,6 +142,8 @@ def worker_app(
         specification=asyncapi_spec(bus, title=title, description=description),
         asyncapi_path=AsyncAPIRoute("/asyncapi", try_it_out_path=None),
     )
+    install_metrics(app, bus.broker, bus.service)  # GET /metrics unless the service mounts one
+    return app
 
 
 def serve(app: Any, settings: ServiceSettings) -> None:
