@@ -81,7 +81,9 @@ async def publish_copy(publisher: EventPublisher, event: Event, event_id: str, c
 
 async def activities(crm: Crm, client_id: str) -> list[Activity]:
     async with crm.state.sessions() as session:
-        query = select(Activity).where(Activity.client_id == uuid.UUID(client_id))
+        query = select(Activity).where(
+            Activity.client_id == uuid.UUID(client_id), Activity.kind != "client_created"
+        )
         return list((await session.scalars(query.order_by(Activity.occurred_at))).all())
 
 

@@ -87,7 +87,7 @@ async def test_malformed_json_bad_ids_and_bad_query_are_422(crm: Crm) -> None:
     assert bad_id.json()["errors"][0]["field"] == "path.client_id"
     bad_status = await crm.http.get("/tasks", params={"status": "lost"}, headers=who.headers)
     assert bad_status.status_code == 422
-    assert bad_status.json()["errors"][0]["field"] == "query.status"
+    assert bad_status.json()["errors"][0]["field"].startswith("query.status")
 
 
 async def test_registration_errors_do_not_echo_the_password(crm: Crm) -> None:

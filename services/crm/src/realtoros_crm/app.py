@@ -17,9 +17,18 @@ from realtoros_crm.claims.consumer import Claimer, subscribe_ticks
 from realtoros_crm.claims.context import ClaimContext
 from realtoros_crm.clients.api import router as clients_router
 from realtoros_crm.clock import Clock, system_clock
+from realtoros_crm.dashboard.api import router as dashboard_router
 from realtoros_crm.db import build_engine, build_sessions
+from realtoros_crm.emails.api import router as drafts_router
 from realtoros_crm.emails.consumers import subscribe_email_events
+from realtoros_crm.imports.api import router as imports_router
+from realtoros_crm.imports.jobs import drain_imports
 from realtoros_crm.messaging.relay import OutboxRelay
+from realtoros_crm.observability import instrument_app, instrument_engine
+from realtoros_crm.observability import router as observability_router
+from realtoros_crm.plans.api import router as plans_router
+from realtoros_crm.plans.consumer import subscribe_plan_events
+from realtoros_crm.plans.hooks import on_stage_changes_run_plans
 from realtoros_crm.settings import CrmSettings
 from realtoros_crm.state import CrmState
 from realtoros_crm.tasks.api import router as tasks_router
@@ -32,6 +41,7 @@ SERVICE = "crm"
 def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
     """The engine, the bus with its subscribers, the relay: built, not yet connected."""
     engine = build_engine(settings.database_url)
+    instrument_engine(engine)
     sessions = build_sessions(engine)
     bus = build_bus(SERVICE, settings)
     relay = OutboxRelay(
@@ -49,6 +59,7 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
     claimer = Claimer(sessions, clock, ctx, settings.claim_batch_size, on_commit=relay.wake)
     subscribe_ticks(bus, claimer)
     subscribe_email_events(bus, sessions, clock)
+    subscribe_plan_events(bus, sessions, clock)
     _document_publications(bus)
     return CrmState(settings, clock, engine, sessions, bus, relay)
 
@@ -76,6 +87,7 @@ def _lifespan(
             state.relay.start()
             yield
         finally:
+            await drain_imports(app)
             await state.relay.stop()
             await state.bus.broker.stop()
             await state.engine.dispose()
@@ -98,12 +110,20 @@ def build_app(settings: CrmSettings, clock: Clock = system_clock) -> FastAPI:
             allow_headers=["*"],
         )
     install_problem_handlers(app)
+    # Plans start and stop with the client's stage (clients/stages.py).
+    app.state.stage_hooks = [*getattr(app.state, "stage_hooks", ()), on_stage_changes_run_plans]
     for router in (
         health_router,
+        observability_router,
         agents_router,
+        imports_router,  # before clients: /clients/export.csv is not a client id
         clients_router,
         tasks_router,
+        drafts_router,
+        plans_router,
+        dashboard_router,
         unsubscribe_router,
     ):
         app.include_router(router)
+    instrument_app(app)
     return app

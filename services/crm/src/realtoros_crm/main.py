@@ -6,6 +6,7 @@ import argparse
 
 from realtoros_runtime.logs import configure_logging
 from realtoros_runtime.settings import load_settings
+from realtoros_runtime.telemetry import setup_tracing
 
 SERVICE = "crm"
 
@@ -26,7 +27,7 @@ def _migrate() -> int:
     from realtoros_crm.settings import DatabaseSettings
 
     settings = load_settings(DatabaseSettings, SERVICE)
-    configure_logging(SERVICE, settings.log_level)
+    configure_logging(SERVICE, settings.log_level, settings.log_format)
     upgrade(settings.database_url)
     return 0
 
@@ -35,7 +36,8 @@ def _serve() -> int:
     from realtoros_crm.settings import CrmSettings
 
     settings = load_settings(CrmSettings, SERVICE)
-    configure_logging(SERVICE, settings.log_level)
+    configure_logging(SERVICE, settings.log_level, settings.log_format)
+    setup_tracing(SERVICE)
     # Imported once the settings are known good: a bad value fails fast.
     from realtoros_crm.app import build_app
     from realtoros_runtime.worker import serve

@@ -2,10 +2,28 @@
 
 from realtoros_crm.activities.models import Activity
 from realtoros_crm.agents.models import Agent
+from realtoros_crm.agents.tokens_models import LoginFailure, RefreshToken
 from realtoros_crm.clients.models import Client
 from realtoros_crm.db import Base
 from realtoros_crm.emails.models import Email
+from realtoros_crm.imports.models import ClientImport
 from realtoros_crm.messaging.models import InboxEntry, OutboxMessage
+from realtoros_crm.plans.models import Plan, PlanRun, PlanStep
 from realtoros_crm.tasks.models import Task
 
-__all__ = ["Activity", "Agent", "Base", "Client", "Email", "InboxEntry", "OutboxMessage", "Task"]
+__all__ = [
+    "Activity",
+    "Agent",
+    "Base",
+    "Client",
+    "ClientImport",
+    "Email",
+    "InboxEntry",
+    "LoginFailure",
+    "OutboxMessage",
+    "Plan",
+    "PlanRun",
+    "PlanStep",
+    "RefreshToken",
+    "Task",
+]

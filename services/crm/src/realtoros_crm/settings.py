@@ -45,7 +45,29 @@ class CrmSettings(DatabaseSettings):
     """Everything the CRM process needs to serve."""
 
     jwt_secret: SecretStr = Field(description="HS256 key of the agents' access tokens.")
-    jwt_ttl_minutes: int = Field(default=720, ge=1, le=60 * 24 * 30)
+    jwt_ttl_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=60 * 24 * 30,
+        description="Lifetime of an access token; the refresh token renews it.",
+    )
+    refresh_ttl_days: int = Field(default=30, ge=1, le=365)
+    google_client_id: str | None = Field(
+        default=None, description="OAuth client id: the audience of Google ID tokens."
+    )
+    google_jwks_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://www.googleapis.com/oauth2/v3/certs"),
+        description="Google's published signing keys.",
+    )
+    google_jwks_cache_seconds: int = Field(default=3600, ge=0, le=86_400)
+    google_clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+    login_max_failures: int = Field(
+        default=5, ge=1, le=1000, description="Failed sign-ins per email within the window."
+    )
+    login_max_failures_per_ip: int = Field(default=30, ge=1, le=100_000)
+    login_window_seconds: int = Field(default=900, ge=1, le=86_400)
+    import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
+    import_max_rows: int = Field(default=100_000, ge=1, le=1_000_000)
     public_base_url: AnyHttpUrl = Field(
         default=AnyHttpUrl("http://127.0.0.1:8000"),
         description="Where agents and clients reach the CRM (used in unsubscribe links).",

@@ -1,18 +1,26 @@
 """The unsubscribe link of every email: a page that asks, and the one-click POST (RFC 8058)
-that records it. The signed token is the only credential."""
+that records it. The signed token is the only credential.
+
+A GET never changes anything (mail scanners and link previews follow links). The POST
+marks the client unsubscribed and writes ``ClientUnsubscribed`` to the outbox in the same
+transaction, once: a second POST finds the client already unsubscribed and emits nothing.
+"""
 
 from __future__ import annotations
 
 import html
 import logging
+from typing import Literal
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
+from realtoros_contracts import ClientUnsubscribed
 from realtoros_crm.activities.service import record_activity
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.models import Client
+from realtoros_crm.messaging.outbox import add_to_outbox
 from realtoros_crm.unsubscribe_tokens import verify_unsubscribe
 
 log = logging.getLogger(__name__)
@@ -27,6 +35,25 @@ _PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
 
 def _page(title: str, body: str) -> HTMLResponse:
     return HTMLResponse(_PAGE.format(title=html.escape(title), body=body))
+
+
+ONE_CLICK_BODY = b"List-Unsubscribe=One-Click"
+BODY_LIMIT = 4096
+
+
+def unsubscribed_event_id(client_id: object) -> str:
+    return f"unsubscribed:{client_id}"
+
+
+async def _source(request: Request) -> Literal["link", "one-click"]:
+    """RFC 8058: a mail client's one-click POST carries exactly this form body; the page's
+    button posts an empty form."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > BODY_LIMIT:
+            break
+    return "one-click" if body.strip() == ONE_CLICK_BODY else "link"
 
 
 def _invalid() -> HTTPException:
@@ -47,8 +74,11 @@ async def show_unsubscribe_page(token: str, state: StateDep) -> HTMLResponse:
 
 
 @router.post("/{token}", response_class=HTMLResponse)
-async def unsubscribe_client(token: str, session: SessionDep, state: StateDep) -> HTMLResponse:
-    """Unsubscribe the client the token was signed for; pending follow-ups are then skipped."""
+async def unsubscribe_client(
+    token: str, request: Request, session: SessionDep, state: StateDep
+) -> HTMLResponse:
+    """Unsubscribe the client the token was signed for; pending follow-ups are then skipped
+    and the mailer adds the address to its suppression set (ClientUnsubscribed)."""
     client_id = verify_unsubscribe(token, state.settings.unsubscribe_key())
     if client_id is None:
         raise _invalid()
@@ -67,6 +97,16 @@ async def unsubscribe_client(token: str, session: SessionDep, state: StateDep) -
             summary="The client unsubscribed from follow-up emails.",
             occurred_at=now,
         )
+        event = ClientUnsubscribed(
+            agent_id=client.agent_id,
+            client_id=client.id,
+            email=client.email,
+            source=await _source(request),
+            unsubscribed_at=now,
+        )
+        add_to_outbox(
+            session, state.bus.ns, event, event_id=unsubscribed_event_id(client.id), now=now
+        )
         await session.commit()
-        log.info("client %s unsubscribed", client.id)
+        log.info("client %s unsubscribed (%s)", client.id, event.source)
     return _page("Unsubscribed", "<p>You will not receive further follow-up emails.</p>")

@@ -68,13 +68,23 @@ async def recent_timelines(
 
 
 async def client_timeline(
-    session: AsyncSession, agent_id: uuid.UUID, client_id: uuid.UUID, *, limit: int
+    session: AsyncSession,
+    agent_id: uuid.UUID,
+    client_id: uuid.UUID,
+    *,
+    limit: int,
+    order: str = "desc",
 ) -> Sequence[Activity]:
-    """The client's latest activities, newest first."""
+    """The client's activities in time order: the latest ``limit`` newest first, or the
+    first ``limit`` oldest first. Ties (one transaction) keep the order they were written."""
+    if order == "asc":
+        ordering = (Activity.occurred_at.asc(), Activity.seq.asc())
+    else:
+        ordering = (Activity.occurred_at.desc(), Activity.seq.desc())
     statement = (
         select(Activity)
         .where(Activity.agent_id == agent_id, Activity.client_id == client_id)
-        .order_by(Activity.occurred_at.desc(), Activity.id)
+        .order_by(*ordering)
         .limit(limit)
     )
     return (await session.scalars(statement)).all()

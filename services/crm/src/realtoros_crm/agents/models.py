@@ -24,11 +24,15 @@ class Agent(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     email: Mapped[str] = mapped_column(String(320))
-    password_hash: Mapped[str] = mapped_column(String(200))
+    # None for an account created by Google sign-in that never set a password.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    google_sub: Mapped[str | None] = mapped_column(String(255), unique=True)
+    """The Google account linked to this agent (the ID token's ``sub``)."""
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40))
     title: Mapped[str | None] = mapped_column(String(200))
     brokerage: Mapped[str | None] = mapped_column(String(200))
+    bio: Mapped[str | None] = mapped_column(Text)
     signature: Mapped[str | None] = mapped_column(Text)
     tone: Mapped[str | None] = mapped_column(String(200))
     postal_address: Mapped[str | None] = mapped_column(String(500))
@@ -50,6 +54,7 @@ class Agent(Base):
         Time, default=time(18), server_default=text("'18:00'")
     )
     created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = created_at_column()
 
 
 # One account per address whatever its case.

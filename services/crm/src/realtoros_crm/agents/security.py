@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
+import secrets
 import uuid
 from datetime import datetime, timedelta
 
@@ -51,3 +53,12 @@ def read_token(token: str, *, key: str) -> uuid.UUID | None:
         return uuid.UUID(str(claims["sub"]))
     except (jwt.PyJWTError, ValueError):
         return None
+
+
+def new_refresh_token() -> str:
+    """An opaque refresh token: 256 random bits. Only its SHA-256 is stored."""
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,4 +1,5 @@
-"""Errors as RFC 9457 problem details (``application/problem+json``)."""
+"""Errors as RFC 9457 problem details (``application/problem+json``), handled and described
+in the OpenAPI document for every route (including the ones added later)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,50 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Where: a body field (dotted), or query/path/header name.")
+    message: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: every 4xx and 5xx of this API has this shape."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "about:blank",
+                    "title": "Unprocessable Content",
+                    "status": 422,
+                    "detail": "email: value is not a valid email address",
+                    "errors": [
+                        {
+                            "field": "email",
+                            "message": "value is not a valid email address",
+                            "type": "value_error",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = Field(default=None, description="422 only: each field.")
 
 
 def problem(
@@ -28,6 +67,18 @@ def problem(
         **extra,
     }
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route: these statuses, described as problem details."""
+    return {
+        code: {
+            "model": Problem,
+            "description": HTTPStatus(code).phrase,
+            "content": {MEDIA_TYPE: {}},
+        }
+        for code in codes
+    }
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
@@ -61,7 +112,47 @@ async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(500, "an unexpected error occurred; it has been logged")
 
 
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_PROBLEM_CONTENT = {MEDIA_TYPE: {"schema": _PROBLEM_REF}}
+
+
+def _describe_problems(operation: dict[str, Any], authenticated: bool) -> None:
+    responses = operation.setdefault("responses", {})
+    for code, response in responses.items():
+        if code.startswith(("4", "5")):
+            # FastAPI's HTTPValidationError is not what the API sends: the problem is.
+            response["content"] = _PROBLEM_CONTENT
+    if authenticated and "401" not in responses:
+        responses["401"] = {"description": "Not signed in", "content": _PROBLEM_CONTENT}
+    responses.setdefault("4XX", {"description": "Problem details", "content": _PROBLEM_CONTENT})
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(problem_schema.pop("$defs", {}))
+    components["Problem"] = problem_schema
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                _describe_problems(operation, bool(operation.get("security")))
+    app.openapi_schema = schema
+    return schema
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected_error)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

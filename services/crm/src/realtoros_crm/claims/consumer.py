@@ -14,6 +14,7 @@ from realtoros_crm.claims.context import ClaimContext
 from realtoros_crm.claims.service import ClaimResult, claim_batch
 from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
+from realtoros_crm.observability import TASKS_CLAIM_FAILED, TASKS_CLAIMED
 from realtoros_runtime.consuming import envelope_of
 from realtoros_runtime.worker import Bus
 
@@ -44,6 +45,7 @@ class Claimer:
             total.claimed += batch.claimed
             total.skipped += batch.skipped
             total.failed += batch.failed
+            total.deferred += batch.deferred
             if batch.selected < self.batch_size:
                 return total
 
@@ -51,6 +53,8 @@ class Claimer:
 def subscribe_ticks(bus: Bus, claimer: Claimer) -> None:
     async def on_tick_claim_due_tasks(event: SchedulerTick, msg: NatsMessage) -> None:
         result = await claimer.claim_due_tasks()
+        TASKS_CLAIMED.inc(len(result.claimed))
+        TASKS_CLAIM_FAILED.inc(len(result.failed))
         if result.selected:
             log.info(
                 "tick %s: claimed %d task(s), skipped %d, failed %d",

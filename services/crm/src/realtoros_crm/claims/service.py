@@ -24,6 +24,9 @@ from realtoros_crm.claims.context import ClaimContext, task_due_event
 from realtoros_crm.clients.models import Client
 from realtoros_crm.emails.models import Email
 from realtoros_crm.messaging.outbox import add_to_outbox
+from realtoros_crm.plans.models import PlanRun
+from realtoros_crm.plans.runs import client_window, stop_client_plans
+from realtoros_crm.plans.window import next_allowed
 from realtoros_crm.tasks.models import Task
 from realtoros_runtime.consuming import describe_validation_error
 
@@ -38,19 +41,29 @@ class ClaimResult:
     """Ids of the tasks now composing."""
     skipped: list[uuid.UUID] = field(default_factory=list)
     failed: list[uuid.UUID] = field(default_factory=list)
+    deferred: list[uuid.UUID] = field(default_factory=list)
+    """Plan steps due outside the sending window: moved to its next opening."""
 
     @property
     def selected(self) -> int:
-        return len(self.claimed) + len(self.skipped) + len(self.failed)
+        return len(self.claimed) + len(self.skipped) + len(self.failed) + len(self.deferred)
 
 
 async def lock_due_tasks(session: AsyncSession, *, now: datetime, limit: int) -> Sequence[Task]:
+    """Due email tasks only (calls, meetings and custom tasks are the agent's to do), and
+    none of a paused plan."""
+    paused = select(PlanRun.id).where(PlanRun.id == Task.plan_run_id, PlanRun.status == "paused")
     statement = (
         select(Task)
-        .where(Task.status == "pending", Task.due_at <= now)
-        .order_by(Task.due_at)
+        .where(
+            Task.status == "pending",
+            Task.due_at <= now,
+            Task.task_type == "email",
+            ~paused.exists(),
+        )
+        .order_by(Task.due_at, Task.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(of=Task, skip_locked=True)
     )
     return (await session.scalars(statement)).all()
 
@@ -79,12 +92,12 @@ async def claim_batch(
     clients = await _by_id(session, Client, (task.client_id for task in tasks))
     agents = await _by_id(session, Agent, (task.agent_id for task in tasks))
     timelines = await recent_timelines(session, clients)
+    stop: dict[uuid.UUID, str] = {}
     for task in tasks:
         client, agent = clients[task.client_id], agents[task.agent_id]
-        if (reason := client.no_follow_up_reason()) is not None:
-            _close_task(task, "skipped", reason, now)
-            _record_skip(session, task, reason, now)
-            result.skipped.append(task.id)
+        if not _may_claim(task, client, agent, now, result, stop):
+            if task.status == "skipped":
+                _record_skip(session, task, task.failure_reason or "", now)
             continue
         email_id = uuid.uuid4()
         try:
@@ -99,8 +112,35 @@ async def claim_batch(
         _claim(session, task, email_id, client.email, now)
         add_to_outbox(session, ctx.ns, event, event_id=str(uuid.uuid4()), now=now)
         result.claimed.append(task.id)
+    for client_id, reason in stop.items():  # the client's plans end with it
+        await stop_client_plans(session, client_id, reason, now)
     await session.flush()
     return result
+
+
+def _may_claim(
+    task: Task,
+    client: Client,
+    agent: Agent,
+    now: datetime,
+    result: ClaimResult,
+    stop: dict[uuid.UUID, str],
+) -> bool:
+    """False when the task is skipped (the client gets no follow-up) or deferred (a plan
+    step outside the sending window moves to its next opening)."""
+    if (reason := client.no_follow_up_reason()) is not None:
+        _close_task(task, "skipped", reason, now)
+        result.skipped.append(task.id)
+        if task.plan_run_id is not None:
+            stop[client.id] = reason
+        return False
+    if task.plan_run_id is not None:
+        opens = next_allowed(now, client_window(client, agent))
+        if opens > now:  # a late claim (the service was down) still respects the window
+            task.due_at, task.updated_at = opens, now
+            result.deferred.append(task.id)
+            return False
+    return True
 
 
 def _claim(session: AsyncSession, task: Task, email_id: uuid.UUID, to: str, now: datetime) -> None:

@@ -1,63 +1,190 @@
-"""The agent's clients."""
+"""The agent's clients: one at a time, in bulk, the list, the timeline."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.activities.schemas import ActivityPublic
 from realtoros_crm.activities.service import client_timeline
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
-from realtoros_crm.clients.schemas import ClientCreate, ClientPublic
-from realtoros_crm.clients.service import create_client, get_client, list_clients
+from realtoros_crm.api.problems import problem_responses
+from realtoros_crm.clients.bulk import bulk_delete, bulk_update
+from realtoros_crm.clients.listing import ClientFilter, InvalidCursor, list_clients
+from realtoros_crm.clients.models import Client
+from realtoros_crm.clients.schemas import (
+    BulkDelete,
+    BulkResult,
+    BulkUpdate,
+    ClientCreate,
+    ClientDetail,
+    ClientPublic,
+    ClientUpdate,
+)
+from realtoros_crm.clients.service import (
+    create_client,
+    find_duplicates,
+    get_client,
+    restore,
+    soft_delete,
+    update_client,
+)
+from realtoros_crm.clients.stages import StageHooksDep
 
 router = APIRouter(prefix="/clients", tags=["clients"])
+
+NOT_FOUND = problem_responses(404)
+
+
+def _not_found(client_id: uuid.UUID) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"client {client_id} not found")
+
+
+async def _detail(session: AsyncSession, client: Client) -> ClientDetail:
+    detail = ClientDetail.model_validate(client)
+    detail.duplicates = await find_duplicates(session, client)
+    return detail
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def add_client(
-    data: ClientCreate, agent: CurrentAgent, session: SessionDep, state: StateDep
-) -> ClientPublic:
-    """Add a client."""
-    client = await create_client(session, agent.id, data, now=state.clock())
-    await session.commit()
-    return ClientPublic.model_validate(client)
-
-
-@router.get("")
-async def read_clients(
+    data: ClientCreate,
     agent: CurrentAgent,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    state: StateDep,
+    hooks: StageHooksDep,
+) -> ClientDetail:
+    """Add a client; ``duplicates`` warns of clients with the same email or phone."""
+    client, change = await create_client(session, agent.id, data, now=state.clock())
+    await hooks.notify(session, [change])
+    detail = await _detail(session, client)
+    await session.commit()
+    return detail
+
+
+@router.get("", responses=problem_responses(400))
+async def read_clients(
+    request: Request,
+    response: Response,
+    agent: CurrentAgent,
+    session: SessionDep,
+    where: Annotated[ClientFilter, Query()],
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> list[ClientPublic]:
-    """The agent's clients, oldest first."""
-    clients = await list_clients(session, agent.id, limit=limit, offset=offset)
+    """One page of the agent's clients; the next page's cursor is in ``X-Next-Cursor`` and
+    the ``Link: <…>; rel="next"`` header (absent on the last page)."""
+    try:
+        clients, next_cursor = await list_clients(
+            session, agent.id, where, limit=limit, cursor=cursor
+        )
+    except InvalidCursor as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    if next_cursor is not None:
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+        link = f"{request.url.path}?{urlencode([*params, ('cursor', next_cursor)])}"
+        response.headers["X-Next-Cursor"] = next_cursor
+        response.headers["Link"] = f'<{link}>; rel="next"'
     return [ClientPublic.model_validate(client) for client in clients]
 
 
-@router.get("/{client_id}")
+@router.post("/bulk-update")
+async def update_clients(
+    data: BulkUpdate,
+    agent: CurrentAgent,
+    session: SessionDep,
+    state: StateDep,
+    hooks: StageHooksDep,
+) -> BulkResult:
+    """Set the stage and/or add and remove tags on many clients at once."""
+    result, changes = await bulk_update(session, agent.id, data, now=state.clock())
+    await hooks.notify(session, changes)
+    await session.commit()
+    return result
+
+
+@router.post("/bulk-delete")
+async def delete_clients(
+    data: BulkDelete, agent: CurrentAgent, session: SessionDep, state: StateDep
+) -> BulkResult:
+    """Delete many clients (restorable one by one; their email history is kept)."""
+    result = await bulk_delete(session, agent.id, data.ids, now=state.clock())
+    await session.commit()
+    return result
+
+
+@router.get("/{client_id}", responses=NOT_FOUND)
 async def read_client(
     client_id: uuid.UUID, agent: CurrentAgent, session: SessionDep
-) -> ClientPublic:
-    """One of the agent's clients."""
+) -> ClientDetail:
+    """One of the agent's clients, with its possible duplicates."""
     client = await get_client(session, agent.id, client_id)
     if client is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"client {client_id} not found")
-    return ClientPublic.model_validate(client)
+        raise _not_found(client_id)
+    return await _detail(session, client)
 
 
-@router.get("/{client_id}/timeline")
+@router.patch("/{client_id}", responses=NOT_FOUND)
+async def change_client(
+    client_id: uuid.UUID,
+    data: ClientUpdate,
+    agent: CurrentAgent,
+    session: SessionDep,
+    state: StateDep,
+    hooks: StageHooksDep,
+) -> ClientDetail:
+    """Change some of a client's fields; a stage change goes on the timeline."""
+    client = await get_client(session, agent.id, client_id, lock=True)
+    if client is None:
+        raise _not_found(client_id)
+    change = await update_client(session, client, data, state.bus.ns, now=state.clock())
+    await hooks.notify(session, [change] if change else [])
+    detail = await _detail(session, client)
+    await session.commit()
+    return detail
+
+
+@router.delete("/{client_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+async def delete_client(
+    client_id: uuid.UUID, agent: CurrentAgent, session: SessionDep, state: StateDep
+) -> None:
+    """Delete a client: gone from lists and follow-ups, email history kept, restorable."""
+    client = await get_client(session, agent.id, client_id, lock=True)
+    if client is None:
+        raise _not_found(client_id)
+    soft_delete(client, state.clock())
+    await session.commit()
+
+
+@router.post("/{client_id}/restore", responses=NOT_FOUND)
+async def restore_client(
+    client_id: uuid.UUID, agent: CurrentAgent, session: SessionDep, state: StateDep
+) -> ClientDetail:
+    """Bring a deleted client back."""
+    client = await get_client(session, agent.id, client_id, deleted=True, lock=True)
+    if client is None:
+        raise _not_found(client_id)
+    restore(client, state.clock())
+    await session.flush()
+    detail = await _detail(session, client)
+    await session.commit()
+    return detail
+
+
+@router.get("/{client_id}/timeline", responses=NOT_FOUND)
 async def read_client_timeline(
     client_id: uuid.UUID,
     agent: CurrentAgent,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    order: Literal["desc", "asc"] = "desc",
 ) -> list[ActivityPublic]:
-    """What happened with one of the agent's clients, newest first."""
+    """Everything that happened with a client, in time order (newest first by default)."""
     if await get_client(session, agent.id, client_id) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"client {client_id} not found")
-    activities = await client_timeline(session, agent.id, client_id, limit=limit)
+        raise _not_found(client_id)
+    activities = await client_timeline(session, agent.id, client_id, limit=limit, order=order)
     return [ActivityPublic.model_validate(activity) for activity in activities]

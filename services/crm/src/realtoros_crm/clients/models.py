@@ -6,8 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    CheckConstraint,
+    Computed,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from realtoros_crm.db import Base, created_at_column, in_list, uuid_pk
@@ -16,13 +25,39 @@ Stage = Literal["lead", "prospect", "negotiating", "under_contract", "closed", "
 STAGES: tuple[str, ...] = get_args(Stage)
 INACTIVE_STAGES = frozenset({"closed", "lost"})
 """Clients in these stages get no more follow-ups."""
+PropertyType = Literal["residential", "commercial", "land", "other"]
+PROPERTY_TYPES: tuple[str, ...] = get_args(PropertyType)
+
+# Generated columns: PostgreSQL keeps them in step with the row, so the list, the search
+# and the duplicate checks use plain indexes instead of expression indexes.
+_STAGE_RANK = (
+    "CASE stage "
+    + " ".join(f"WHEN '{stage}' THEN {rank}" for rank, stage in enumerate(STAGES, start=1))
+    + " ELSE 0 END"
+)
+_PHONE_DIGITS = "regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g')"
+_SEARCH_TEXT = (
+    "lower(name || ' ' || email || ' ' || coalesce(phone, '') || ' ' || "
+    f"{_PHONE_DIGITS} || ' ' || coalesce(property_address, ''))"
+)
 
 
 class Client(Base):
     __tablename__ = "clients"
     __table_args__ = (
         CheckConstraint(f"stage IN ({in_list(STAGES)})", name="stage"),
-        Index("ix_clients_agent_id_created_at", "agent_id", "created_at"),
+        CheckConstraint(
+            f"property_type IS NULL OR property_type IN ({in_list(PROPERTY_TYPES)})",
+            name="property_type",
+        ),
+        # The list's sort orders, each with the id as tie-breaker (keyset pagination).
+        Index("ix_clients_agent_id_created_at", "agent_id", "created_at", "id"),
+        Index("ix_clients_agent_id_name", "agent_id", "name", "id"),
+        Index("ix_clients_agent_id_stage_rank", "agent_id", "stage_rank", "id"),
+        Index("ix_clients_agent_id_last_contacted_sort", "agent_id", "last_contacted_sort", "id"),
+        Index("ix_clients_agent_id_email_key", "agent_id", "email_key"),
+        Index("ix_clients_agent_id_phone_digits", "agent_id", "phone_digits"),
+        Index("ix_clients_tags", "tags", postgresql_using="gin"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -33,6 +68,10 @@ class Client(Base):
     stage: Mapped[str] = mapped_column(String(20), default="lead", server_default="lead")
     property_address: Mapped[str | None] = mapped_column(String(500))
     property_type: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[str | None] = mapped_column(String(100))
+    tags: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=list, server_default=text("'{}'::text[]")
+    )
     notes: Mapped[str | None] = mapped_column(Text)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(
         JSONB, default=dict, server_default=text("'{}'::jsonb")
@@ -44,6 +83,20 @@ class Client(Base):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
     deleted_at: Mapped[datetime | None]
+
+    email_key: Mapped[str] = mapped_column(
+        String(320), Computed("lower(btrim(email))", persisted=True)
+    )
+    """The email address as duplicates are detected: trimmed, lower case."""
+    phone_digits: Mapped[str] = mapped_column(Text, Computed(_PHONE_DIGITS, persisted=True))
+    stage_rank: Mapped[int] = mapped_column(SmallInteger, Computed(_STAGE_RANK, persisted=True))
+    """The stage's place in the pipeline (lead = 1 … lost = 6): the stage sort order."""
+    last_contacted_sort: Mapped[datetime] = mapped_column(
+        Computed("coalesce(last_contacted_at, '-infinity'::timestamptz)", persisted=True)
+    )
+    search_text: Mapped[str] = mapped_column(Text, Computed(_SEARCH_TEXT, persisted=True))
+    """What the list's search matches (``LIKE '%…%'``). Migration 0003 gives it a trigram
+    GIN index where the server has pg_trgm (not in the model: the embedded server lacks it)."""
 
     def no_follow_up_reason(self) -> str | None:
         """Why this client must get no follow-up email now, or None."""

@@ -1,45 +1,188 @@
-"""Clients, always scoped to their agent. Flushes only: the caller commits."""
+"""Clients, always scoped to their agent. Every change that matters is recorded on the
+timeline; stage changes are returned (``StageChange``) for the stage hooks. Flushes only:
+the caller commits."""
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_object_session
 
+from realtoros_contracts import ClientUnsubscribed, Namespace
+from realtoros_crm.activities.service import record_activity
 from realtoros_crm.clients.models import Client
-from realtoros_crm.clients.schemas import ClientCreate
+from realtoros_crm.clients.schemas import ClientCreate, ClientUpdate, DuplicateMatch
+from realtoros_crm.clients.stages import StageChange
+from realtoros_crm.messaging.outbox import add_to_outbox
+
+STAGE_LABELS = {"under_contract": "under contract"}
+
+
+def stage_label(stage: str) -> str:
+    return STAGE_LABELS.get(stage, stage)
+
+
+def email_key(email: str) -> str:
+    return email.strip().lower()
+
+
+def phone_digits(phone: str | None) -> str:
+    return re.sub(r"[^0-9]", "", phone or "")
+
+
+def _note(client: Client, kind: str, summary: str, now: datetime) -> None:
+    record_activity(
+        object_session_of(client),
+        agent_id=client.agent_id,
+        client_id=client.id,
+        kind=kind,
+        summary=summary,
+        occurred_at=now,
+    )
+
+
+def object_session_of(client: Client) -> AsyncSession:
+    session = async_object_session(client)
+    assert session is not None, "the client is not attached to a session"
+    return session
+
+
+def created_summary(client: Client, how: str = "Added") -> str:
+    summary = f"{how} as a {stage_label(client.stage)}"
+    return summary + (f" (source: {client.source})" if client.source else "")
 
 
 async def create_client(
     session: AsyncSession, agent_id: uuid.UUID, data: ClientCreate, *, now: datetime
-) -> Client:
-    client = Client(agent_id=agent_id, created_at=now, updated_at=now, **data.model_dump())
+) -> tuple[Client, StageChange]:
+    client = Client(
+        id=uuid.uuid4(), agent_id=agent_id, created_at=now, updated_at=now, **data.model_dump()
+    )
     session.add(client)
+    await session.flush()  # before its activities: no relationship() orders the inserts
+    _note(client, "client_created", created_summary(client), now)
+    if client.notes:
+        _note(client, "note_added", f"Note: {client.notes}", now)
     await session.flush()
-    return client
+    return client, StageChange(agent_id, client.id, None, client.stage, now)
+
+
+async def find_duplicates(session: AsyncSession, client: Client) -> list[DuplicateMatch]:
+    """The agent's other clients with the same email key or phone digits (7+ digits)."""
+    digits = phone_digits(client.phone)
+    same_email = Client.email_key == email_key(client.email)
+    condition = or_(same_email, Client.phone_digits == digits) if len(digits) >= 7 else same_email
+    statement = (
+        select(Client, same_email.label("by_email"))
+        .where(
+            Client.agent_id == client.agent_id,
+            Client.deleted_at.is_(None),
+            Client.id != client.id,
+            condition,
+        )
+        .order_by(Client.created_at, Client.id)
+        .limit(20)
+    )
+    return [
+        DuplicateMatch(
+            id=row.id, name=row.name, email=row.email, matched_on="email" if by_email else "phone"
+        )
+        for row, by_email in (await session.execute(statement)).all()
+    ]
 
 
 async def get_client(
-    session: AsyncSession, agent_id: uuid.UUID, client_id: uuid.UUID
+    session: AsyncSession,
+    agent_id: uuid.UUID,
+    client_id: uuid.UUID,
+    *,
+    deleted: bool = False,
+    lock: bool = False,
 ) -> Client | None:
-    """The agent's client, or None for a deleted one or another agent's."""
-    statement = select(Client).where(
-        Client.id == client_id, Client.agent_id == agent_id, Client.deleted_at.is_(None)
-    )
+    """The agent's client (a deleted one when ``deleted``), or None — also for another
+    agent's, which must be indistinguishable from one that does not exist."""
+    gone = Client.deleted_at.is_not(None) if deleted else Client.deleted_at.is_(None)
+    statement = select(Client).where(Client.id == client_id, Client.agent_id == agent_id, gone)
+    if lock:
+        statement = statement.with_for_update()
     return (await session.scalars(statement)).one_or_none()
 
 
-async def list_clients(
-    session: AsyncSession, agent_id: uuid.UUID, *, limit: int, offset: int
-) -> Sequence[Client]:
-    statement = (
-        select(Client)
-        .where(Client.agent_id == agent_id, Client.deleted_at.is_(None))
-        .order_by(Client.created_at, Client.id)
-        .limit(limit)
-        .offset(offset)
+def _describe_changes(client: Client, changes: dict[str, Any], now: datetime) -> None:
+    if "notes" in changes and changes["notes"] and changes["notes"] != client.notes:
+        _note(client, "note_added", f"Note: {changes['notes']}", now)
+    if "tags" in changes:
+        added = [t for t in changes["tags"] if t not in client.tags]
+        removed = [t for t in client.tags if t not in changes["tags"]]
+        if added or removed:
+            parts = ([f"added {', '.join(added)}"] if added else []) + (
+                [f"removed {', '.join(removed)}"] if removed else []
+            )
+            _note(client, "tags_changed", "Tags " + "; ".join(parts), now)
+    other = sorted(k for k in changes if k not in {"notes", "tags", "stage", "unsubscribed"})
+    other = [k for k in other if changes[k] != getattr(client, k)]
+    if other:
+        _note(client, "client_updated", "Updated " + ", ".join(other).replace("_", " "), now)
+
+
+def change_stage(client: Client, stage: str, now: datetime) -> StageChange | None:
+    if stage == client.stage:
+        return None
+    old, client.stage, client.updated_at = client.stage, stage, now
+    _note(
+        client,
+        "stage_changed",
+        f"Stage changed from {stage_label(old)} to {stage_label(stage)}",
+        now,
     )
-    return (await session.scalars(statement)).all()
+    return StageChange(client.agent_id, client.id, old, stage, now)
+
+
+def mark_unsubscribed(client: Client, ns: Namespace, now: datetime) -> None:
+    """The agent records that the client wants no more email: same effect as the link."""
+    client.unsubscribed, client.updated_at = True, now
+    _note(client, "unsubscribed", "Marked unsubscribed by the agent.", now)
+    event = ClientUnsubscribed(
+        agent_id=client.agent_id,
+        client_id=client.id,
+        email=client.email,
+        source="agent",
+        unsubscribed_at=now,
+    )
+    event_id = f"unsubscribed:{client.id}:{now.isoformat()}"
+    add_to_outbox(object_session_of(client), ns, event, event_id=event_id, now=now)
+
+
+async def update_client(
+    session: AsyncSession, client: Client, data: ClientUpdate, ns: Namespace, *, now: datetime
+) -> StageChange | None:
+    changes = data.model_dump(exclude_unset=True)
+    _describe_changes(client, changes, now)
+    stage = changes.pop("stage", None)
+    unsubscribed = changes.pop("unsubscribed", None)
+    for name, value in changes.items():
+        setattr(client, name, value)
+    client.updated_at = now
+    change = change_stage(client, stage, now) if stage is not None else None
+    if unsubscribed is True and not client.unsubscribed:
+        mark_unsubscribed(client, ns, now)
+    elif unsubscribed is False and client.unsubscribed:
+        client.unsubscribed = False
+        _note(client, "resubscribed", "Follow-ups resumed by the agent.", now)
+    await session.flush()
+    return change
+
+
+def soft_delete(client: Client, now: datetime) -> None:
+    """Out of the lists and the follow-ups; its emails and timeline stay."""
+    client.deleted_at, client.updated_at = now, now
+    _note(client, "client_deleted", "Deleted (restorable; email history kept)", now)
+
+
+def restore(client: Client, now: datetime) -> None:
+    client.deleted_at, client.updated_at = None, now
+    _note(client, "client_restored", "Restored", now)

@@ -11,9 +11,16 @@ from datetime import datetime
 from faststream.nats.annotations import NatsMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_contracts import ComposeFailed, EmailComposed, EmailFailed, EmailSent, Event
+from realtoros_contracts import (
+    ComposeFailed,
+    EmailComposed,
+    EmailFailed,
+    EmailSent,
+    Event,
+)
 from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
+from realtoros_crm.emails.outcome_consumers import outcome_handlers
 from realtoros_crm.emails.service import (
     record_compose_failure,
     record_draft,
@@ -95,7 +102,8 @@ def _handlers(recorder: EmailEventRecorder) -> list[tuple[type[Event], str, str,
 
 def subscribe_email_events(bus: Bus, sessions: Sessions, clock: Clock) -> None:
     recorder = EmailEventRecorder(sessions, clock)
-    for event_cls, producer, durable, handler in _handlers(recorder):
+    subscriptions = [*_handlers(recorder), *outcome_handlers(recorder, bus.ns)]
+    for event_cls, producer, durable, handler in subscriptions:
         bus.durable(
             bus.ns.subject(event_cls),
             producer=producer,

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal, get_args
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -20,7 +20,11 @@ EMAIL_STATUSES: tuple[str, ...] = get_args(EmailStatus)
 
 class Email(Base):
     __tablename__ = "emails"
-    __table_args__ = (CheckConstraint(f"status IN ({in_list(EMAIL_STATUSES)})", name="status"),)
+    __table_args__ = (
+        CheckConstraint(f"status IN ({in_list(EMAIL_STATUSES)})", name="status"),
+        # The dashboard counts an agent's emails sent in a period.
+        Index("ix_emails_agent_id_sent_at", "agent_id", "sent_at"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
@@ -44,5 +48,18 @@ class Email(Base):
     transport: Mapped[str | None] = mapped_column(String(20))
     sent_at: Mapped[datetime | None]
     failure_reason: Mapped[str | None] = mapped_column(Text)
+    edited_at: Mapped[datetime | None]
+    """When the agent last edited the draft (the approved text is the edited one)."""
+    approved_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    delivery_delayed_at: Mapped[datetime | None]
+    first_opened_at: Mapped[datetime | None]
+    open_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    first_clicked_at: Mapped[datetime | None]
+    click_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    bounced_at: Mapped[datetime | None]
+    bounce_type: Mapped[str | None] = mapped_column(String(20))
+    complained_at: Mapped[datetime | None]
+    rejected_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()

@@ -8,8 +8,10 @@ task. Flushes only: the caller commits.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,11 +20,19 @@ from realtoros_contracts import ComposeFailed, EmailComposed, EmailFailed, Email
 from realtoros_crm.activities.service import record_activity
 from realtoros_crm.clients.models import Client
 from realtoros_crm.emails.models import Email
+from realtoros_crm.plans.runs import finish_if_complete
 from realtoros_crm.tasks.models import Task
 
 log = logging.getLogger(__name__)
 
-EmailEvent = EmailComposed | EmailSent | EmailFailed | ComposeFailed
+
+class EmailEvent(Protocol):
+    """Any event about one email."""
+
+    @property
+    def email_id(self) -> uuid.UUID: ...
+    @property
+    def agent_id(self) -> uuid.UUID: ...
 
 
 @dataclass
@@ -64,6 +74,10 @@ async def record_draft(session: AsyncSession, event: EmailComposed, now: datetim
     if (locked := await lock_email(session, event)) is None:
         return False
     email = locked.email
+    if email.status != "composing" and (email.edited_at or email.approved_at):
+        # A late draft never overwrites the text the agent edited or approved.
+        log.info("email %s: ignoring a late draft (edited or approved)", event.email_id)
+        return True
     email.subject, email.body_text = event.subject, event.body_text
     email.composer, email.model = event.composer, event.model
     email.needs_review, email.review_reasons = event.needs_review, list(event.review_reasons)
@@ -95,6 +109,7 @@ async def record_sent(session: AsyncSession, event: EmailSent, now: datetime) ->
         session, "email_sent", f"Email sent: {email.subject or '(no subject)'}", event.sent_at
     )
     await session.flush()
+    await finish_if_complete(session, locked.task.plan_run_id, now)
     return True
 
 
@@ -112,6 +127,7 @@ async def record_failure(session: AsyncSession, event: EmailFailed, now: datetim
     }[event.outcome]
     locked.record(session, f"email_{event.outcome}", f"{summary}: {event.reason}", event.failed_at)
     await session.flush()
+    await finish_if_complete(session, locked.task.plan_run_id, now)
     return True
 
 
@@ -129,4 +145,5 @@ async def record_compose_failure(
     locked.set_status("failed", now, reason)
     locked.record(session, "compose_failed", reason, now)
     await session.flush()
+    await finish_if_complete(session, locked.task.plan_run_id, now)
     return True

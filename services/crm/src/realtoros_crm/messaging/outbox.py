@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_contracts import Event, Namespace, encode, envelope_headers
 from realtoros_crm.messaging.models import OutboxMessage
+from realtoros_runtime.telemetry import inject_current_context
 
 SOURCE = "realtoros/crm"
 
@@ -23,7 +24,11 @@ def add_to_outbox(
         stream=ns.stream_for(event).name,
         event_type=event.TYPE,
         body=encode(event),
-        headers=envelope_headers(event, event_id=event_id, source=SOURCE, time=now),
+        # With the trace context of the writer (the tick's consume span, the HTTP request):
+        # the relay's publish continues that trace.
+        headers=inject_current_context(
+            envelope_headers(event, event_id=event_id, source=SOURCE, time=now)
+        ),
     )
     session.add(message)
     return message

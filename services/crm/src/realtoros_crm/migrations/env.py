@@ -12,12 +12,22 @@ from realtoros_crm.models import Base
 
 target_metadata = Base.metadata
 
+# Created by a migration only where the server has the extension (see 0003_accounts_clients).
+OPTIONAL_INDEXES = frozenset({"ix_clients_search_text"})
+
+
+def _include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    return not (type_ == "index" and reflected and name in OPTIONAL_INDEXES)
+
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
+        include_object=_include_object,
         transaction_per_migration=True,
     )
     with context.begin_transaction():

@@ -27,14 +27,23 @@ TaskStatus = Literal[
     "done",
 ]
 TASK_STATUSES: tuple[str, ...] = get_args(TaskStatus)
+TaskType = Literal["email", "call", "meeting", "custom"]
+TASK_TYPES: tuple[str, ...] = get_args(TaskType)
+TaskPriority = Literal["high", "medium", "low"]
+TASK_PRIORITIES: tuple[str, ...] = get_args(TaskPriority)
+OPEN_STATUSES = ("pending", "composing", "awaiting_approval", "sending")
+"""Not finished yet: anything else is final."""
 
 
 class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
         CheckConstraint(f"status IN ({in_list(TASK_STATUSES)})", name="status"),
+        CheckConstraint(f"task_type IN ({in_list(TASK_TYPES)})", name="task_type"),
+        CheckConstraint(f"priority IN ({in_list(TASK_PRIORITIES)})", name="priority"),
         # The claim reads only pending tasks in due order: a small partial index.
         Index("ix_tasks_pending_due_at", "due_at", postgresql_where=text("status = 'pending'")),
+        Index("ix_tasks_plan_run_id", "plan_run_id"),
         Index("ix_tasks_agent_id_due_at", "agent_id", "due_at"),
     )
 
@@ -43,6 +52,14 @@ class Task(Base):
     client_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
+    task_type: Mapped[str] = mapped_column(String(20), default="email", server_default="email")
+    """Only email tasks are claimed and composed; the others are the agent's to do."""
+    priority: Mapped[str] = mapped_column(String(10), default="medium", server_default="medium")
+    plan_run_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("plan_runs.id", ondelete="SET NULL")
+    )
+    step_position: Mapped[int | None]
+    completed_at: Mapped[datetime | None]
     purpose: Mapped[str] = mapped_column(String(200), default="Custom", server_default="Custom")
     instructions: Mapped[str | None] = mapped_column(Text)
     due_at: Mapped[datetime]

@@ -3,21 +3,61 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from realtoros_crm.emails.schemas import EmailPublic
 from realtoros_crm.fields import InputModel, Line, ZonedDatetime
-from realtoros_crm.tasks.models import TaskStatus
+from realtoros_crm.tasks.models import TaskPriority, TaskStatus, TaskType
+
+Purpose = Annotated[Line, Field(min_length=1)]
 
 
 class TaskCreate(InputModel):
     client_id: uuid.UUID
-    due_at: ZonedDatetime = Field(description="When to send; must carry a time zone.")
-    purpose: Annotated[Line, Field(min_length=1)] = "Custom"
+    due_at: ZonedDatetime = Field(description="When it falls due; must carry a time zone.")
+    task_type: TaskType = Field(
+        default="email", description="email (composed and sent), call, meeting or custom."
+    )
+    purpose: Purpose = "Custom"
     instructions: str | None = Field(default=None, max_length=5000)
+    priority: TaskPriority = "medium"
+
+
+class TaskUpdate(InputModel):
+    """Reschedule or edit a pending task."""
+
+    due_at: ZonedDatetime | None = None
+    purpose: Purpose | None = None
+    instructions: str | None = Field(default=None, max_length=5000)
+    priority: TaskPriority | None = None
+
+
+BulkAction = Literal["complete", "skip", "cancel", "reschedule"]
+
+
+class BulkRequest(InputModel):
+    task_ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
+    action: BulkAction
+    due_at: ZonedDatetime | None = Field(default=None, description="For reschedule.")
+
+    @model_validator(mode="after")
+    def _due_at_for_reschedule(self) -> BulkRequest:
+        if self.action == "reschedule" and self.due_at is None:
+            raise ValueError("due_at is required to reschedule")
+        return self
+
+
+class BulkProblem(BaseModel):
+    task_id: uuid.UUID
+    detail: str
+
+
+class BulkResult(BaseModel):
+    updated: list[uuid.UUID]
+    not_done: list[BulkProblem]
 
 
 class TaskPublic(BaseModel):
@@ -25,11 +65,21 @@ class TaskPublic(BaseModel):
 
     id: uuid.UUID
     client_id: uuid.UUID
+    task_type: TaskType
     purpose: str
     instructions: str | None
+    priority: TaskPriority
     due_at: datetime
     status: TaskStatus
     failure_reason: str | None
+    plan_run_id: uuid.UUID | None
+    step_position: int | None
+    completed_at: datetime | None
     email: EmailPublic | None
     created_at: datetime
     updated_at: datetime
+
+
+class CalendarDay(BaseModel):
+    date: date
+    tasks: list[TaskPublic]

@@ -1,0 +1,138 @@
+"""The client list: filters, search, sort and keyset pagination (a cursor names the last
+row of a page, so page 2 starts exactly after page 1 however many rows came in since)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, Select, literal_column, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from realtoros_crm.clients.models import STAGES, Client, Stage
+
+SortKey = Literal["created_at", "name", "last_contacted_at", "stage"]
+Order = Literal["asc", "desc"]
+
+
+class InvalidCursor(ValueError):
+    """The cursor is not one this list returned (or belongs to another sort)."""
+
+
+class ClientFilter(BaseModel):
+    """The list's query parameters (also those of the CSV export)."""
+
+    q: str | None = Field(
+        default=None, max_length=200, description="Search in name, email, phone and address."
+    )
+    stage: list[Stage] = Field(default_factory=list, description="Any of these stages.")
+    tag: Annotated[list[Annotated[str, Field(max_length=50)]], Field(max_length=10)] = Field(
+        default_factory=list, description="Clients with every one of these tags."
+    )
+    source: str | None = Field(default=None, max_length=100)
+    unsubscribed: bool | None = None
+    deleted: bool = Field(default=False, description="true: the deleted clients (to restore).")
+    sort: SortKey = "created_at"
+    order: Order = "asc"
+
+
+def _sort_column(sort: SortKey) -> Any:
+    return {
+        "created_at": Client.created_at,
+        "name": Client.name,
+        "last_contacted_at": Client.last_contacted_sort,
+        "stage": Client.stage_rank,
+    }[sort]
+
+
+def _sort_value(client: Client, sort: SortKey) -> Any:
+    if sort == "created_at":
+        return client.created_at.isoformat()
+    if sort == "name":
+        return client.name
+    if sort == "stage":
+        return STAGES.index(client.stage) + 1
+    at = client.last_contacted_at
+    return at.isoformat() if at is not None else None
+
+
+def encode_cursor(client: Client, where: ClientFilter) -> str:
+    raw = json.dumps([where.sort, where.order, _sort_value(client, where.sort), str(client.id)])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, where: ClientFilter) -> tuple[Any, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        sort, order, value, client_id = json.loads(raw)
+        parsed_id = uuid.UUID(client_id)
+        if (sort, order) != (where.sort, where.order):
+            raise InvalidCursor("the cursor belongs to another sort order")
+        if sort == "created_at" or (sort == "last_contacted_at" and value is not None):
+            value = datetime.fromisoformat(value)
+        elif sort == "last_contacted_at":
+            value = literal_column("'-infinity'::timestamptz")
+        elif not isinstance(value, str if sort == "name" else int):
+            raise InvalidCursor("the cursor is damaged")
+    except (binascii.Error, ValueError, TypeError, AttributeError) as exc:
+        raise InvalidCursor("the cursor is damaged: use next_cursor as returned") from exc
+    return value, parsed_id
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _conditions(agent_id: uuid.UUID, where: ClientFilter) -> list[ColumnElement[bool]]:
+    gone = Client.deleted_at.is_not(None) if where.deleted else Client.deleted_at.is_(None)
+    conditions = [Client.agent_id == agent_id, gone]
+    if where.q and where.q.strip():
+        pattern = f"%{_escape_like(where.q.strip().lower())}%"
+        conditions.append(Client.search_text.like(pattern, escape="\\"))
+    if where.stage:
+        conditions.append(Client.stage.in_(where.stage))
+    if where.tag:
+        conditions.append(Client.tags.contains(where.tag))
+    if where.source:
+        conditions.append(Client.source.ilike(_escape_like(where.source), escape="\\"))
+    if where.unsubscribed is not None:
+        conditions.append(Client.unsubscribed.is_(where.unsubscribed))
+    return conditions
+
+
+def list_statement(
+    agent_id: uuid.UUID, where: ClientFilter, *, limit: int, cursor: str | None
+) -> Select[Client]:
+    column = _sort_column(where.sort)
+    conditions = _conditions(agent_id, where)
+    if cursor:
+        value, after_id = _decode_cursor(cursor, where)
+        key, bound = tuple_(column, Client.id), tuple_(value, after_id)
+        conditions.append(key > bound if where.order == "asc" else key < bound)
+    if where.order == "asc":
+        ordering = (column.asc(), Client.id.asc())
+    else:
+        ordering = (column.desc(), Client.id.desc())
+    return select(Client).where(*conditions).order_by(*ordering).limit(limit)
+
+
+async def list_clients(
+    session: AsyncSession,
+    agent_id: uuid.UUID,
+    where: ClientFilter,
+    *,
+    limit: int,
+    cursor: str | None = None,
+) -> tuple[Sequence[Client], str | None]:
+    """One page and the cursor of the next (None on the last page)."""
+    statement = list_statement(agent_id, where, limit=limit + 1, cursor=cursor)
+    rows = list((await session.scalars(statement)).all())
+    page = rows[:limit]
+    more = len(rows) > limit
+    return page, encode_cursor(page[-1], where) if more and page else None

@@ -1,0 +1,150 @@
+"""Drafts and approval: read, edit, regenerate, approve or skip the draft of a task; ask
+for a draft on demand; read an email (its draft and its outcomes)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy import select
+
+from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
+from realtoros_crm.claims.context import ClaimContext
+from realtoros_crm.clients.service import get_client
+from realtoros_crm.emails.drafts import (
+    DraftConflict,
+    approve_draft,
+    draft_on_demand,
+    edit_draft,
+    regenerate_draft,
+)
+from realtoros_crm.emails.models import Email
+from realtoros_crm.emails.schemas import DraftAccepted, DraftEdit, DraftInstructions, EmailPublic
+from realtoros_crm.state import CrmState
+from realtoros_crm.tasks.actions import TaskConflict, finish_task
+from realtoros_crm.tasks.models import Task
+from realtoros_crm.tasks.schemas import TaskPublic
+from realtoros_crm.tasks.service import get_task
+
+router = APIRouter(tags=["drafts"])
+
+
+def claim_context(state: CrmState) -> ClaimContext:
+    return ClaimContext(
+        ns=state.bus.ns,
+        public_base_url=str(state.settings.public_base_url),
+        unsubscribe_key=state.settings.unsubscribe_key(),
+    )
+
+
+async def _task(session: SessionDep, agent_id: uuid.UUID, task_id: uuid.UUID) -> Task:
+    if (task := await get_task(session, agent_id, task_id, lock=True)) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"task {task_id} not found")
+    return task
+
+
+def _conflict(exc: Exception) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, str(exc))
+
+
+@router.get("/tasks/{task_id}/draft")
+async def read_draft(task_id: uuid.UUID, agent: CurrentAgent, session: SessionDep) -> EmailPublic:
+    """The task's email: the draft as composed, or as the agent last saved it."""
+    task = await _task(session, agent.id, task_id)
+    if task.email is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"task {task_id} has no draft yet")
+    return EmailPublic.model_validate(task.email)
+
+
+@router.patch("/tasks/{task_id}/draft")
+async def change_draft(
+    task_id: uuid.UUID, data: DraftEdit, agent: CurrentAgent, session: SessionDep, state: StateDep
+) -> EmailPublic:
+    """Edit a draft awaiting approval; the approved email is exactly this text."""
+    task = await _task(session, agent.id, task_id)
+    try:
+        email = edit_draft(task, data.subject, data.body_text, state.clock())
+    except DraftConflict as exc:
+        raise _conflict(exc) from exc
+    await session.commit()
+    return EmailPublic.model_validate(email)
+
+
+@router.post("/tasks/{task_id}/draft/regenerate", status_code=status.HTTP_202_ACCEPTED)
+async def regenerate(
+    task_id: uuid.UUID,
+    data: DraftInstructions,
+    agent: CurrentAgent,
+    session: SessionDep,
+    state: StateDep,
+) -> EmailPublic:
+    """Compose the draft again with extra instructions; poll the draft for the new text."""
+    task = await _task(session, agent.id, task_id)
+    try:
+        email = await regenerate_draft(
+            session, claim_context(state), task, data.instructions, state.clock()
+        )
+    except DraftConflict as exc:
+        raise _conflict(exc) from exc
+    await session.commit()
+    state.relay.wake()
+    return EmailPublic.model_validate(email)
+
+
+@router.post("/tasks/{task_id}/draft/approve")
+async def approve(
+    task_id: uuid.UUID, agent: CurrentAgent, session: SessionDep, state: StateDep
+) -> EmailPublic:
+    """Send the draft as saved."""
+    task = await _task(session, agent.id, task_id)
+    try:
+        email = await approve_draft(session, claim_context(state), task, state.clock())
+    except DraftConflict as exc:
+        raise _conflict(exc) from exc
+    await session.commit()
+    state.relay.wake()
+    return EmailPublic.model_validate(email)
+
+
+@router.post("/tasks/{task_id}/draft/skip")
+async def skip_draft(
+    task_id: uuid.UUID, agent: CurrentAgent, session: SessionDep, state: StateDep
+) -> TaskPublic:
+    """Do not send this follow-up: the task and its draft are skipped."""
+    task = await _task(session, agent.id, task_id)
+    try:
+        await finish_task(session, task, "skip", state.clock())
+    except TaskConflict as exc:
+        raise _conflict(exc) from exc
+    await session.commit()
+    return TaskPublic.model_validate(task)
+
+
+@router.post("/clients/{client_id}/drafts", status_code=status.HTTP_202_ACCEPTED)
+async def request_draft_now(
+    client_id: uuid.UUID,
+    data: DraftInstructions,
+    agent: CurrentAgent,
+    session: SessionDep,
+    state: StateDep,
+) -> DraftAccepted:
+    """Draft an email to the client now; it waits for review. Poll ``GET /emails/{id}``."""
+    if (client := await get_client(session, agent.id, client_id)) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"client {client_id} not found")
+    if (reason := client.no_follow_up_reason()) is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"no email can be drafted: {reason}")
+    email = await draft_on_demand(
+        session, claim_context(state), client, data.instructions, state.clock()
+    )
+    await session.commit()
+    state.relay.wake()
+    return DraftAccepted(email_id=email.id, task_id=email.task_id, status="composing")
+
+
+@router.get("/emails/{email_id}")
+async def read_email(email_id: uuid.UUID, agent: CurrentAgent, session: SessionDep) -> EmailPublic:
+    """One email: its draft, status and outcomes (delivered, opens, clicks, bounce…)."""
+    statement = select(Email).where(Email.id == email_id, Email.agent_id == agent.id)
+    if (email := (await session.scalars(statement)).one_or_none()) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"email {email_id} not found")
+    return EmailPublic.model_validate(email)

@@ -1,0 +1,158 @@
+"""The agent's hand on a draft: edit, regenerate with extra instructions, approve (the
+exact saved text goes to the mailer as EmailApproved), and drafts on demand. Events go
+through the outbox in the transaction of the change. Flushes only: the caller commits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from realtoros_contracts import DraftRequested, EmailApproved
+from realtoros_crm.activities.service import recent_timelines, record_activity
+from realtoros_crm.agents.models import Agent
+from realtoros_crm.claims.context import ClaimContext, delivery_context, task_due_event
+from realtoros_crm.clients.models import Client
+from realtoros_crm.emails.models import Email
+from realtoros_crm.messaging.outbox import add_to_outbox
+from realtoros_crm.tasks.models import Task
+
+ON_DEMAND_PURPOSE = "On demand"
+
+
+class DraftConflict(Exception):
+    """The draft is not in a state that allows this (the API answers 409)."""
+
+
+async def _people(session: AsyncSession, task: Task) -> tuple[Client, Agent]:
+    client = (await session.scalars(select(Client).where(Client.id == task.client_id))).one()
+    agent = (await session.scalars(select(Agent).where(Agent.id == task.agent_id))).one()
+    return client, agent
+
+
+def _held(email: Email | None) -> Email:
+    if email is None:
+        raise DraftConflict("this task has no draft yet")
+    if email.status != "awaiting_approval":
+        raise DraftConflict(f"the draft is {email.status}, not awaiting approval")
+    return email
+
+
+def edit_draft(task: Task, subject: str | None, body_text: str | None, now: datetime) -> Email:
+    """Keep the agent's text exactly as typed (line breaks and all)."""
+    email = _held(task.email)
+    if subject is not None:
+        email.subject = subject
+    if body_text is not None:
+        email.body_text = body_text
+    email.edited_at = email.updated_at = now
+    return email
+
+
+async def request_draft(
+    session: AsyncSession,
+    ctx: ClaimContext,
+    task: Task,
+    email: Email,
+    *,
+    regenerate: bool,
+    now: datetime,
+) -> DraftRequested:
+    """Queue a DraftRequested for ``email``; the draft always comes back for review."""
+    client, agent = await _people(session, task)
+    if (reason := client.no_follow_up_reason()) is not None:
+        raise DraftConflict(f"no email can be drafted: {reason}")
+    timeline = (await recent_timelines(session, [client.id]))[client.id]
+    due = task_due_event(task, client, agent, timeline, email_id=email.id, ctx=ctx)
+    delivery = due.delivery.model_copy(update={"send_mode": "approval"})
+    event = DraftRequested(**{**dict(due), "delivery": delivery, "regenerate": regenerate})
+    kind = "regenerate" if regenerate else "draft"
+    add_to_outbox(session, ctx.ns, event, event_id=f"{kind}:{email.id}:{uuid.uuid4()}", now=now)
+    return event
+
+
+async def regenerate_draft(
+    session: AsyncSession, ctx: ClaimContext, task: Task, extra: str | None, now: datetime
+) -> Email:
+    email = _held(task.email)
+    if extra:
+        task.instructions = "\n\n".join(part for part in (task.instructions, extra) if part)
+    await request_draft(session, ctx, task, email, regenerate=True, now=now)
+    email.status = task.status = "composing"
+    email.updated_at = task.updated_at = now
+    await session.flush()
+    return email
+
+
+async def approve_draft(
+    session: AsyncSession, ctx: ClaimContext, task: Task, now: datetime
+) -> Email:
+    """Send the draft as saved: EmailApproved carries exactly the stored subject and body."""
+    email = _held(task.email)
+    client, agent = await _people(session, task)
+    if (reason := client.no_follow_up_reason()) is not None:
+        raise DraftConflict(f"cannot send: {reason}")
+    if not email.subject or not email.body_text:
+        raise DraftConflict("the draft has no subject or no text")
+    event = EmailApproved(
+        email_id=email.id,
+        task_id=task.id,
+        agent_id=agent.id,
+        client_id=client.id,
+        subject=email.subject,
+        body_text=email.body_text,
+        delivery=delivery_context(client, agent, ctx),
+    )
+    add_to_outbox(session, ctx.ns, event, event_id=f"approved:{email.id}", now=now)
+    email.status = task.status = "sending"
+    email.approved_at = email.updated_at = task.updated_at = now
+    summary = f"Email approved{' (edited)' if email.edited_at else ''}: {email.subject}"
+    record_activity(
+        session,
+        agent_id=agent.id,
+        client_id=client.id,
+        kind="email_approved",
+        summary=summary,
+        occurred_at=now,
+        email_id=email.id,
+        task_id=task.id,
+    )
+    await session.flush()
+    return email
+
+
+async def draft_on_demand(
+    session: AsyncSession, ctx: ClaimContext, client: Client, instructions: str, now: datetime
+) -> Email:
+    """A new email task for the client, composing now; its draft waits for review."""
+    task = Task(
+        agent_id=client.agent_id,
+        client_id=client.id,
+        task_type="email",
+        purpose=ON_DEMAND_PURPOSE,
+        instructions=instructions or None,
+        due_at=now,
+        status="composing",
+        created_at=now,
+        updated_at=now,
+        email=None,
+    )
+    session.add(task)
+    await session.flush()  # the task first: the email refers to it
+    email = Email(
+        agent_id=client.agent_id,
+        client_id=client.id,
+        task_id=task.id,
+        status="composing",
+        to_email=client.email,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(email)
+    await session.flush()
+    task.email = email
+    await request_draft(session, ctx, task, email, regenerate=False, now=now)
+    await session.flush()
+    return email

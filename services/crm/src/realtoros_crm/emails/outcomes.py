@@ -1,0 +1,177 @@
+"""The provider's reports about a sent email (delivered, delayed, bounced, complained,
+rejected, opened, clicked): on the email, its task, the client's timeline and last
+contact. A hard bounce or a complaint unsubscribes the client, stops their plans and
+emits ClientUnsubscribed through the outbox. Flushes only: the caller commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from realtoros_contracts import (
+    ClientUnsubscribed,
+    EmailBounced,
+    EmailClicked,
+    EmailComplained,
+    EmailDelivered,
+    EmailDeliveryDelayed,
+    EmailOpened,
+    EmailRejected,
+    Namespace,
+)
+from realtoros_crm.activities.service import record_activity
+from realtoros_crm.clients.models import Client
+from realtoros_crm.emails.service import Locked, lock_email
+from realtoros_crm.messaging.outbox import add_to_outbox
+from realtoros_crm.plans.runs import finish_if_complete, stop_client_plans
+
+
+def _subject(locked: Locked) -> str:
+    return locked.email.subject or "(no subject)"
+
+
+async def _client(session: AsyncSession, locked: Locked) -> Client:
+    statement = select(Client).where(Client.id == locked.email.client_id).with_for_update()
+    return (await session.scalars(statement)).one()
+
+
+async def record_delivered(session: AsyncSession, event: EmailDelivered, now: datetime) -> bool:
+    if (locked := await lock_email(session, event)) is None:
+        return False
+    email = locked.email
+    if email.delivered_at is None or event.occurred_at < email.delivered_at:
+        email.delivered_at = event.occurred_at
+    email.updated_at = now
+    client = await _client(session, locked)
+    if client.last_contacted_at is None or client.last_contacted_at < event.occurred_at:
+        client.last_contacted_at = event.occurred_at
+    locked.record(
+        session, "email_delivered", f"Email delivered: {_subject(locked)}", event.occurred_at
+    )
+    await session.flush()
+    return True
+
+
+async def record_delayed(session: AsyncSession, event: EmailDeliveryDelayed, now: datetime) -> bool:
+    if (locked := await lock_email(session, event)) is None:
+        return False
+    locked.email.delivery_delayed_at, locked.email.updated_at = event.occurred_at, now
+    why = f" ({event.delay_type})" if event.delay_type else ""
+    summary = f"Email delivery delayed{why}; the provider keeps trying: {_subject(locked)}"
+    locked.record(session, "email_delivery_delayed", summary, event.occurred_at)
+    await session.flush()
+    return True
+
+
+async def record_opened(session: AsyncSession, event: EmailOpened, now: datetime) -> bool:
+    if (locked := await lock_email(session, event)) is None:
+        return False
+    email = locked.email
+    email.open_count += 1
+    email.updated_at = now
+    if email.first_opened_at is None or event.occurred_at < email.first_opened_at:
+        if email.first_opened_at is None:  # the timeline gets the first open, not every one
+            summary = f"Email opened: {_subject(locked)}"
+            locked.record(session, "email_opened", summary, event.occurred_at)
+        email.first_opened_at = event.occurred_at
+    await session.flush()
+    return True
+
+
+async def record_clicked(session: AsyncSession, event: EmailClicked, now: datetime) -> bool:
+    if (locked := await lock_email(session, event)) is None:
+        return False
+    email = locked.email
+    email.click_count += 1
+    email.updated_at = now
+    if email.first_clicked_at is None or event.occurred_at < email.first_clicked_at:
+        email.first_clicked_at = event.occurred_at
+    summary = f"Link clicked in '{_subject(locked)}': {event.link}"
+    locked.record(session, "email_clicked", summary, event.occurred_at)
+    await session.flush()
+    return True
+
+
+async def record_rejected(session: AsyncSession, event: EmailRejected, now: datetime) -> bool:
+    if (locked := await lock_email(session, event)) is None:
+        return False
+    reason = f"rejected by the provider: {event.reason or 'no reason given'}"
+    locked.email.rejected_at = event.occurred_at
+    locked.set_status("failed", now, reason)
+    locked.record(session, "email_rejected", f"Email not sent, {reason}", event.occurred_at)
+    await session.flush()
+    await finish_if_complete(session, locked.task.plan_run_id, now)
+    return True
+
+
+async def record_bounced(
+    session: AsyncSession, ns: Namespace, event: EmailBounced, now: datetime
+) -> bool:
+    if (locked := await lock_email(session, event)) is None:
+        return False
+    email = locked.email
+    email.bounced_at, email.bounce_type, email.updated_at = (
+        event.occurred_at,
+        event.bounce_type,
+        now,
+    )
+    detail = "; ".join(p for p in (event.bounce_subtype, event.diagnostic) if p) or "no detail"
+    if event.bounce_type != "permanent":
+        summary = f"Email bounced ({event.bounce_type}, may still arrive later): {detail}"
+        locked.record(session, "email_bounced", summary, event.occurred_at)
+        await session.flush()
+        return True
+    locked.set_status("failed", now, f"hard bounce: {detail}")
+    summary = f"Email bounced (permanent): {detail}. The address no longer receives email."
+    locked.record(session, "email_bounced", summary, event.occurred_at)
+    await _unsubscribe(session, ns, locked, "bounce", event.occurred_at, now)
+    return True
+
+
+async def record_complained(
+    session: AsyncSession, ns: Namespace, event: EmailComplained, now: datetime
+) -> bool:
+    if (locked := await lock_email(session, event)) is None:
+        return False
+    locked.email.complained_at, locked.email.updated_at = event.occurred_at, now
+    summary = f"The client marked '{_subject(locked)}' as spam"
+    locked.record(session, "email_complained", summary, event.occurred_at)
+    await _unsubscribe(session, ns, locked, "complaint", event.occurred_at, now)
+    return True
+
+
+async def _unsubscribe(
+    session: AsyncSession,
+    ns: Namespace,
+    locked: Locked,
+    source: Literal["bounce", "complaint"],
+    at: datetime,
+    now: datetime,
+) -> None:
+    client = await _client(session, locked)
+    reason = "hard bounce" if source == "bounce" else "spam complaint"
+    await stop_client_plans(session, client.id, f"client unsubscribed ({reason})", now)
+    if not client.unsubscribed:
+        client.unsubscribed, client.updated_at = True, now
+        record_activity(
+            session,
+            agent_id=client.agent_id,
+            client_id=client.id,
+            kind="unsubscribed",
+            summary=f"Unsubscribed from follow-up emails after a {reason}.",
+            occurred_at=at,
+            email_id=locked.email.id,
+        )
+        event = ClientUnsubscribed(
+            agent_id=client.agent_id,
+            client_id=client.id,
+            email=client.email,
+            source=source,
+            unsubscribed_at=at,
+        )
+        event_id = f"unsubscribed:{source}:{locked.email.id}"
+        add_to_outbox(session, ns, event, event_id=event_id, now=now)
+    await session.flush()

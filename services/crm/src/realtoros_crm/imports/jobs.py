@@ -1,0 +1,45 @@
+"""Background imports of this process: kept referenced while they run, awaited (or
+cancelled) when the app stops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from typing import Any
+
+from fastapi import FastAPI
+
+DRAIN_SECONDS = 30.0
+
+
+class ImportJobs:
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def of(cls, app: FastAPI) -> ImportJobs:
+        jobs: ImportJobs | None = getattr(app.state, "import_jobs", None)
+        if jobs is None:
+            jobs = app.state.import_jobs = cls()
+        return jobs
+
+    def start(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work, name="client-import")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        """Let running imports finish (each commits batch by batch), then cancel the rest."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(BaseException):
+                await task
+
+
+async def drain_imports(app: FastAPI) -> None:
+    await ImportJobs.of(app).drain()

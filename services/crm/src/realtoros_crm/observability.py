@@ -1,0 +1,46 @@
+"""The CRM's eyes: ``GET /metrics``, its own counters, and (when this process exports
+traces) the FastAPI and SQLAlchemy instrumentation."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Response
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from realtoros_crm.api.deps import StateDep
+from realtoros_runtime.metrics import counter, scrape
+from realtoros_runtime.telemetry import tracing_enabled
+
+SERVICE = "crm"
+
+TASKS_CLAIMED = counter(
+    "realtoros_crm_tasks_claimed", "Due follow-up tasks claimed (their TaskDue queued)."
+)
+TASKS_CLAIM_FAILED = counter(
+    "realtoros_crm_tasks_claim_failed", "Due tasks that could not be claimed (marked failed)."
+)
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(state: StateDep) -> Response:
+    """Prometheus metrics of this process (the consumers' lag sampled now)."""
+    body, content_type = await scrape(state.bus.broker, SERVICE)
+    return Response(body, media_type=content_type)
+
+
+def instrument_app(app: FastAPI) -> None:
+    """Server spans for the API (not the probes nor the scrapes)."""
+    if tracing_enabled():
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+
+
+def instrument_engine(engine: AsyncEngine) -> None:
+    """A client span per SQL statement."""
+    if tracing_enabled():
+        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+        # Its declared range stops before SQLAlchemy 2.1, which its event hooks work with.
+        SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, skip_dep_check=True)

@@ -1,0 +1,209 @@
+"""Follow-up plans: CRUD of plans and steps, applying one to a client, pause/resume/cancel."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from fastapi import APIRouter, HTTPException, Response, status
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
+from realtoros_crm.clients.service import get_client
+from realtoros_crm.plans.models import Plan, PlanRun
+from realtoros_crm.plans.runs import PlanConflict, apply_plan, end_run, pause_run, resume_run
+from realtoros_crm.plans.schemas import (
+    ApplyPlan,
+    PlanCreate,
+    PlanPublic,
+    PlanUpdate,
+    RunPublic,
+    StepIn,
+    StepPublic,
+    StepUpdate,
+)
+from realtoros_crm.plans.service import (
+    add_step,
+    create_plan,
+    ensure_default_plan,
+    get_plan,
+    get_step,
+    list_plans,
+    plan_public,
+    renumber,
+    update_plan,
+)
+
+router = APIRouter(tags=["plans"])
+
+
+def _not_found(what: str, item_id: uuid.UUID) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} {item_id} not found")
+
+
+async def _plan(session: AsyncSession, agent_id: uuid.UUID, plan_id: uuid.UUID) -> Plan:
+    if (plan := await get_plan(session, agent_id, plan_id)) is None:
+        raise _not_found("plan", plan_id)
+    return plan
+
+
+@router.get("/plans")
+async def read_plans(agent: CurrentAgent, session: SessionDep, state: StateDep) -> list[PlanPublic]:
+    """The agent's plans (the standard Day 1 … Month 1 plan is there from the start)."""
+    await ensure_default_plan(session, agent.id, state.clock())
+    await session.commit()
+    return [await plan_public(session, plan) for plan in await list_plans(session, agent.id)]
+
+
+@router.post("/plans", status_code=status.HTTP_201_CREATED)
+async def add_plan(
+    data: PlanCreate, agent: CurrentAgent, session: SessionDep, state: StateDep
+) -> PlanPublic:
+    plan = await create_plan(session, agent.id, data, now=state.clock())
+    await session.commit()
+    return await plan_public(session, plan)
+
+
+@router.get("/plans/{plan_id}")
+async def read_plan(plan_id: uuid.UUID, agent: CurrentAgent, session: SessionDep) -> PlanPublic:
+    return await plan_public(session, await _plan(session, agent.id, plan_id))
+
+
+@router.patch("/plans/{plan_id}")
+async def change_plan(
+    plan_id: uuid.UUID, data: PlanUpdate, agent: CurrentAgent, session: SessionDep, state: StateDep
+) -> PlanPublic:
+    plan = await _plan(session, agent.id, plan_id)
+    await update_plan(session, plan, data, state.clock())
+    await session.commit()
+    return await plan_public(session, plan)
+
+
+@router.delete("/plans/{plan_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_plan(
+    plan_id: uuid.UUID, agent: CurrentAgent, session: SessionDep, state: StateDep
+) -> Response:
+    """Delete a plan; clients already on it keep their scheduled steps."""
+    plan = await _plan(session, agent.id, plan_id)
+    plan.deleted_at = plan.updated_at = state.clock()
+    plan.is_default, plan.start_on_stage = False, None
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/plans/{plan_id}/steps", status_code=status.HTTP_201_CREATED)
+async def add_plan_step(
+    plan_id: uuid.UUID, data: StepIn, agent: CurrentAgent, session: SessionDep, state: StateDep
+) -> StepPublic:
+    step = await add_step(session, await _plan(session, agent.id, plan_id), data, state.clock())
+    await session.commit()
+    return StepPublic.model_validate(step)
+
+
+@router.patch("/plans/{plan_id}/steps/{step_id}")
+async def change_plan_step(
+    plan_id: uuid.UUID,
+    step_id: uuid.UUID,
+    data: StepUpdate,
+    agent: CurrentAgent,
+    session: SessionDep,
+    state: StateDep,
+) -> StepPublic:
+    plan = await _plan(session, agent.id, plan_id)
+    if (step := await get_step(session, plan, step_id)) is None:
+        raise _not_found("step", step_id)
+    for name, value in data.model_dump(exclude_unset=True).items():
+        if value is not None or name == "instructions":
+            setattr(step, name, value)
+    await renumber(session, plan.id, step if data.position is not None else None)
+    plan.updated_at = state.clock()
+    await session.commit()
+    return StepPublic.model_validate(step)
+
+
+@router.delete("/plans/{plan_id}/steps/{step_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_plan_step(
+    plan_id: uuid.UUID, step_id: uuid.UUID, agent: CurrentAgent, session: SessionDep
+) -> Response:
+    plan = await _plan(session, agent.id, plan_id)
+    if (step := await get_step(session, plan, step_id)) is None:
+        raise _not_found("step", step_id)
+    await session.delete(step)
+    await session.flush()
+    await renumber(session, plan.id, None)
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/clients/{client_id}/plans", status_code=status.HTTP_201_CREATED)
+async def start_plan(
+    client_id: uuid.UUID, data: ApplyPlan, agent: CurrentAgent, session: SessionDep, state: StateDep
+) -> RunPublic:
+    """Apply a plan to a client: each step becomes a task, delays counted from ``start_at``."""
+    if (client := await get_client(session, agent.id, client_id)) is None:
+        raise _not_found("client", client_id)
+    plan = await _plan(session, agent.id, data.plan_id)
+    now = state.clock()
+    try:
+        run = await apply_plan(session, client, plan, start=data.start_at or now, now=now)
+    except PlanConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    await session.commit()
+    return RunPublic.model_validate(run)
+
+
+@router.get("/clients/{client_id}/plans")
+async def read_client_plans(
+    client_id: uuid.UUID, agent: CurrentAgent, session: SessionDep
+) -> list[RunPublic]:
+    if await get_client(session, agent.id, client_id) is None:
+        raise _not_found("client", client_id)
+    runs = await _runs(session, agent.id, client_id)
+    return [RunPublic.model_validate(run) for run in runs]
+
+
+async def _runs(
+    session: AsyncSession, agent_id: uuid.UUID, client_id: uuid.UUID
+) -> Sequence[PlanRun]:
+    statement = (
+        select(PlanRun)
+        .where(PlanRun.agent_id == agent_id, PlanRun.client_id == client_id)
+        .order_by(PlanRun.created_at, PlanRun.id)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def _run(session: AsyncSession, agent_id: uuid.UUID, run_id: uuid.UUID) -> PlanRun:
+    statement = (
+        select(PlanRun).where(PlanRun.id == run_id, PlanRun.agent_id == agent_id).with_for_update()
+    )
+    if (run := (await session.scalars(statement)).one_or_none()) is None:
+        raise _not_found("plan run", run_id)
+    return run
+
+
+@router.get("/plan-runs/{run_id}")
+async def read_run(run_id: uuid.UUID, agent: CurrentAgent, session: SessionDep) -> RunPublic:
+    return RunPublic.model_validate(await _run(session, agent.id, run_id))
+
+
+@router.post("/plan-runs/{run_id}/{action}")
+async def change_run(
+    run_id: uuid.UUID, action: str, agent: CurrentAgent, session: SessionDep, state: StateDep
+) -> RunPublic:
+    """``pause``, ``resume`` (the remaining steps shift by the paused time) or ``cancel``."""
+    if action not in ("pause", "resume", "cancel"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no action '{action}' on a plan run")
+    run, now = await _run(session, agent.id, run_id), state.clock()
+    try:
+        if action == "pause":
+            await pause_run(session, run, now)
+        elif action == "resume":
+            await resume_run(session, run, now)
+        else:
+            await end_run(session, run, "cancelled", "cancelled by the agent", now)
+    except PlanConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    await session.commit()
+    return RunPublic.model_validate(run)

@@ -1,0 +1,199 @@
+"""Running a plan for a client: its steps become tasks, scheduled in the client's local time
+(emails inside the agent's sending window). Pause, resume, cancel, and the automatic stop.
+Flushes only: the caller commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from realtoros_crm.activities.service import record_activity
+from realtoros_crm.agents.models import Agent
+from realtoros_crm.clients.models import Client
+from realtoros_crm.plans.models import LIVE_RUN_STATUSES, Plan, PlanRun, PlanStep
+from realtoros_crm.plans.service import plan_steps
+from realtoros_crm.plans.window import SendingWindow, local_instant, next_allowed
+from realtoros_crm.tasks.models import OPEN_STATUSES, Task
+
+
+class PlanConflict(Exception):
+    """The plan cannot do that in its current state (the API answers 409)."""
+
+
+def client_window(client: Client, agent: Agent) -> SendingWindow:
+    """The agent's sending window in the client's time zone (the agent's when unset)."""
+    zone = client.timezone or agent.timezone
+    return SendingWindow.of(agent.sending_days, agent.sending_start, agent.sending_end, zone)
+
+
+def step_due_at(start: datetime, step: PlanStep, window: SendingWindow) -> datetime:
+    """``delay_days`` after the start's local date, at the step's local time; an email is
+    moved to the window's next opening when that falls outside it."""
+    day = start.astimezone(window.zone).date() + timedelta(days=step.delay_days)
+    due = local_instant(day, step.time_of_day, window.zone)
+    return next_allowed(due, window) if step.action == "email" else due
+
+
+async def _agent(session: AsyncSession, agent_id: uuid.UUID) -> Agent:
+    return (await session.scalars(select(Agent).where(Agent.id == agent_id))).one()
+
+
+async def live_run(session: AsyncSession, client_id: uuid.UUID, plan_id: uuid.UUID) -> bool:
+    statement = select(
+        exists().where(
+            PlanRun.client_id == client_id,
+            PlanRun.plan_id == plan_id,
+            PlanRun.status.in_(LIVE_RUN_STATUSES),
+        )
+    )
+    return bool(await session.scalar(statement))
+
+
+async def apply_plan(
+    session: AsyncSession, client: Client, plan: Plan, *, start: datetime, now: datetime
+) -> PlanRun:
+    """Start ``plan`` for ``client``: one pending task per step."""
+    if (reason := client.no_follow_up_reason()) is not None:
+        raise PlanConflict(f"cannot start a plan: {reason}")
+    if await live_run(session, client.id, plan.id):
+        raise PlanConflict(f"plan '{plan.name}' is already running for this client")
+    window = client_window(client, await _agent(session, client.agent_id))
+    run = PlanRun(
+        agent_id=client.agent_id,
+        client_id=client.id,
+        plan_id=plan.id,
+        plan_name=plan.name,
+        status="active",
+        started_at=start,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(run)
+    await session.flush()
+    for step in await plan_steps(session, plan.id):
+        session.add(_step_task(run, step, step_due_at(start, step, window), now))
+    _record(session, run, "plan_started", f"Follow-up plan '{plan.name}' started", now)
+    await session.flush()
+    return run
+
+
+def _step_task(run: PlanRun, step: PlanStep, due_at: datetime, now: datetime) -> Task:
+    return Task(
+        agent_id=run.agent_id,
+        client_id=run.client_id,
+        plan_run_id=run.id,
+        step_position=step.position,
+        task_type=step.action,
+        priority=step.priority,
+        purpose=step.purpose,
+        instructions=step.instructions,
+        due_at=due_at,
+        status="pending",
+        created_at=now,
+        updated_at=now,
+        email=None,
+    )
+
+
+def _record(session: AsyncSession, run: PlanRun, kind: str, summary: str, now: datetime) -> None:
+    record_activity(
+        session,
+        agent_id=run.agent_id,
+        client_id=run.client_id,
+        kind=kind,
+        summary=summary,
+        occurred_at=now,
+    )
+
+
+async def pending_tasks(session: AsyncSession, run: PlanRun) -> Sequence[Task]:
+    statement = (
+        select(Task)
+        .where(Task.plan_run_id == run.id, Task.status == "pending")
+        .order_by(Task.due_at, Task.id)
+        .with_for_update()
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def pause_run(session: AsyncSession, run: PlanRun, now: datetime) -> None:
+    if run.status != "active":
+        raise PlanConflict(f"only an active plan can be paused (this one is {run.status})")
+    run.status, run.paused_at, run.updated_at = "paused", now, now
+    _record(session, run, "plan_paused", f"Follow-up plan '{run.plan_name}' paused", now)
+    await session.flush()
+
+
+async def resume_run(session: AsyncSession, run: PlanRun, now: datetime) -> None:
+    """The remaining steps move by the paused time: the next one counts from the resume."""
+    if run.status != "paused" or run.paused_at is None:
+        raise PlanConflict(f"only a paused plan can be resumed (this one is {run.status})")
+    paused_for = max(now - run.paused_at, timedelta(0))
+    client = (await session.scalars(select(Client).where(Client.id == run.client_id))).one()
+    window = client_window(client, await _agent(session, run.agent_id))
+    for task in await pending_tasks(session, run):
+        due = task.due_at + paused_for
+        task.due_at = next_allowed(due, window) if task.task_type == "email" else due
+        task.updated_at = now
+    run.status, run.paused_at, run.updated_at = "active", None, now
+    days = paused_for.total_seconds() / 86400
+    summary = f"Follow-up plan '{run.plan_name}' resumed after {days:.1f} day(s) paused"
+    _record(session, run, "plan_resumed", summary, now)
+    await session.flush()
+
+
+async def end_run(
+    session: AsyncSession, run: PlanRun, status: str, reason: str, now: datetime
+) -> int:
+    """Stop or cancel a live run: its remaining (pending) steps are cancelled."""
+    if run.status not in LIVE_RUN_STATUSES:
+        raise PlanConflict(f"the plan is already {run.status}")
+    cancelled = 0
+    for task in await pending_tasks(session, run):
+        task.status, task.failure_reason, task.updated_at = "cancelled", reason, now
+        cancelled += 1
+    run.status, run.stop_reason, run.ended_at, run.updated_at = status, reason, now, now
+    run.paused_at = None
+    verb = "cancelled" if status == "cancelled" else "stopped"
+    summary = f"Follow-up plan '{run.plan_name}' {verb}: {reason} ({cancelled} step(s) cancelled)"
+    _record(session, run, f"plan_{verb}", summary, now)
+    await session.flush()
+    return cancelled
+
+
+async def stop_client_plans(
+    session: AsyncSession, client_id: uuid.UUID, reason: str, now: datetime
+) -> int:
+    """Stop every live plan of the client (closed, lost, unsubscribed, bounced, complained)."""
+    statement = (
+        select(PlanRun)
+        .where(PlanRun.client_id == client_id, PlanRun.status.in_(LIVE_RUN_STATUSES))
+        .order_by(PlanRun.created_at, PlanRun.id)
+        .with_for_update()
+    )
+    runs = (await session.scalars(statement)).all()
+    for run in runs:
+        await end_run(session, run, "stopped", reason, now)
+    return len(runs)
+
+
+async def finish_if_complete(
+    session: AsyncSession, run_id: uuid.UUID | None, now: datetime
+) -> None:
+    """Mark an active run done once none of its tasks is still open."""
+    if run_id is None:
+        return
+    run = await session.get(PlanRun, run_id, with_for_update=True)
+    if run is None or run.status != "active":
+        return
+    still_open = await session.scalar(
+        select(exists().where(Task.plan_run_id == run_id, Task.status.in_(OPEN_STATUSES)))
+    )
+    if not still_open:
+        run.status, run.ended_at, run.updated_at = "done", now, now
+        _record(session, run, "plan_done", f"Follow-up plan '{run.plan_name}' completed", now)
+        await session.flush()

@@ -1,0 +1,75 @@
+"""What the agent does with a task: reschedule, complete, skip, cancel. A status only
+changes from the states that allow it; anything else is a :class:`TaskConflict`.
+Flushes only: the caller commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from realtoros_crm.activities.service import record_activity
+from realtoros_crm.plans.runs import finish_if_complete
+from realtoros_crm.tasks.models import Task
+from realtoros_crm.tasks.schemas import TaskUpdate
+
+ALLOWED_FROM = {
+    "complete": ("pending", "awaiting_approval", "failed", "unknown"),
+    "skip": ("pending", "awaiting_approval", "failed", "unknown"),
+    "cancel": ("pending",),
+    "reschedule": ("pending",),
+}
+RESULT = {"complete": "done", "skip": "skipped", "cancel": "cancelled"}
+LABEL = {"email": "Follow-up email", "call": "Call", "meeting": "Meeting", "custom": "Task"}
+
+
+class TaskConflict(Exception):
+    """The task's status does not allow the action (the API answers 409)."""
+
+
+def _check(task: Task, action: str) -> None:
+    if task.status not in ALLOWED_FROM[action]:
+        allowed = ", ".join(ALLOWED_FROM[action])
+        raise TaskConflict(f"cannot {action} a task that is {task.status} (only: {allowed})")
+
+
+async def reschedule_task(
+    session: AsyncSession, task: Task, data: TaskUpdate, now: datetime
+) -> None:
+    _check(task, "reschedule")
+    for name, value in data.model_dump(exclude_unset=True).items():
+        if value is not None or name == "instructions":
+            setattr(task, name, value)
+    task.updated_at = now
+    await session.flush()
+
+
+async def finish_task(session: AsyncSession, task: Task, action: str, now: datetime) -> None:
+    """Complete, skip or cancel the task (and its unsent draft, if any)."""
+    _check(task, action)
+    status = RESULT[action]
+    task.status, task.updated_at = status, now
+    if action == "complete":
+        task.completed_at, task.failure_reason = now, None
+    elif task.failure_reason is None:
+        task.failure_reason = f"{'skipped' if action == 'skip' else 'cancelled'} by the agent"
+    email = task.email
+    if email is not None and email.status in ("awaiting_approval", "failed", "unknown"):
+        email.status, email.updated_at = "skipped", now
+        email.failure_reason = f"the agent chose to {action} the task"
+    record_activity(
+        session,
+        agent_id=task.agent_id,
+        client_id=task.client_id,
+        kind=f"task_{status}",
+        summary=f"{LABEL.get(task.task_type, 'Task')} '{task.purpose}' {_verb(status)}",
+        occurred_at=now,
+        task_id=task.id,
+        email_id=task.email_id,
+    )
+    await session.flush()
+    await finish_if_complete(session, task.plan_run_id, now)
+
+
+def _verb(status: str) -> str:
+    return {"done": "completed", "skipped": "skipped", "cancelled": "cancelled"}[status]
