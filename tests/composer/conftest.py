@@ -143,18 +143,18 @@ class Harness:
 
         return await eventually(found, timeout)
 
-    async def wait_processed(self, timeout: float = 10.0) -> None:
+    async def wait_processed(self, timeout: float = 10.0, durable: str = DURABLE) -> None:
         """Until the composer has acked (or terminated) everything published so far."""
 
         stream = self.ns.stream_name("crm")
 
         async def done() -> bool:
             last = (await self.js.stream_info(stream)).state.last_seq
-            info = await self.js.consumer_info(stream, DURABLE)
+            info = await self.js.consumer_info(stream, durable)
             return bool(
                 info.num_pending == 0
                 and info.num_ack_pending == 0
-                and info.delivered.stream_seq >= last
+                and (info.delivered.stream_seq >= last or durable != DURABLE)
             )
 
         await eventually(done, timeout)

@@ -86,7 +86,7 @@ async def test_the_request_asks_for_a_strict_json_schema_and_fences_the_notes(
     assert "upbeat" in user
 
 
-async def test_a_500_then_success_is_retried_by_the_sdk(
+async def test_a_500_then_success_is_retried(
     start_composer: ComposerFactory, fake_llm: FakeLLM
 ) -> None:
     fake_llm.script([server_error(500), answer("Checking in", BODY)])
@@ -96,14 +96,14 @@ async def test_a_500_then_success_is_retried_by_the_sdk(
     [composed] = await harness.wait_for(EmailComposed)
     assert composed.subject == "Checking in"
     await harness.wait_processed()
-    assert [r["retry_count"] for r in fake_llm.requests] == ["0", "1"]
+    assert [r["status"] for r in fake_llm.requests] == [500, 200]
     assert [type(p.event) for p in await harness.composer_events()] == [EmailComposed]
 
 
 async def test_a_429_retry_after_is_honoured(
     start_composer: ComposerFactory, fake_llm: FakeLLM
 ) -> None:
-    # the SDK's own first backoff is at most 0.5 s: waiting a second proves Retry-After won
+    # the composer's own first backoff is at most 0.5 s: waiting a second proves Retry-After won
     fake_llm.script([rate_limited(retry_after=1), answer("After the wait", BODY)])
     harness = await start_composer()
     await harness.publish_task(task_due())
@@ -221,13 +221,18 @@ async def test_a_timeout_yields_compose_failed(
 async def test_a_draft_with_an_invented_price_needs_review_and_loses_its_sign_off(
     start_composer: ComposerFactory, fake_llm: FakeLLM
 ) -> None:
-    invented = "Hi Maria,\n\nA similar home just sold for $450,000.\n\nShall we talk?"
-    fake_llm.script([answer("A comparable sale", invented + "\n\nBest regards,\nSam")])
+    invented = (
+        "Hi Maria,\n\nA similar home on your street just sold for $450,000.\n\n"
+        "Shall we talk about what that means for you?"
+    )
+    fake_llm.script([], default=answer("A comparable sale", invented + "\n\nBest regards,\nSam"))
     harness = await start_composer()
     await harness.publish_task(task_due())
 
     [composed] = await harness.wait_for(EmailComposed)
     assert composed.body_text == invented
+    assert len(fake_llm.requests) == 2  # regenerated once, with the reason
+    assert "amount that is not in the client's data" in str(fake_llm.requests[1]["body"])
     assert composed.needs_review is True
     assert composed.review_reasons == [
         "the draft mentions an amount that is not in the client's data"

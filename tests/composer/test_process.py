@@ -56,7 +56,8 @@ async def test_the_composer_process_composes_with_the_llm(
     tmp_path: Path,
 ) -> None:
     async with httpx.AsyncClient(base_url=fake_llm_process) as control:
-        script = {"behaviours": [answer("From the process", "Hi Maria,\n\nHello.")]}
+        body = "Hi Maria,\n\nI hope your week is going well.\n\nShall we talk on Friday?" * 2
+        script = {"behaviours": [answer("From the process", body)]}
         (await control.post("/_script", json=script)).raise_for_status()
         env = {
             "NATS_URL": nats_url,
@@ -68,7 +69,8 @@ async def test_the_composer_process_composes_with_the_llm(
         }
         composer = ServiceProcess("composer", env, tmp_path).start()
         try:
-            await asyncio.to_thread(composer.wait_ready)
+            # a deadline, not a wait: start-up takes seconds, far more on a loaded machine
+            await asyncio.to_thread(composer.wait_ready, 120)
             health = await control.get(f"{composer.base_url}/healthz")
             assert health.status_code == 200
             asyncapi = await control.get(f"{composer.base_url}/asyncapi.json")

@@ -41,6 +41,9 @@ def test_defaults() -> None:
     assert s.llm_max_concurrency == 64
     assert s.llm_structured_output == "json_schema"
     assert s.openai_base_url is None
+    assert s.llm_provider == "openai"
+    assert (s.llm_rpm, s.llm_tpm) == (0, 0)
+    assert s.composer_fallback_to_template is False
 
 
 def test_auto_mode_uses_the_llm_only_with_a_key() -> None:
@@ -68,6 +71,11 @@ def test_llm_mode_without_a_key_is_refused() -> None:
         ("llm_structured_output", "yaml"),
         ("llm_max_concurrency", 0),
         ("llm_timeout_seconds", -1),
+        ("llm_provider", "bedrock"),
+        ("llm_rpm", -1),
+        ("llm_tpm", -5),
+        ("azure_openai_endpoint", "not a url"),
+        ("composer_fallback_to_template", "perhaps"),
     ],
 )
 def test_bad_values_are_refused(name: str, value: object) -> None:
@@ -100,4 +108,14 @@ def test_a_bad_base_url_is_named_and_the_key_is_not_printed(tmp_path: Path) -> N
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert "OPENAI_BASE_URL" in lines[0]
+    assert SECRET not in done.stdout + done.stderr
+
+
+def test_azure_without_its_settings_exits_with_one_line_each(tmp_path: Path) -> None:
+    done = run_composer(tmp_path, LLM_PROVIDER="azure", OPENAI_API_KEY=SECRET)
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 3, done.stderr
+    for name in ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_VERSION", "AZURE_OPENAI_DEPLOYMENT"):
+        assert any(name in line and "LLM_PROVIDER=azure" in line for line in lines), name
     assert SECRET not in done.stdout + done.stderr

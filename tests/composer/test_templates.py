@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from realtoros_composer.templates import TEMPLATE_REVIEW_REASON, TemplateComposer, render
-from realtoros_contracts import ClientContext, EmailComposed
+from realtoros_contracts import ClientContext, EmailComposed, TimelineEntry
 from tests.composer.conftest import ComposerFactory, task_due
 from tests.support.fake_llm import FakeLLM
 
@@ -104,3 +106,43 @@ async def test_approval_mode_template_drafts_say_they_are_templates() -> None:
     assert draft.review_reasons == [TEMPLATE_REVIEW_REASON]
     draft = await TemplateComposer().compose(task_due())
     assert draft.review_reasons == []
+
+
+CONVERSATION_WORDS = ("our conversation", "since we spoke", "talk with me", "could talk")
+
+
+@pytest.mark.parametrize("purpose", [*PURPOSES, "Custom", "On demand", "Open house"])
+def test_templates_never_claim_a_conversation_the_timeline_does_not_show(purpose: str) -> None:
+    sent_only = [
+        TimelineEntry(at=datetime.now(UTC) - timedelta(days=3), kind="email_sent", summary="x")
+    ]
+    for timeline in ([], sent_only):
+        subject, body = render(task_due(purpose=purpose, timeline=timeline))
+        text = (subject + body).lower()
+        assert not any(words in text for words in CONVERSATION_WORDS), (purpose, text)
+
+
+def test_with_a_call_on_the_timeline_the_day1_email_may_refer_to_it() -> None:
+    _, body = render(task_due(purpose="Day 1"))  # the default timeline has a call
+    assert "following up on our conversation" in body
+
+
+def test_the_on_demand_step_has_its_own_email() -> None:
+    subject, body = render(task_due(purpose="On demand"))
+    assert subject == "A quick note about 12 Oak Street, Springfield"
+    assert body.startswith("Hi Maria,")
+    assert "?" in body.split("\n\n")[-1]
+
+
+@pytest.mark.parametrize("purpose", [*PURPOSES, "Custom", "On demand", "", "{purpose}", "$x"])
+def test_templates_never_crash_on_braces_dollars_or_missing_fields(purpose: str) -> None:
+    empty_agent = task_due().agent.model_copy(update={"name": "", "brokerage": None})
+    odd = client(name="{x} ${y} %(z)s", property_address="{0} $$ }{", notes=None)
+    for case in (
+        task_due(purpose=purpose, client=odd, agent=empty_agent, timeline=[]),
+        task_due(purpose=purpose, client=client(name="", property_address=None), timeline=[]),
+    ):
+        subject, body = render(case)
+        assert subject
+        assert body.startswith("Hi ")
+        assert " None" not in (subject + body).replace("None of", "")

@@ -1,10 +1,14 @@
 """An OpenAI-compatible chat completions server for tests and benchmarks.
 
-It answers ``POST /v1/chat/completions`` in the OpenAI response shape (id, model,
+It answers ``POST /v1/chat/completions`` (and Azure OpenAI's
+``POST /openai/deployments/<deployment>/chat/completions?api-version=…`` with an
+``api-key`` header) in the OpenAI response shape (id, model,
 choices[0].message, usage with ``prompt_tokens_details.cached_tokens``, an ``x-request-id``
 header) and is scripted per request: a test queues behaviours, each request takes the
 next one, and an empty queue answers with the default (a valid JSON email built from the
-prompt, unless the test set another default).
+prompt, unless the test set another default). ``for_client(name, behaviour)`` answers
+every request about that client (the prompt's "Client name:" line) with ``behaviour``
+instead, whatever the queue holds.
 
 In-process::
 
@@ -16,7 +20,8 @@ In-process::
 As its own process (``python -m tests.support.fake_llm --port N [--latency S]``), it
 prints ``ready <base_url>`` once listening and is scripted over HTTP:
 ``POST /_script`` with ``{"behaviours": [...], "default": {...}, "append": false,
-"rejected_formats": ["json_schema"]}``, ``GET /_requests``, ``POST /_reset``.
+"rejected_formats": ["json_schema"]}``, ``GET /_requests``, ``GET /_counts``
+(``max_in_flight``), ``POST /_reset``.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ Behaviour = dict[str, Any]
 
 _FIRST_NAME = re.compile(r"^Client first name:[ \t]*(.+)$", re.MULTILINE)
 _PURPOSE = re.compile(r"^Follow-up step:[ \t]*(.+)$", re.MULTILINE)
+_CLIENT = re.compile(r"^Client name:[ \t]*(.+)$", re.MULTILINE)
 
 
 # --- behaviours (plain dicts, so the same script works in-process and over HTTP) ---------
@@ -66,8 +72,9 @@ def refuse(message: str = "I'm sorry, I can't help with that.", **extra: Any) ->
     return {"kind": "refuse", "refusal": message, **extra}
 
 
-def rate_limited(retry_after: float = 1.0, **extra: Any) -> Behaviour:
-    """HTTP 429 with a ``Retry-After`` header (seconds)."""
+def rate_limited(retry_after: float | None = 1.0, **extra: Any) -> Behaviour:
+    """HTTP 429 with a ``Retry-After`` header (seconds; None: none). ``ratelimit_headers``
+    adds headers such as ``{"x-ratelimit-reset-requests": "1s"}``."""
     return {"kind": "status", "status": 429, "retry_after": retry_after, **extra}
 
 
@@ -113,7 +120,10 @@ class FakeLLM:
         self.requests: list[dict[str, Any]] = []
         self._queue: deque[Behaviour] = deque()
         self._default: Behaviour | None = None
+        self.client_rules: dict[str, Behaviour] = {}
         self._ids = itertools.count(1)
+        self.completions = 0
+        """Chat completions answered (errors not counted)."""
         self._runner: web.AppRunner | None = None
         self.in_flight = 0
         self.max_in_flight = 0
@@ -134,7 +144,12 @@ class FakeLLM:
         self._queue.extend(dict(b) for b in behaviours)
         self._default = dict(default) if default else None
 
+    def for_client(self, name: str, behaviour: Behaviour) -> None:
+        """Answer every request about the client called ``name`` with ``behaviour``."""
+        self.client_rules[name] = dict(behaviour)
+
     def reset(self) -> None:
+        self.client_rules.clear()
         self._queue.clear()
         self._default = None
         self.rejected_formats.clear()
@@ -167,8 +182,10 @@ class FakeLLM:
     def make_app(self) -> web.Application:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)
         app.router.add_post("/_script", self._script)
         app.router.add_get("/_requests", self._requests)
+        app.router.add_get("/_counts", self._counts)
         app.router.add_post("/_reset", self._reset)
         return app
 
@@ -205,9 +222,9 @@ class FakeLLM:
             self.requests.append(record)
             if len(self.requests) > self.max_records:  # a long benchmark keeps the latest
                 del self.requests[: len(self.requests) - self.max_records]
-        if not request.headers.get("Authorization", "").startswith("Bearer "):
-            return _error(401, "no API key provided", "invalid_api_key", status_type="auth")
-        behaviour = self._queue.popleft() if self._queue else (self._default or {})
+        if problem := _auth_problem(request):
+            return _error(401, problem, "invalid_api_key", status_type="auth")
+        behaviour = self._behaviour(body)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -220,6 +237,13 @@ class FakeLLM:
         record["status"] = response.status
         record["request_id"] = response.headers.get("x-request-id")
         return response
+
+    def _behaviour(self, body: dict[str, Any]) -> Behaviour:
+        if self.client_rules:
+            prompt = _user_prompt(body)
+            if (match := _CLIENT.search(prompt)) and match.group(1).strip() in self.client_rules:
+                return self.client_rules[match.group(1).strip()]
+        return self._queue.popleft() if self._queue else (self._default or {})
 
     def _respond(self, behaviour: Behaviour, body: dict[str, Any]) -> web.Response:
         kind = behaviour.get("kind", "default")
@@ -254,6 +278,7 @@ class FakeLLM:
         refusal: str | None = None,
     ) -> web.Response:
         number = next(self._ids)
+        self.completions += 1
         prompt_chars = sum(len(str(m.get("content") or "")) for m in request["messages"])
         prompt_tokens = max(1, prompt_chars // 4)
         usage = {
@@ -304,17 +329,39 @@ class FakeLLM:
     async def _requests(self, request: web.Request) -> web.Response:
         return web.json_response({"requests": self.requests})
 
+    async def _counts(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {"completions": self.completions, "max_in_flight": self.max_in_flight}
+        )
+
     async def _reset(self, request: web.Request) -> web.Response:
         self.reset()
         return web.json_response({"reset": True})
 
 
+def _user_prompt(request: dict[str, Any]) -> str:
+    return "\n".join(
+        str(m.get("content") or "") for m in request["messages"] if m.get("role") == "user"
+    )
+
+
+def _auth_problem(request: web.Request) -> str | None:
+    """None when the request authenticates the way its route expects."""
+    if request.path.startswith("/openai/"):
+        if not request.headers.get("api-key"):
+            return "no api-key header"
+        if not request.query.get("api-version"):
+            return "no api-version query parameter"
+        return None
+    if not request.headers.get("Authorization", "").startswith("Bearer "):
+        return "no API key provided"
+    return None
+
+
 def default_email(request: dict[str, Any]) -> dict[str, str]:
     """A plausible email built from the prompt: it greets the client by the first name
     the composer put in its user message."""
-    prompt = "\n".join(
-        str(m.get("content") or "") for m in request["messages"] if m.get("role") == "user"
-    )
+    prompt = _user_prompt(request)
     name = match.group(1).strip() if (match := _FIRST_NAME.search(prompt)) else "there"
     purpose = match.group(1).strip() if (match := _PURPOSE.search(prompt)) else "follow-up"
     return {
@@ -333,7 +380,10 @@ def _recorded(request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
         "path": request.path,
         "received_at": time.time(),
         "retry_count": request.headers.get("x-stainless-retry-count"),
-        "has_api_key": request.headers.get("Authorization", "").startswith("Bearer "),
+        "has_api_key": request.headers.get("Authorization", "").startswith("Bearer ")
+        or bool(request.headers.get("api-key")),
+        "auth": "api-key" if request.headers.get("api-key") else "bearer",
+        "query": dict(request.query),
         "body": body,
     }
 
@@ -363,6 +413,7 @@ def _status_error(behaviour: Behaviour) -> web.Response:
         headers["Retry-After"] = _number(behaviour["retry_after"])
     if behaviour.get("retry_after_ms") is not None:
         headers["retry-after-ms"] = _number(behaviour["retry_after_ms"])
+    headers.update(behaviour.get("ratelimit_headers") or {})
     if status == 429:
         return _error(429, "Rate limit reached (fake)", "rate_limit_exceeded", headers=headers)
     return _error(status, f"The server had an error (fake HTTP {status})", headers=headers)

@@ -1,9 +1,8 @@
-"""What a composer produces, how a draft is validated, and the checks that send a draft to
-the agent for review."""
+"""What a composer produces and how an LLM answer is validated (the checks on its content
+are in ``checks``)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Annotated, Protocol
 
@@ -53,61 +52,12 @@ class Draft:
 class ComposeError(Exception):
     """The email could not be composed, for good: the CRM is told with ComposeFailed."""
 
-    def __init__(self, reason: str, attempts: int) -> None:
+    def __init__(self, reason: str, attempts: int, *, model: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.attempts = max(1, attempts)
+        self.model = model
 
 
 class Composer(Protocol):
     async def compose(self, task: TaskDue) -> Draft: ...
-
-
-# --- checks on an LLM draft ---------------------------------------------------------------
-
-_PLACEHOLDER = re.compile(
-    r"\[(?:your|client|agent|insert|name|address|date|phone)[^\]]{0,40}\]|\{\{?[a-z_ ]{1,40}\}?\}",
-    re.IGNORECASE,
-)
-_AMOUNT = re.compile(r"[$€£]\s?\d[\d,.]*(?:\s?[kKmM]\b)?")
-_CLOSING = re.compile(
-    r"^(?:best|best regards|kind regards|warm regards|warmly|regards|sincerely|cheers|"
-    r"all the best|talk soon|thanks|many thanks)[,.!]?$",
-    re.IGNORECASE,
-)
-
-
-def strip_sign_off(body: str) -> str:
-    """Drop a trailing sign-off ("Best regards,\\nJane"): the mailer adds the signature,
-    so a model that signs anyway would sign twice."""
-    lines = body.rstrip().splitlines()
-    for back in range(1, min(4, len(lines)) + 1):
-        if _CLOSING.match(lines[-back].strip()):
-            kept = "\n".join(lines[:-back]).rstrip()
-            return kept or body.strip()
-    return body.strip()
-
-
-def review_reasons(draft: EmailDraft, task: TaskDue) -> list[str]:
-    """Why the agent should look at this draft before it goes out (empty: it is clean)."""
-    text = f"{draft.subject}\n{draft.body}"
-    reasons = []
-    if _PLACEHOLDER.search(text):
-        reasons.append("the draft contains an unfilled placeholder")
-    context = " ".join(
-        [
-            task.client.notes or "",
-            task.instructions or "",
-            task.client.property_address or "",
-            *task.client.custom_fields.values(),
-            *(entry.summary for entry in task.timeline),
-        ]
-    )
-    known = {_digits(m) for m in _AMOUNT.findall(context)}
-    if any(_digits(m) not in known for m in _AMOUNT.findall(text)):
-        reasons.append("the draft mentions an amount that is not in the client's data")
-    return reasons
-
-
-def _digits(amount: str) -> str:
-    return re.sub(r"[^\d]", "", amount)

@@ -1,4 +1,5 @@
-"""TaskDue → EmailComposed, or ComposeFailed when the email cannot be composed."""
+"""TaskDue / DraftRequested → EmailComposed, or ComposeFailed when the email cannot be
+composed (or a template draft for review, with COMPOSER_FALLBACK_TO_TEMPLATE)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,23 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
 
 from faststream.nats import NatsMessage
 
 from realtoros_composer.drafts import ComposeError, Composer, Draft
-from realtoros_contracts import ComposeFailed, EmailComposed, TaskDue
+from realtoros_composer.metrics import ComposerMetrics
+from realtoros_contracts import ComposeFailed, DraftRequested, EmailComposed, TaskDue
 from realtoros_runtime.consuming import envelope_of
 from realtoros_runtime.worker import Bus
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TaskDue, NatsMessage], Awaitable[None]]
+DraftHandler = Callable[[DraftRequested, NatsMessage], Awaitable[None]]
+
+REQUESTED_REASON = "requested draft"
+FALLBACK_REASON = "LLM unavailable; template used"
 
 
 def composed_event(task: TaskDue, draft: Draft) -> EmailComposed:
@@ -68,26 +75,66 @@ async def keep_alive(msg: NatsMessage, every: float) -> AsyncIterator[None]:
             await task
 
 
-def compose_handler(bus: Bus, composer: Composer, *, heartbeat: float = 15.0) -> Handler:
-    """The TaskDue handler, bound to this service's bus and composer."""
+@dataclass(frozen=True)
+class Composing:
+    """What a handler composes with: the composer, the template fallback (None: publish
+    ComposeFailed instead) and the metrics."""
 
-    async def on_task_due_compose_email(event: TaskDue, msg: NatsMessage) -> None:
-        source_id = envelope_of(msg).id
+    bus: Bus
+    composer: Composer
+    metrics: ComposerMetrics
+    fallback: Composer | None = None
+    heartbeat: float = 15.0
+
+    async def draft(self, task: TaskDue, msg: NatsMessage) -> Draft | ComposeError:
         try:
-            async with keep_alive(msg, heartbeat):
-                draft = await composer.compose(event)
+            async with keep_alive(msg, self.heartbeat):
+                return await self.composer.compose(task)
         except ComposeError as exc:
             log.warning(
                 "email %s not composed after %d attempt(s): %s",
-                event.email_id,
+                task.email_id,
                 exc.attempts,
                 exc.reason,
             )
-            failed = failed_event(event, exc)
-            await bus.publisher.publish(failed, event_id=f"compose-failed:{source_id}")
+            if self.fallback is None:
+                return exc
+            draft = await self.fallback.compose(task)
+            reasons = [FALLBACK_REASON, f"the LLM failed: {exc.reason}"[:500]]
+            return replace(draft, review_reasons=reasons)
+
+    async def publish(self, task: TaskDue, msg: NatsMessage, *, requested: bool) -> None:
+        source_id = envelope_of(msg).id
+        outcome = await self.draft(task, msg)
+        if isinstance(outcome, ComposeError):
+            self.metrics.failed.labels(outcome.model or "").inc()
+            failed = failed_event(task, outcome)
+            await self.bus.publisher.publish(failed, event_id=f"compose-failed:{source_id}")
             return
-        composed = composed_event(event, draft)
-        await bus.publisher.publish(composed, event_id=f"composed:{source_id}")
-        log.info("email %s composed by %s", event.email_id, draft.composer)
+        if requested:
+            outcome = replace(outcome, review_reasons=[REQUESTED_REASON, *outcome.review_reasons])
+        composed = composed_event(task, outcome)
+        await self.bus.publisher.publish(composed, event_id=f"composed:{source_id}")
+        self.metrics.composed.labels(
+            outcome.composer, outcome.model or "", str(composed.needs_review).lower()
+        ).inc()
+        log.info("email %s composed by %s", task.email_id, outcome.composer)
+
+
+def compose_handler(composing: Composing) -> Handler:
+    """The TaskDue handler."""
+
+    async def on_task_due_compose_email(event: TaskDue, msg: NatsMessage) -> None:
+        await composing.publish(event, msg, requested=False)
 
     return on_task_due_compose_email
+
+
+def draft_handler(composing: Composing) -> DraftHandler:
+    """The DraftRequested handler: the agent asked to see this draft, so it always waits
+    for review."""
+
+    async def on_draft_requested_compose_draft(event: DraftRequested, msg: NatsMessage) -> None:
+        await composing.publish(event, msg, requested=True)
+
+    return on_draft_requested_compose_draft

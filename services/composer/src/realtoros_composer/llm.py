@@ -1,16 +1,16 @@
 """Drafting with an OpenAI-compatible chat completions endpoint (the official SDK).
 
-The SDK retries 429/5xx/timeouts itself (honouring Retry-After) with the client's
-``max_retries``; what still fails after that fails for good and becomes a ComposeError.
+The call itself (limits, retries, metrics) is ``calls.LlmCaller``; what still fails after
+its retries fails for good and becomes a ComposeError.
 Structured output is asked for as a strict JSON schema; a server that rejects it (400)
 is asked for a JSON object, then for plain text, and the composer remembers the downgrade.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
+from dataclasses import dataclass, field
 from typing import Literal
 
 from openai import (
@@ -18,7 +18,6 @@ from openai import (
     APIError,
     APIStatusError,
     APITimeoutError,
-    AsyncOpenAI,
     BadRequestError,
     UnprocessableEntityError,
     omit,
@@ -27,14 +26,10 @@ from openai.types.chat import ChatCompletion, completion_create_params
 from openai.types.completion_usage import CompletionUsage
 from pydantic import ValidationError
 
-from realtoros_composer.drafts import (
-    ComposeError,
-    Draft,
-    EmailDraft,
-    flatten,
-    review_reasons,
-    strip_sign_off,
-)
+from realtoros_composer.calls import LlmCaller, LlmCallError
+from realtoros_composer.checks import check, sanitize
+from realtoros_composer.drafts import ComposeError, Draft, EmailDraft, flatten
+from realtoros_composer.metrics import ComposerMetrics
 from realtoros_composer.prompt import EMAIL_JSON_SCHEMA, messages
 from realtoros_contracts import TaskDue, TokenUsage
 
@@ -54,19 +49,31 @@ class Refusal(MalformedAnswer):
     """The model declined to write the email; asking again would not change its mind."""
 
 
+@dataclass
+class _Answer:
+    """One usable answer of the model, cleaned, with what it cost."""
+
+    email: EmailDraft
+    body: str
+    removed: list[str]
+    completion: ChatCompletion
+
+
 class LlmComposer:
+    """Drafts with the LLM; a draft that fails the checks is asked for once more with the
+    reasons, and published for review (with the reasons) if it fails them again."""
+
     def __init__(
         self,
-        client: AsyncOpenAI,
+        caller: LlmCaller,
         *,
-        model: str,
         structured_output: OutputFormat = "json_schema",
-        max_concurrency: int = 64,
+        metrics: ComposerMetrics | None = None,
     ) -> None:
-        self._client = client
-        self._model = model
+        self._caller = caller
+        self._model = caller.model
         self._formats = list(FALLBACKS[FALLBACKS.index(structured_output) :])
-        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._metrics = metrics or ComposerMetrics()
 
     @property
     def output_format(self) -> OutputFormat:
@@ -74,46 +81,77 @@ class LlmComposer:
         return self._formats[0]
 
     async def compose(self, task: TaskDue) -> Draft:
-        async with self._semaphore:
-            return await self._compose(task)
+        attempts = _Tally()
+        answer = await self._answer(task, attempts, feedback=None)
+        reasons = answer.removed + check(answer.email.subject, answer.body, task)
+        if reasons:
+            log.info(
+                "email %s: draft failed its checks (%s); asking again",
+                task.email_id,
+                "; ".join(reasons),
+            )
+            try:
+                second = await self._answer(task, attempts, feedback=reasons)
+            except ComposeError as exc:  # the first draft still goes to the agent
+                log.warning("email %s: no second draft (%s)", task.email_id, exc.reason)
+            else:
+                answer = second
+                reasons = second.removed + check(second.email.subject, second.body, task)
+        usage = _total_usage(attempts.usage)
+        return Draft(
+            subject=flatten(answer.email.subject),
+            body=answer.body,
+            composer="llm",
+            model=answer.completion.model or self._model,
+            usage=usage,
+            provider_request_id=answer.completion._request_id,
+            review_reasons=reasons,
+        )
 
-    async def _compose(self, task: TaskDue) -> Draft:
-        attempts, malformed_left = 0, MALFORMED_RETRIES
-        usage: list[CompletionUsage] = []
+    async def _answer(self, task: TaskDue, tally: _Tally, feedback: list[str] | None) -> _Answer:
+        malformed_left = MALFORMED_RETRIES
+        while True:
+            completion = await self._complete(task, tally, feedback)
+            try:
+                email = parse_answer(completion)
+            except MalformedAnswer as exc:
+                if malformed_left <= 0 or isinstance(exc, Refusal):
+                    raise ComposeError(str(exc), tally.requests, model=self._model) from exc
+                malformed_left -= 1
+                log.warning("email %s: %s; asking again", task.email_id, exc)
+                continue
+            cleaned = sanitize(email.body, task)
+            return _Answer(email, cleaned.body, cleaned.reasons, completion)
+
+    async def _complete(
+        self, task: TaskDue, tally: _Tally, feedback: list[str] | None
+    ) -> ChatCompletion:
         formats = list(self._formats)
         while True:
             fmt = formats[0]
             try:
-                completion, tries = await self._request(task, fmt)
-            except (BadRequestError, UnprocessableEntityError) as exc:
-                attempts += _attempts(exc)
-                if len(formats) == 1:
-                    raise ComposeError(_reason(exc), attempts) from exc
+                completion, tries = await self._caller.create(
+                    messages(task, feedback), _response_format(fmt) or omit
+                )
+            except LlmCallError as failed:
+                tally.requests += failed.attempts
+                exc = failed.error
+                if (
+                    not isinstance(exc, BadRequestError | UnprocessableEntityError)
+                    or len(formats) == 1
+                ):
+                    raise ComposeError(
+                        _reason(exc, failed.attempts), tally.requests, model=self._model
+                    ) from exc
                 formats.pop(0)  # a server may reject an unknown response_format vaguely
                 if _about_response_format(exc):
                     self._downgrade(fmt, exc)
                 continue
-            except APIError as exc:
-                attempts += _attempts(exc)
-                raise ComposeError(_reason(exc), attempts) from exc
-            attempts += tries
+            tally.requests += tries
             if completion.usage is not None:
-                usage.append(completion.usage)
-            try:
-                return self._draft(task, completion, usage)
-            except MalformedAnswer as exc:
-                if malformed_left <= 0 or isinstance(exc, Refusal):
-                    raise ComposeError(str(exc), attempts) from exc
-                malformed_left -= 1
-                log.warning("email %s: %s; asking again", task.email_id, exc)
-
-    async def _request(self, task: TaskDue, fmt: OutputFormat) -> tuple[ChatCompletion, int]:
-        raw = await self._client.chat.completions.with_raw_response.create(
-            model=self._model,
-            messages=messages(task),
-            response_format=_response_format(fmt) or omit,
-        )
-        return raw.parse(), raw.retries_taken + 1
+                tally.usage.append(completion.usage)
+                self._metrics.usage(self._model, _total_usage([completion.usage]))
+            return completion
 
     def _downgrade(self, fmt: OutputFormat, exc: APIStatusError) -> None:
         if self._formats[0] == fmt and len(self._formats) > 1:
@@ -126,20 +164,11 @@ class LlmComposer:
                 self._formats[0],
             )
 
-    def _draft(
-        self, task: TaskDue, completion: ChatCompletion, usage: list[CompletionUsage]
-    ) -> Draft:
-        email = parse_answer(completion)
-        email = email.model_copy(update={"body": strip_sign_off(email.body)})
-        return Draft(
-            subject=flatten(email.subject),
-            body=email.body,
-            composer="llm",
-            model=completion.model or self._model,
-            usage=_total_usage(usage),
-            provider_request_id=completion._request_id,
-            review_reasons=review_reasons(email, task),
-        )
+
+@dataclass
+class _Tally:
+    requests: int = 0
+    usage: list[CompletionUsage] = field(default_factory=list)
 
 
 def _about_response_format(exc: APIStatusError) -> bool:
@@ -208,16 +237,7 @@ def _total_usage(usage: list[CompletionUsage]) -> TokenUsage | None:
     )
 
 
-def _attempts(exc: APIError) -> int:
-    """HTTP requests the SDK made for this call, its retries included."""
-    try:
-        return int(exc.request.headers.get("x-stainless-retry-count") or 0) + 1
-    except (ValueError, AttributeError):
-        return 1
-
-
-def _reason(exc: APIError) -> str:
-    tries = _attempts(exc)
+def _reason(exc: APIError, tries: int) -> str:
     after = f"after {tries} attempt{'s' if tries > 1 else ''}"
     if isinstance(exc, APITimeoutError):
         return f"the LLM did not answer in time ({after})"

@@ -11,6 +11,8 @@ from realtoros_runtime.settings import ServiceSettings
 
 SERVICE = "composer"
 ComposerMode = Literal["auto", "llm", "template"]
+LlmProvider = Literal["openai", "azure"]
+AZURE_REQUIRED = ("azure_openai_endpoint", "azure_openai_api_version", "azure_openai_deployment")
 
 
 class ComposerSettings(ServiceSettings):
@@ -38,8 +40,35 @@ class ComposerSettings(ServiceSettings):
         description="The response_format tried first; the composer falls back when the "
         "server rejects it.",
     )
+    llm_provider: LlmProvider = Field(
+        default="openai",
+        description="openai (OpenAI, Ollama, vLLM: any OpenAI-compatible base URL) or azure.",
+    )
+    azure_openai_endpoint: HttpUrl | None = Field(
+        default=None, description="https://<resource>.openai.azure.com (LLM_PROVIDER=azure)."
+    )
+    azure_openai_api_version: str | None = Field(default=None, max_length=40)
+    azure_openai_deployment: str | None = Field(default=None, max_length=200)
+    llm_rpm: int = Field(
+        default=0, ge=0, description="LLM requests per minute per replica (0: unlimited)."
+    )
+    llm_tpm: int = Field(
+        default=0, ge=0, description="LLM tokens per minute per replica (0: unlimited)."
+    )
+    composer_fallback_to_template: bool = Field(
+        default=False,
+        description="When the LLM stays unavailable, send a template draft for review "
+        "instead of ComposeFailed.",
+    )
 
-    @field_validator("openai_api_key", "openai_base_url", mode="before")
+    @field_validator(
+        "openai_api_key",
+        "openai_base_url",
+        "azure_openai_endpoint",
+        "azure_openai_api_version",
+        "azure_openai_deployment",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # An empty variable (OPENAI_API_KEY= in a .env) means "not set", not "an empty key".
@@ -47,25 +76,33 @@ class ComposerSettings(ServiceSettings):
             return None
         return value
 
-    @field_validator("composer_mode", "llm_structured_output", mode="before")
+    @field_validator("composer_mode", "llm_structured_output", "llm_provider", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _llm_needs_a_key(self) -> ComposerSettings:
+        missing: list[tuple[str, str]] = []
         if self.composer_mode == "llm" and self.openai_api_key is None:
-            # Reported against the setting itself, so the start-up line names it.
+            missing.append(("openai_api_key", "must be set when COMPOSER_MODE=llm"))
+        if self.llm_provider == "azure" and self.uses_llm:
+            missing += [
+                (name, "must be set when LLM_PROVIDER=azure")
+                for name in AZURE_REQUIRED
+                if getattr(self, name) is None
+            ]
+        if missing:
+            # Reported against each setting itself, so the start-up lines name them.
             raise ValidationError.from_exception_data(
                 type(self).__name__,
                 [
                     InitErrorDetails(
-                        type=PydanticCustomError(
-                            "missing_for_mode", "must be set when COMPOSER_MODE=llm"
-                        ),
-                        loc=("openai_api_key",),
+                        type=PydanticCustomError("missing_for_mode", message),
+                        loc=(name,),
                         input=None,
                     )
+                    for name, message in missing
                 ],
             )
         return self

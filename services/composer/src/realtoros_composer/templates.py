@@ -6,12 +6,12 @@ parses it, so a name or address with ``{``, ``}`` or ``$`` in it is just text.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from string import Template
 
 from realtoros_composer.drafts import SUBJECT_MAX, Draft, flatten
-from realtoros_composer.prompt import first_name
+from realtoros_composer.history import history_of
+from realtoros_composer.prompt import first_name, purpose_key
 from realtoros_contracts import TaskDue
 
 TEMPLATE_REVIEW_REASON = "composed from a template (no LLM configured)"
@@ -25,6 +25,9 @@ class EmailTemplate:
     """``$property_clause`` is replaced by ``with_property`` or ``without_property``."""
     with_property: str
     without_property: str
+    first_without_conversation: str | None = None
+    """Replaces the first paragraph when the timeline shows no conversation with the
+    client: a template never thanks anyone for a talk that did not happen."""
 
 
 TEMPLATES: dict[str, EmailTemplate] = {
@@ -41,6 +44,8 @@ TEMPLATES: dict[str, EmailTemplate] = {
         ),
         with_property=", and I am glad we could talk about $property_address",
         without_property="",
+        first_without_conversation="This is $agent_name, and I wanted to introduce myself "
+        "properly. I am glad we are connected and look forward to helping you$with_property.",
     ),
     "day3": EmailTemplate(
         subject="A few thoughts for your search, $client_first_name",
@@ -54,6 +59,7 @@ TEMPLATES: dict[str, EmailTemplate] = {
         ),
         with_property=" and share a few thoughts on $property_address",
         without_property=" and see how your search is going",
+        first_without_conversation="I wanted to reach out$property_clause.",
     ),
     "week1": EmailTemplate(
         subject="Checking in after our first week, $client_first_name",
@@ -67,6 +73,8 @@ TEMPLATES: dict[str, EmailTemplate] = {
         ),
         with_property=" on your plans for $property_address",
         without_property=" on how things are going for you",
+        first_without_conversation="It has been about a week since we connected, and I "
+        "wanted to check in$property_clause.",
     ),
     "week2": EmailTemplate(
         subject="How is everything going, $client_first_name?",
@@ -97,6 +105,19 @@ TEMPLATES: dict[str, EmailTemplate] = {
     ),
 }
 
+TEMPLATES["ondemand"] = EmailTemplate(
+    subject="A quick note, $client_first_name",
+    subject_with_property="A quick note about $property_address",
+    paragraphs=(
+        "I wanted to reach out$property_clause.",
+        "If you have any questions, or if anything has changed in what you are looking "
+        "for, I would be glad to help.",
+        "Would you have a few minutes this week to talk? Just reply with a time that suits you.",
+    ),
+    with_property=" about $property_address",
+    without_property=" personally",
+)
+
 CUSTOM = EmailTemplate(
     subject="Following up: $purpose",
     subject_with_property="Following up on $property_address",
@@ -112,26 +133,25 @@ CUSTOM = EmailTemplate(
 )
 
 
-def purpose_key(purpose: str) -> str:
-    """'Day 1', 'day-1', 'DAY_1' → 'day1'."""
-    return re.sub(r"[^a-z0-9]", "", purpose.lower())
-
-
 def render(task: TaskDue) -> tuple[str, str]:
     """The subject and body of the template email for this task."""
     template = TEMPLATES.get(purpose_key(task.purpose), CUSTOM)
+    paragraphs_in = list(template.paragraphs)
+    if template.first_without_conversation and not history_of(task).conversation:
+        paragraphs_in[0] = template.first_without_conversation
     address = flatten(task.client.property_address)
     fields = {
         "client_first_name": flatten(first_name(task.client.name)) or "there",
         "agent_name": flatten(task.agent.name) or "your agent",
         "property_address": address,
-        "purpose": flatten(task.purpose) or "our conversation",
+        "purpose": flatten(task.purpose) or "a quick note",
+        "with_property": f" with {address}" if address else "",
     }
     clause = Template(template.with_property if address else template.without_property)
     fields["property_clause"] = clause.substitute(fields)
     subject = Template(template.subject_with_property if address else template.subject)
     greeting = Template("Hi $client_first_name,").substitute(fields)
-    paragraphs = [Template(p).substitute(fields) for p in template.paragraphs]
+    paragraphs = [Template(p).substitute(fields) for p in paragraphs_in]
     subject_text = subject.substitute(fields)
     if len(subject_text) > SUBJECT_MAX:
         subject_text = subject_text[: SUBJECT_MAX - 1].rstrip() + "…"
