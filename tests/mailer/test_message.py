@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from realtoros_contracts import DeliveryContext
 from realtoros_mailer.message import InvalidEmail, build_message
-from realtoros_mailer.transports import SendNotAttempted, SendRejected
+from realtoros_mailer.transports import SendingPaused, SendNotAttempted, SendRejected, Throttled
 from realtoros_mailer.transports.ses import classify
 from tests.mailer.helpers import approved, composed, delivery, part_text
 
@@ -92,8 +92,11 @@ def _client_error(code: str, status: int) -> ClientError:
     [
         (_client_error("MessageRejected", 400), SendRejected),
         (_client_error("MailFromDomainNotVerifiedException", 400), SendRejected),
-        (_client_error("TooManyRequestsException", 429), SendNotAttempted),
-        (_client_error("Throttling", 400), SendNotAttempted),
+        (_client_error("TooManyRequestsException", 429), Throttled),
+        (_client_error("Throttling", 400), Throttled),
+        (_client_error("LimitExceededException", 400), SendingPaused),
+        (_client_error("AccountSuspendedException", 400), SendingPaused),
+        (_client_error("SendingPausedException", 400), SendingPaused),
         (_client_error("AccessDeniedException", 403), SendNotAttempted),
         (_client_error("InternalFailure", 500), None),
         (ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com"), None),
@@ -103,3 +106,71 @@ def _client_error(code: str, status: int) -> ClientError:
 def test_ses_errors_are_classified(error: Exception, expected: type | None) -> None:
     result = classify(error)
     assert (type(result) if result is not None else None) is expected
+
+
+def test_long_list_unsubscribe_stays_a_plain_url_in_the_raw_bytes() -> None:
+    url = "https://crm.example.com/unsubscribe/" + "a1B2c3D4e5" * 11 + "?sig=abc"
+    assert len(url) >= 150
+    event = composed(delivery=delivery(unsubscribe_url=url))
+    raw = build_message(event, FROM).raw
+    assert f"\r\nList-Unsubscribe: <{url}>\r\n".encode() in raw
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+    assert b"=?utf-8?" not in raw.split(b"\r\n\r\n")[0].split(b"List-Unsubscribe:")[1][:20]
+    assert parsed(raw)["List-Unsubscribe"] == f"<{url}>"
+
+
+def test_non_ascii_names_are_encoded_words_with_addresses_intact() -> None:
+    event = composed(
+        delivery=delivery(from_name="Zoë Ruiz via Härbor Realty", reply_to="zoe@harbor.example")
+    )
+    out = build_message(event, FROM)
+    # Unfolded: a long encoded name is folded over several lines.
+    header_block = out.raw.split(b"\r\n\r\n")[0].decode("ascii").replace("\r\n ", " ")
+    from_line = next(line for line in header_block.split("\r\n") if line.startswith("From:"))
+    reply_line = next(line for line in header_block.split("\r\n") if line.startswith("Reply-To:"))
+    assert "=?utf-8?" in from_line
+    assert f"<{FROM}>" in from_line
+    assert "=?utf-8?" in reply_line
+    assert "<zoe@harbor.example>" in reply_line
+    msg = parsed(out.raw)
+    assert msg["From"].addresses[0].display_name == "Zoë Ruiz via Härbor Realty"
+    assert msg["Reply-To"].addresses[0].addr_spec == "zoe@harbor.example"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://crm.example.com/u/ü",
+        "https://crm.example.com/u/" + "x" * 950,
+        "https://crm.example.com/u/1\r\nBcc: all@example.com",
+    ],
+)
+def test_unsubscribe_urls_unsafe_for_a_verbatim_header_are_refused(url: str) -> None:
+    event = composed().model_copy(update={"delivery": unchecked_delivery(unsubscribe_url=url)})
+    with pytest.raises(InvalidEmail, match="unsubscribe URL"):
+        build_message(event, FROM)
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x7f", "\t"])
+def test_control_characters_in_subject_and_names_are_refused_by_the_contract(char: str) -> None:
+    with pytest.raises(ValueError, match="control characters"):
+        composed(subject=f"Hello{char}there")
+    with pytest.raises(ValueError, match="control characters"):
+        delivery(from_name=f"Sam{char}Agent")
+
+
+def test_every_email_carries_signature_postal_address_and_unsubscribe_in_both_parts() -> None:
+    event = composed()
+    msg = parsed(build_message(event, FROM).raw)
+    d = event.delivery
+    for subtype in ("plain", "html"):
+        text = part_text(msg, subtype)
+        assert "Acme Realty" in text
+        assert d.postal_address in text
+        assert d.unsubscribe_url in text
+
+
+def test_daily_quota_message_pauses_even_under_a_throttling_code() -> None:
+    response: Any = {"Error": {"Code": "Throttling", "Message": "Daily message quota exceeded."}}
+    response["ResponseMetadata"] = {"HTTPStatusCode": 400}
+    assert isinstance(classify(ClientError(response, "SendEmail")), SendingPaused)

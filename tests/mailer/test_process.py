@@ -25,7 +25,7 @@ async def test_mailer_process_sends_through_ses(
     event = composed()
     try:
         mailer.start()
-        await eventually(_ready(mailer), timeout=30, what="the mailer to be ready")
+        await eventually(_ready(mailer), timeout=120, what="the mailer to be ready")
         await publish(js, namespace, event)
         sent = await wait_event(js, namespace, EmailSent, event.email_id)
     finally:

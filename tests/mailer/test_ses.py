@@ -41,6 +41,7 @@ async def test_ses_send_carries_headers_body_footer_and_tags(
         "email_id": str(event.email_id),
         "task_id": str(event.task_id),
         "agent_id": str(event.agent_id),
+        "client_id": str(event.client_id),
     }
     assert email.configuration_set == "followups"
     assert email.source == SES_FROM

@@ -1,46 +1,66 @@
-"""Composition root: the bus, the ledger, the transport (with its one SES client), the
-handlers and the ASGI app. Nothing is built at import time."""
+"""Composition root: the bus, the ledger, the suppression set, the transport (with its one
+SES client), the handlers, the SES notification receiver and the ASGI app (/healthz,
+/readyz, /metrics, /ses/notifications, /asyncapi). Nothing is built at import time."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aioboto3
+import httpx
 from faststream.asgi import AsgiFastStream
+from faststream.asgi.types import ASGIApp
 
 from realtoros_mailer.handlers import register_handlers
+from realtoros_mailer.http import Receive, Scope, Send, respond
 from realtoros_mailer.ledger import SendLedger
-from realtoros_mailer.sender import Sender
+from realtoros_mailer.metrics import MailerMetrics
+from realtoros_mailer.pacing import RateLimiter, SendingPause
+from realtoros_mailer.receiver import NotificationReceiver
+from realtoros_mailer.sender import Pacing, Sender
 from realtoros_mailer.settings import MailerSettings
+from realtoros_mailer.sns import SnsVerifier
+from realtoros_mailer.suppression import SuppressionSet
+from realtoros_mailer.tracing import traced_transport
 from realtoros_mailer.transports import Transport
 from realtoros_mailer.transports.file import FileTransport
 from realtoros_mailer.transports.ses import SesTransport, client_config
+from realtoros_mailer.transports.smtp import SmtpTransport
 from realtoros_runtime.consuming import RetryPolicy
+from realtoros_runtime.metrics import include_runtime_metrics
 from realtoros_runtime.worker import Bus, build_bus, worker_app
 
 Hook = Callable[[], Awaitable[None]]
+AnyTransport = FileTransport | SesTransport | SmtpTransport
 
 DESCRIPTION = (
     "Sends each composed (automatic, no review) or approved email at most once, through "
-    "Amazon SES or the local outbox, and reports EmailSent or EmailFailed."
+    "Amazon SES, SMTP or the local outbox, skipping suppressed addresses, and reports "
+    "EmailSent or EmailFailed; turns SES notifications (POST /ses/notifications, via SNS) "
+    "into EmailDelivered, EmailBounced, EmailComplained, EmailOpened, EmailClicked…"
 )
 
 
 @dataclass
 class Mailer:
     """The built service. ``open``/``close`` are the resources beyond the broker (the
-    ledger bucket, the SES client): the app runs them in its lifespan; tests that drive
-    the broker themselves call them around ``broker.start()``/``stop()``."""
+    buckets, the SES client): the app runs them in its lifespan; tests that drive the
+    broker themselves call them around ``broker.start()``/``stop()``."""
 
     bus: Bus
-    app: AsgiFastStream
     ledger: SendLedger
-    transport: FileTransport | SesTransport
+    suppression: SuppressionSet
+    sender: Sender
+    receiver: NotificationReceiver
+    metrics: MailerMetrics
+    transport: AnyTransport
     open: Hook
     close: Hook
+    app: AsgiFastStream = field(init=False)  # built from the rest: see build_mailer
 
 
 def session_kwargs(settings: MailerSettings) -> dict[str, Any]:
@@ -80,9 +100,116 @@ def _ses_transport(
     return transport, open_client
 
 
-def _file_transport(settings: MailerSettings) -> tuple[FileTransport, Hook]:
-    transport = FileTransport(settings.mail_outbox_dir)
-    return transport, transport.start
+def _transport(settings: MailerSettings, resources: AsyncExitStack) -> tuple[AnyTransport, Hook]:
+    if settings.mail_transport == "ses":
+        return _ses_transport(settings, resources)
+    if settings.mail_transport == "smtp":
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        smtp = SmtpTransport(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=password,
+            starttls=settings.smtp_starttls,
+            timeout=settings.smtp_timeout,
+        )
+
+        async def nothing() -> None:
+            return None
+
+        return smtp, nothing
+    file = FileTransport(settings.mail_outbox_dir)
+    return file, file.start
+
+
+def _readiness(
+    ledger: SendLedger, suppression: SuppressionSet, transport: AnyTransport, sender: Sender
+) -> Callable[[], Awaitable[str | None]]:
+    async def ready() -> str | None:
+        if not ledger.ready or not suppression.ready:
+            return "send ledger or suppression set: not open"
+        if isinstance(transport, SesTransport) and not transport.ready:
+            return "ses: client not started"
+        # A pause is not unreadiness: the replica must keep receiving SES notifications
+        # (POST /ses/notifications), so it is reported by /status and the metrics instead.
+        return None
+
+    return ready
+
+
+def _status(sender: Sender, settings: MailerSettings) -> ASGIApp:
+    async def status(scope: Scope, receive: Receive, send: Send) -> None:
+        pause = sender.pacing.pause
+        left = pause.remaining()
+        sender.metrics.paused.set(1 if left > 0 else 0)
+        body = {
+            "transport": settings.mail_transport,
+            "sending": "paused" if left > 0 else "active",
+            "paused_reason": pause.reason,
+            "paused_for_seconds": round(left, 1),
+            "max_send_rate_per_second": settings.ses_max_send_rate,
+        }
+        await respond(send, 200, json.dumps(body).encode(), content_type="application/json")
+
+    return status
+
+
+def _sender(
+    settings: MailerSettings,
+    bus: Bus,
+    parts: tuple[SendLedger, SuppressionSet, MailerMetrics],
+    transport: Transport,
+) -> Sender:
+    ledger, suppression, metrics = parts
+    pacing = Pacing(
+        limiter=RateLimiter(settings.ses_max_send_rate),
+        pause=SendingPause(),
+        pause_seconds=settings.mail_pause_seconds,
+    )
+    return Sender(
+        ledger=ledger,
+        transport=transport,
+        publisher=bus.publisher,
+        from_address=settings.from_address,
+        suppression=suppression,
+        pacing=pacing,
+        metrics=metrics,
+    )
+
+
+def _receiver(
+    settings: MailerSettings,
+    bus: Bus,
+    suppression: SuppressionSet,
+    metrics: MailerMetrics,
+    http: httpx.AsyncClient,
+) -> NotificationReceiver:
+    return NotificationReceiver(
+        ns=bus.ns,
+        publisher=bus.publisher,
+        suppression=suppression,
+        verifier=SnsVerifier(settings.sns_cert_url_pattern, http),
+        http=http,
+        metrics=metrics,
+        topic_arns=settings.sns_topic_arns,
+    )
+
+
+def _app(mailer: Mailer, settings: MailerSettings) -> AsgiFastStream:
+    ready = _readiness(mailer.ledger, mailer.suppression, mailer.transport, mailer.sender)
+    app = worker_app(
+        mailer.bus,
+        title="RealtorOS mailer",
+        description=DESCRIPTION,
+        ready_checks=[ready],
+        on_startup=[mailer.open],
+    )
+    # After the broker has stopped (handlers in flight finished), not before it.
+    app.after_shutdown(mailer.close)
+    app.mount("/metrics", mailer.metrics.asgi)
+    app.mount("/status", _status(mailer.sender, settings))
+    app.mount("/ses/notifications", mailer.receiver)
+    return app
 
 
 def build_mailer(
@@ -94,54 +221,42 @@ def build_mailer(
     """The mailer for ``settings``. ``retry`` overrides the retry policy and
     ``wrap_transport`` decorates the transport (tests inject faults with it)."""
     bus = build_bus("mailer", settings, retry)
-    ledger = SendLedger(bus.ns)
+    ledger, suppression, metrics = SendLedger(bus.ns), SuppressionSet(bus.ns), MailerMetrics()
     resources = AsyncExitStack()
-    transport: FileTransport | SesTransport
-    if settings.mail_transport == "ses":
-        transport, open_transport = _ses_transport(settings, resources)
-    else:
-        transport, open_transport = _file_transport(settings)
-    sending: Transport = wrap_transport(transport) if wrap_transport else transport
-    sender = Sender(
-        ledger=ledger,
-        transport=sending,
-        publisher=bus.publisher,
-        from_address=settings.from_address,
-    )
-    register_handlers(bus, sender, max_workers=settings.mail_max_workers)
+    transport, open_transport = _transport(settings, resources)
+    sending = wrap_transport(transport) if wrap_transport else transport
+    sender = _sender(settings, bus, (ledger, suppression, metrics), sending)
+    register_handlers(bus, sender, suppression, max_workers=settings.mail_max_workers)
+    http = httpx.AsyncClient(timeout=10.0)
+    receiver = _receiver(settings, bus, suppression, metrics, http)
 
     async def open_resources() -> None:
-        await ledger.open(bus.broker.connection.jetstream())
+        js = bus.broker.connection.jetstream()
+        await ledger.open(js)
+        await suppression.open(js)
+        await receiver.open(js)
         await open_transport()
 
     async def close_resources() -> None:
         await resources.aclose()
+        await http.aclose()
 
-    async def ready() -> str | None:
-        if not ledger.ready:
-            return "send ledger: not open"
-        if isinstance(transport, SesTransport) and not transport.ready:
-            return "ses: client not started"
-        return None
-
-    app = worker_app(
-        bus,
-        title="RealtorOS mailer",
-        description=DESCRIPTION,
-        ready_checks=[ready],
-        on_startup=[open_resources],
-    )
-    # After the broker has stopped (handlers in flight finished), not before it.
-    app.after_shutdown(close_resources)
-    return Mailer(
+    mailer = Mailer(
         bus=bus,
-        app=app,
         ledger=ledger,
+        suppression=suppression,
+        sender=sender,
+        receiver=receiver,
+        metrics=metrics,
         transport=transport,
         open=open_resources,
         close=close_resources,
     )
+    mailer.app = _app(mailer, settings)
+    return mailer
 
 
 def build_app(settings: MailerSettings) -> AsgiFastStream:
-    return build_mailer(settings).app
+    mailer = build_mailer(settings, wrap_transport=traced_transport)
+    include_runtime_metrics(mailer.metrics.registry)  # its /metrics serves the runtime's too
+    return mailer.app

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from faststream.exceptions import NackMessage
 from faststream.nats.annotations import NatsMessage
 
-from realtoros_contracts import EmailApproved, EmailComposed
+from realtoros_contracts import ClientUnsubscribed, EmailApproved, EmailComposed
+from realtoros_mailer.pacing import PausedError
 from realtoros_mailer.sender import Sender
+from realtoros_mailer.suppression import SuppressionSet
 from realtoros_runtime.consuming import envelope_of
 from realtoros_runtime.worker import Bus
 
@@ -15,6 +18,7 @@ log = logging.getLogger(__name__)
 
 COMPOSED_DURABLE = "mailer-email-composed"
 APPROVED_DURABLE = "mailer-email-approved"
+UNSUBSCRIBED_DURABLE = "mailer-client-unsubscribed"
 
 
 def sends_automatically(event: EmailComposed) -> bool:
@@ -23,7 +27,19 @@ def sends_automatically(event: EmailComposed) -> bool:
     return event.delivery.send_mode == "automatic" and not event.needs_review
 
 
-def register_handlers(bus: Bus, sender: Sender, *, max_workers: int = 1) -> None:
+async def deliver_or_wait(sender: Sender, event: EmailComposed | EmailApproved) -> None:
+    """Send, or — while sending is paused — hand the message back to JetStream to be
+    redelivered after the pause (a nack with a delay: the email waits, it does not fail)."""
+    try:
+        await sender.deliver(event)
+    except PausedError as exc:
+        log.warning("email %s waits %.0fs: %s", event.email_id, exc.delay, exc.reason)
+        raise NackMessage(delay=exc.delay) from exc
+
+
+def register_handlers(
+    bus: Bus, sender: Sender, suppression: SuppressionSet, *, max_workers: int = 1
+) -> None:
     async def on_email_composed_send(event: EmailComposed, msg: NatsMessage) -> None:
         if not sends_automatically(event):
             log.info(
@@ -34,10 +50,13 @@ def register_handlers(bus: Bus, sender: Sender, *, max_workers: int = 1) -> None
                 envelope_of(msg).id,
             )
             return
-        await sender.deliver(event)
+        await deliver_or_wait(sender, event)
 
     async def on_email_approved_send(event: EmailApproved, msg: NatsMessage) -> None:
-        await sender.deliver(event)
+        await deliver_or_wait(sender, event)
+
+    async def on_client_unsubscribed_suppress(event: ClientUnsubscribed, msg: NatsMessage) -> None:
+        await suppression.add(event.email, "unsubscribed", f"source: {event.source}")
 
     # Registered by call rather than as decorators: Bus.durable is typed Any.
     bus.durable(
@@ -54,3 +73,9 @@ def register_handlers(bus: Bus, sender: Sender, *, max_workers: int = 1) -> None
         max_workers=max_workers,
         description="Sends exactly the text the agent approved.",
     )(on_email_approved_send)
+    bus.durable(
+        bus.ns.subject(ClientUnsubscribed),
+        producer="crm",
+        durable=UNSUBSCRIBED_DURABLE,
+        description="Adds the address of a client who unsubscribed to the suppression set.",
+    )(on_client_unsubscribed_suppress)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import EmailPolicy
 from email.utils import format_datetime
 from uuid import UUID
 
@@ -26,8 +26,33 @@ Sendable = EmailComposed | EmailApproved
 
 H_EMAIL_ID = "X-RealtorOS-Email-Id"
 SIGNATURE_SEPARATOR = "-- "  # RFC 3676: mail clients fold what follows it
-# A URL safe to put between <> in a header and in an href: http(s), printable, no quotes.
-_UNSUBSCRIBE_URL = re.compile(r"^https?://[^\s<>\"'\\]+$")
+# A URL safe to put between <> in a header and in an href: http(s), printable ASCII, no
+# quotes; short enough for one header line (RFC 5322: 998 characters).
+_UNSUBSCRIBE_URL = re.compile(r"^https?://[!#-&(-;=?-\[\]-~]+$")
+MAX_UNSUBSCRIBE_URL = 900
+# Headers whose value must reach the client exactly as written: the email package would
+# otherwise turn a long List-Unsubscribe (no whitespace to fold at) into an RFC 2047
+# encoded-word, which no mail client recognises as a URL.
+VERBATIM_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
+
+
+class _MailPolicy(EmailPolicy):
+    """SMTP's policy (CRLF), except that :data:`VERBATIM_HEADERS` are written as they are
+    (their values are checked printable ASCII without CR/LF before they are set)."""
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() in VERBATIM_HEADERS:
+            return f"{name}: {value}{self.linesep}"
+        folded: str = super().fold(name, value)
+        return folded
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() in VERBATIM_HEADERS:
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+POLICY = _MailPolicy(linesep="\r\n")
 
 
 class InvalidEmail(ValueError):
@@ -56,7 +81,7 @@ def checked_address(value: str, what: str) -> str:
 
 
 def checked_unsubscribe_url(value: str) -> str:
-    if value and not _UNSUBSCRIBE_URL.match(value):
+    if value and (len(value) > MAX_UNSUBSCRIBE_URL or not _UNSUBSCRIBE_URL.match(value)):
         raise InvalidEmail("the unsubscribe URL is not an http(s) URL usable in a header")
     return value
 
@@ -118,7 +143,7 @@ def build_message(event: Sendable, from_address: str, *, now: datetime | None = 
     to_address = checked_address(delivery.to_email, "the recipient address")
     reply_to = checked_address(delivery.reply_to, "the reply-to address")
     unsubscribe_url = checked_unsubscribe_url(delivery.unsubscribe_url)
-    msg = EmailMessage(policy=SMTP)
+    msg = EmailMessage(policy=POLICY)
     try:
         msg["From"] = Address(display_name=delivery.from_name, addr_spec=from_address)
         msg["To"] = Address(display_name=delivery.to_name, addr_spec=to_address)
@@ -150,5 +175,6 @@ def build_message(event: Sendable, from_address: str, *, now: datetime | None = 
             "email_id": str(event.email_id),
             "task_id": str(event.task_id),
             "agent_id": str(event.agent_id),
+            "client_id": str(event.client_id),
         },
     )

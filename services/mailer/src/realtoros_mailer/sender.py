@@ -7,6 +7,9 @@ state from which a redelivery does the right thing without sending twice:
 * claim exists, ``sent``/``failed``/``unknown`` → publish that outcome again (same event
   id, so JetStream drops it if the first publish landed);
 * claim exists, still ``claimed`` → the attempt died mid-send: report ``unknown``;
+* the address is in the suppression set → ``skipped`` (recorded, never sent);
+* sending is paused (daily quota, account paused) → nothing is claimed: the delivery is
+  retried after the pause (:class:`PausedError`), the email does not fail;
 * transport surely did not send → release the claim and raise (the middleware retries);
 * transport outcome unknown → keep the claim and raise: the redelivery reports ``unknown``.
 """
@@ -14,13 +17,23 @@ state from which a redelivery does the right thing without sending twice:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
 from realtoros_contracts import EmailFailed, EmailSent
-from realtoros_mailer.ledger import Claim, LedgerEntry, SendLedger
+from realtoros_mailer.ledger import Claim, LedgerEntry, Outcome, SendLedger
 from realtoros_mailer.message import InvalidEmail, Outgoing, Sendable, build_message
-from realtoros_mailer.transports import SendNotAttempted, SendRejected, Transport
+from realtoros_mailer.metrics import MailerMetrics
+from realtoros_mailer.pacing import PausedError, RateLimiter, SendingPause
+from realtoros_mailer.suppression import SuppressionSet
+from realtoros_mailer.transports import (
+    SendingPaused,
+    SendNotAttempted,
+    SendRejected,
+    Throttled,
+    Transport,
+)
 from realtoros_runtime.bus import EventPublisher
 
 log = logging.getLogger(__name__)
@@ -45,6 +58,15 @@ def unknown_reason(claimed_at: datetime) -> str:
     )
 
 
+@dataclass
+class Pacing:
+    """The rate limit and the pause every send goes through."""
+
+    limiter: RateLimiter | None = None
+    pause: SendingPause = field(default_factory=SendingPause)
+    pause_seconds: float = 300.0
+
+
 class Sender:
     def __init__(
         self,
@@ -53,11 +75,21 @@ class Sender:
         transport: Transport,
         publisher: EventPublisher,
         from_address: str,
+        suppression: SuppressionSet,
+        pacing: Pacing | None = None,
+        metrics: MailerMetrics | None = None,
     ) -> None:
         self._ledger = ledger
         self._transport = transport
         self._publisher = publisher
         self._from_address = from_address
+        self._suppression = suppression
+        self.pacing = pacing or Pacing()
+        self.metrics = metrics or MailerMetrics()
+
+    def _check_pause(self) -> None:
+        if (left := self.pacing.pause.remaining()) > 0:
+            raise PausedError(self.pacing.pause.reason or "sending is paused", left)
 
     async def deliver(self, event: Sendable) -> None:
         """Send ``event``'s email unless the ledger knows it; publish its outcome."""
@@ -69,11 +101,21 @@ class Sender:
             outgoing = build_message(event, self._from_address)
         except InvalidEmail as exc:
             problem = str(exc)
+        if outgoing is not None:
+            # Before claiming: waiting here must never leave a claim that a crash would
+            # turn into an "unknown".
+            self._check_pause()
+            if self.pacing.limiter is not None:
+                await self.pacing.limiter.acquire()
+            self._check_pause()
         claim = await self._ledger.claim(event.email_id)
         if claim.existing is not None:
             await self._report_existing(event, claim)
         elif outgoing is None:
             await self._fail(event, "failed", problem or "the email could not be built")
+        elif (why := await self._suppression.check(outgoing.to_address)) is not None:
+            reason = f"address suppressed: {why.reason}"
+            await self._fail(event, "skipped", reason, last=claim.revision)
         else:
             await self._send(event, outgoing, claim.revision)
 
@@ -83,7 +125,15 @@ class Sender:
         except SendRejected as exc:
             await self._fail(event, "failed", str(exc))
             return
-        except SendNotAttempted:
+        except SendingPaused as exc:
+            await self._ledger.release(event.email_id, revision)
+            self.pacing.pause.pause(str(exc), self.pacing.pause_seconds)
+            self.metrics.paused.set(1)
+            log.error("sending paused for %.0fs: %s", self.pacing.pause_seconds, exc)
+            raise PausedError(str(exc), self.pacing.pause_seconds) from exc
+        except SendNotAttempted as exc:
+            if isinstance(exc, Throttled):
+                self.metrics.ses_throttles.inc()
             await self._ledger.release(event.email_id, revision)
             raise
         # Any other error: the outcome is unknown. The claim stays, so the redelivery
@@ -94,7 +144,11 @@ class Sender:
             message_id=message_id,
             transport=self._transport.name,
         )
+        self.metrics.paused.set(0)
+        if self._transport.name == "ses":
+            self.metrics.ses_sends.inc()
         await self._ledger.record(event.email_id, entry)
+        self.metrics.emails.labels("sent").inc()
         log.info("sent email %s via %s (%s)", event.email_id, entry.transport, message_id)
         await self._publish_sent(event, entry)
 
@@ -113,16 +167,18 @@ class Sender:
     async def _fail(
         self,
         event: Sendable,
-        outcome: Literal["failed", "unknown"],
+        outcome: Outcome,
         reason: str,
         *,
         last: int | None = None,
     ) -> None:
+        state: Literal["failed", "unknown"] = "unknown" if outcome == "unknown" else "failed"
         entry = LedgerEntry(
-            state=outcome, at=datetime.now(UTC), outcome=outcome, reason=reason[:REASON_LIMIT]
+            state=state, at=datetime.now(UTC), outcome=outcome, reason=reason[:REASON_LIMIT]
         )
         # The ledger first: if the publish is lost, the redelivery finds the outcome.
         await self._ledger.record(event.email_id, entry, last=last)
+        self.metrics.emails.labels(outcome).inc()
         log.warning("email %s not sent (%s): %s", event.email_id, outcome, entry.reason)
         await self._publish_failed(event, entry)
 

@@ -6,6 +6,7 @@ Cross-setting rules (SES needs a sender and credentials) are field validators wi
 
 from __future__ import annotations
 
+import re
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from pathlib import Path
@@ -18,7 +19,7 @@ from pydantic_settings import SettingsConfigDict
 
 from realtoros_runtime.settings import ServiceSettings, project_data_dir
 
-MailTransport = Literal["file", "ses"]
+MailTransport = Literal["file", "ses", "smtp"]
 
 DEFAULT_FILE_FROM = "no-reply@realtoros.localhost"
 
@@ -31,6 +32,10 @@ def _ses_selected(info: ValidationInfo) -> bool:
     return info.data.get("mail_transport") == "ses"
 
 
+# The genuine SNS signing-certificate and subscription hosts. Only tests widen this.
+SNS_HOST_PATTERN = r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
+
+
 class MailerSettings(ServiceSettings):
     """``MAIL_*`` choose the transport; ``AWS_*`` / ``SES_*`` configure SES."""
 
@@ -40,14 +45,15 @@ class MailerSettings(ServiceSettings):
 
     mail_transport: MailTransport = Field(
         default="file",
-        description="file: write .eml files to MAIL_OUTBOX_DIR; ses: send through Amazon SES.",
+        description="file: write .eml files to MAIL_OUTBOX_DIR; ses: send through Amazon "
+        "SES; smtp: hand to an SMTP server (a local mail catcher).",
     )
     mail_outbox_dir: Path = Field(
         default_factory=_default_outbox, description="Where the file transport writes."
     )
     mail_from_address: str = Field(
         default=DEFAULT_FILE_FROM,
-        description="The From address of the file transport (SES uses SES_FROM_ADDRESS).",
+        description="The From address of the file and SMTP transports (SES uses SES_FROM_ADDRESS).",
     )
     aws_region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
     aws_profile: str | None = Field(
@@ -79,6 +85,48 @@ class MailerSettings(ServiceSettings):
     )
     ses_connect_timeout: float = Field(default=5.0, gt=0, le=60)
     ses_read_timeout: float = Field(default=20.0, gt=0, le=300)
+    ses_max_send_rate: float = Field(
+        default=14.0,
+        gt=0,
+        le=10_000,
+        description="Emails per second this replica may send (the account's maximum send "
+        "rate divided by the number of replicas).",
+    )
+    mail_pause_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="How long sending pauses when SES says the daily quota is used up or "
+        "sending is paused; emails wait, none fails.",
+    )
+    smtp_host: str = Field(default="127.0.0.1", max_length=255)
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout: float = Field(default=20.0, gt=0, le=300)
+    sns_topic_arns: list[str] = Field(
+        default_factory=list,
+        description="When set, only SES notifications from these SNS topics are accepted.",
+    )
+    sns_cert_url_pattern: str = Field(
+        default=SNS_HOST_PATTERN,
+        description="FOR TESTS ONLY: the URLs SNS signing certificates and subscription "
+        "confirmations may come from (default: the genuine sns.<region>.amazonaws.com).",
+    )
+
+    @field_validator("sns_cert_url_pattern")
+    @classmethod
+    def _valid_pattern(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise PydanticCustomError(
+                "regex", "not a regular expression: {e}", {"e": str(exc)}
+            ) from None
+        if not value.startswith("^"):
+            raise PydanticCustomError("regex", "must be anchored at the start (^)")
+        return value
 
     @field_validator("mail_from_address")
     @classmethod

@@ -12,7 +12,7 @@ from typing import Literal, Protocol
 
 from realtoros_mailer.message import Outgoing
 
-TransportName = Literal["ses", "file"]
+TransportName = Literal["ses", "file", "smtp"]
 
 
 class SendRejected(Exception):
@@ -21,6 +21,15 @@ class SendRejected(Exception):
 
 class SendNotAttempted(Exception):
     """Nothing was sent, but a later attempt may succeed (throttling, connection refused)."""
+
+
+class Throttled(SendNotAttempted):
+    """The provider turned the request away for going too fast: retried with backoff."""
+
+
+class SendingPaused(SendNotAttempted):
+    """The provider will send nothing for a while (daily quota used up, account paused):
+    every email waits, none fails."""
 
 
 class Transport(Protocol):
@@ -32,4 +41,11 @@ class Transport(Protocol):
         ...
 
 
-__all__ = ["SendNotAttempted", "SendRejected", "Transport", "TransportName"]
+__all__ = [
+    "SendNotAttempted",
+    "SendRejected",
+    "SendingPaused",
+    "Throttled",
+    "Transport",
+    "TransportName",
+]

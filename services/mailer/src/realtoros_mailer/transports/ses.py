@@ -16,7 +16,13 @@ from aiohttp import ClientConnectorError
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from realtoros_mailer.message import Outgoing
-from realtoros_mailer.transports import SendNotAttempted, SendRejected, TransportName
+from realtoros_mailer.transports import (
+    SendingPaused,
+    SendNotAttempted,
+    SendRejected,
+    Throttled,
+    TransportName,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,17 +35,17 @@ REJECTIONS = frozenset(
         "BadRequestException",
         "InvalidParameterValue",
         "NotFoundException",
-        "AccountSuspendedException",
-        "SendingPausedException",
     }
 )
+# SES will send nothing for a while: the whole mailer pauses (nothing fails).
+PAUSES = frozenset({"AccountSuspendedException", "SendingPausedException"})
+DAILY_QUOTA = "daily message quota exceeded"
 # SES turned the request away before acting on it: a later attempt may go through.
 THROTTLING = frozenset(
     {
         "TooManyRequestsException",
         "Throttling",
         "ThrottlingException",
-        "LimitExceededException",
         "RequestLimitExceeded",
     }
 )
@@ -61,8 +67,12 @@ def classify(exc: BaseException) -> BaseException | None:
         code = str(error.get("Code", ""))
         message = str(error.get("Message", "")) or code
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        # SES v2 reports the used-up daily quota as LimitExceededException (v1: Throttling
+        # with this message); both mean no send will succeed for hours.
+        if code in PAUSES or code == "LimitExceededException" or DAILY_QUOTA in message.lower():
+            return SendingPaused(f"SES paused sending ({code}): {message}")
         if code in THROTTLING or status == 429:
-            return SendNotAttempted(f"SES throttled the request ({code}): {message}")
+            return Throttled(f"SES throttled the request ({code}): {message}")
         if code in REJECTIONS:
             return SendRejected(f"SES rejected the email ({code}): {message}")
         if 400 <= status < 500:

@@ -1,0 +1,118 @@
+"""Sending at the account's rate, and pausing (not failing) when SES says the daily quota
+is used up or sending is paused."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from botocore.exceptions import ClientError
+from nats.aio.client import Client as NatsClient
+
+from realtoros_contracts import EmailFailed, EmailSent, Namespace
+from realtoros_mailer.message import Outgoing
+from realtoros_mailer.pacing import RateLimiter, SendingPause
+from realtoros_mailer.transports import Transport, TransportName
+from realtoros_mailer.transports.ses import classify
+from tests.mailer.helpers import (
+    composed,
+    eventually,
+    mailer_events,
+    names_in,
+    publish,
+    run_mailer,
+    settings_for,
+    wait_event,
+)
+
+
+async def test_rate_limiter_holds_the_rate_after_a_burst() -> None:
+    limiter = RateLimiter(rate=20)
+    started = time.monotonic()
+    await asyncio.gather(*(limiter.acquire() for _ in range(30)))
+    # 20 at once (the burst), the next 10 at 20/s: at least 0.5 s. Only a lower bound is
+    # asserted, so a slow machine cannot make it fail.
+    assert time.monotonic() - started >= 0.45
+
+
+def test_pause_expires() -> None:
+    now = [100.0]
+    pause = SendingPause(clock=lambda: now[0])
+    pause.pause("quota", 60)
+    assert (pause.active, pause.reason) == (True, "quota")
+    now[0] += 61
+    assert (pause.active, pause.reason) == (False, None)
+
+
+def _quota_error() -> BaseException:
+    response: Any = {
+        "Error": {"Code": "LimitExceededException", "Message": "Daily message quota exceeded."},
+        "ResponseMetadata": {"HTTPStatusCode": 400},
+    }
+    known = classify(ClientError(response, "SendEmail"))
+    assert known is not None
+    return known
+
+
+class QuotaFirst:
+    """The real transport, except that SES's daily quota is used up on the first call."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    @property
+    def name(self) -> TransportName:
+        return self.inner.name
+
+    async def send(self, message: Outgoing) -> str:
+        self.calls += 1
+        if self.calls == 1:
+            raise _quota_error()
+        return await self.inner.send(message)
+
+
+async def test_daily_quota_pauses_sending_and_the_email_waits_instead_of_failing(
+    nats_url: str, namespace: Namespace, nats_client: NatsClient, tmp_path: Path
+) -> None:
+    js = nats_client.jetstream()
+    event = composed()
+    wrapped: list[QuotaFirst] = []
+
+    def wrap(transport: Transport) -> Transport:
+        wrapped.append(QuotaFirst(transport))
+        return wrapped[0]
+
+    settings = settings_for(
+        nats_url, namespace, mail_outbox_dir=tmp_path, mail_pause_seconds=2.0, max_deliveries=2
+    )
+    async with run_mailer(settings, wrap_transport=wrap) as mailer:
+        transport = httpx.ASGITransport(app=mailer.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://m.test") as http:
+            await publish(js, namespace, event)
+
+            async def paused() -> dict[str, Any] | None:
+                status: dict[str, Any] = (await http.get("/status")).json()
+                return status if status["sending"] == "paused" else None
+
+            status = await eventually(paused, what="/status to report the pause")
+            metrics = (await http.get("/metrics")).text
+            # Still ready: it must keep taking SES notifications while it cannot send.
+            ready_while_paused = await http.get("/readyz")
+            sent = await wait_event(js, namespace, EmailSent, event.email_id)
+            after = (await http.get("/status")).json()
+            metrics_after = (await http.get("/metrics")).text
+
+    assert "Daily message quota exceeded" in status["paused_reason"]
+    assert 0 < status["paused_for_seconds"] <= 2
+    assert "mailer_sending_paused 1.0" in metrics
+    assert ready_while_paused.status_code == 200
+    assert after["sending"] == "active"
+    assert "mailer_sending_paused 0.0" in metrics_after
+    assert sent.provider_message_id == f"file:{event.email_id}"
+    assert wrapped[0].calls == 2
+    assert await mailer_events(js, namespace, EmailFailed) == []
+    assert names_in(tmp_path) == [f"{event.email_id}.eml"]
