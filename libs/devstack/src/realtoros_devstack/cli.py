@@ -10,6 +10,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from realtoros_devstack import deadletters
 from realtoros_devstack.runner import (
     Child,
     ChildExited,
@@ -94,11 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="colour the service names (default: when the output is a terminal)",
     )
+    deadletters.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "deadletters":
+        return deadletters.run(args)
     env = dict(os.environ)
     only = [name.strip() for name in args.only.split(",") if name.strip()]
     try:
