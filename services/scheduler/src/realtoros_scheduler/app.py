@@ -10,6 +10,7 @@ from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.types import Scope
 
 from realtoros_contracts import SchedulerTick
+from realtoros_runtime.metrics import callback_gauge
 from realtoros_runtime.worker import Bus, build_bus, worker_app
 from realtoros_scheduler.leader import LeaderLease
 from realtoros_scheduler.settings import Settings
@@ -92,6 +93,16 @@ def build_app(settings: Settings) -> AsgiFastStream:
     """The scheduler's ASGI app: /healthz, /readyz, /status and the AsyncAPI document."""
     bus = build_bus("scheduler", settings)
     scheduler = Scheduler(bus, settings)
+    callback_gauge(
+        "realtoros_scheduler_leader",
+        "1 while this replica holds the leader lease.",
+        lambda: float(scheduler.lease.is_leader),
+    )
+    callback_gauge(
+        "realtoros_scheduler_ticks_published",
+        "Ticks this replica published (JetStream acked) since it started.",
+        lambda: float(scheduler.ticker.published),
+    )
     # The ticks are published, never consumed here: declare them for the AsyncAPI document.
     for schedule in settings.schedules:
         bus.broker.publisher(
