@@ -1,0 +1,1 @@
+"""RealtorOS benchmarks: ``python -m bench [--quick|--full] [--only ...]`` (docs/benchmarks.md)."""
