@@ -94,7 +94,7 @@ def test_each_service_starts_with_settings_it_accepts(service: str) -> None:
     env = environment(service)
     assert env["NATS_URL"] == "nats://nats:4222"
     assert env["HTTP_HOST"] == "0.0.0.0"
-    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4317"
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"  # OTLP/HTTP
     names = set(services()[service]["environment"])
     assert unknown(service, names) == [], "variables the service would ignore"
     assert settings_problems(service, env) == []
