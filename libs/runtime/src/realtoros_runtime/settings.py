@@ -8,16 +8,31 @@ per bad setting, naming it.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, UrlConstraints, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, UrlConstraints, ValidationError, field_validator
 from pydantic_core import Url
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from realtoros_contracts import Namespace
+
+
+def split_list(value: object) -> object:
+    """A list setting given as a JSON list or a comma-separated string."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(split_list)]
+"""A list of strings read from ``a,b,c`` or ``["a", "b", "c"]``."""
 
 NatsUrl = Annotated[Url, UrlConstraints(allowed_schemes=["nats", "tls", "ws", "wss"])]
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-from typing import Annotated, Any
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
-from pydantic_settings import NoDecode
 
-from realtoros_runtime.settings import ServiceSettings
+from realtoros_runtime.settings import CommaList, ServiceSettings
 
 _ASYNCPG_SCHEMES = {"postgresql", "postgres", "postgresql+asyncpg"}
 
@@ -78,7 +75,7 @@ class CrmSettings(DatabaseSettings):
     claim_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=0.5, gt=0, le=60)
-    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_origins: CommaList = Field(default_factory=list)
 
     @field_validator("jwt_secret")
     @classmethod
@@ -92,17 +89,6 @@ class CrmSettings(DatabaseSettings):
     def _unsubscribe_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("must be at least 32 characters long")
-        return value
-
-    @field_validator("cors_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: Any) -> Any:
-        """Accept a JSON list or a comma-separated string."""
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
     def unsubscribe_key(self) -> bytes:

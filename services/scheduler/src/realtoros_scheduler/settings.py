@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import socket
-from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import NoDecode
 
-from realtoros_runtime.settings import ServiceSettings
+from realtoros_runtime.settings import CommaList, ServiceSettings
 
 _SCHEDULE_RE = re.compile(r"^[a-z0-9-]{1,40}$")
 
@@ -27,7 +24,7 @@ class Settings(ServiceSettings):
         gt=0,
         description="Length of one slot: the leader publishes one tick per schedule per slot.",
     )
-    schedules: Annotated[list[str], NoDecode] = Field(
+    schedules: CommaList = Field(
         default_factory=lambda: ["due-tasks"],
         description="Names of the schedules to tick (comma-separated or a JSON list); each "
         "has its own subject, realtoros.scheduler.tick.<schedule>.",
@@ -44,16 +41,6 @@ class Settings(ServiceSettings):
         max_length=200,
         description="This replica's name, carried in every tick it publishes.",
     )
-
-    @field_validator("schedules", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [part.strip() for part in text.split(",") if part.strip()]
-        return value
 
     @field_validator("schedules")
     @classmethod
