@@ -53,7 +53,17 @@ CLIENTS = 40
 WINDOW = max(20.0, FOLLOW_UPS / 30)
 KILLS_PER_KIND = 2 if FOLLOW_UPS <= 500 else 4
 
-pytestmark = [pytest.mark.chaos, pytest.mark.timeout(900 + FOLLOW_UPS)]
+pytestmark = [
+    pytest.mark.chaos,
+    pytest.mark.timeout(900 + FOLLOW_UPS),
+    # Opt-in until it is reliable (issue 7): one run left tasks in flight for 200 s after
+    # the faults ended (a PostgreSQL restart followed by a CRM kill). Run it with
+    # CHAOS_FOLLOW_UPS=200 (or 2000) ./dev test tests/chaos -s
+    pytest.mark.skipif(
+        "CHAOS_FOLLOW_UPS" not in os.environ,
+        reason="chaos scenario is opt-in until reliable (issue 7): set CHAOS_FOLLOW_UPS",
+    ),
+]
 
 
 @pytest.fixture
