@@ -161,6 +161,7 @@ def service_env(
             "AWS_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "bench",
             "AWS_SECRET_ACCESS_KEY": "bench",
+            "MAILER_ALLOW_RESERVED_DOMAINS": "true",  # the bench's clients are example.com
         },
     }
 

@@ -22,6 +22,9 @@ from realtoros_contracts import Namespace
 from tests.support.backends import Backend, nats_backend, postgres_backend, with_database
 
 RUN_ID = uuid.uuid4().hex[:8]
+# Test clients live at example.com; every mailer the tests start (in-process or as a
+# process, which inherits this) may send there. tests/mailer/test_reserved.py turns it off.
+os.environ.setdefault("MAILER_ALLOW_RESERVED_DOMAINS", "true")
 REPO = Path(__file__).resolve().parent.parent
 
 

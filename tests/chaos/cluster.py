@@ -27,8 +27,10 @@ SENDER = "notifications@mail.realtoros.test"
 TICK_SECONDS = 0.5
 LEASE_TTL = 3.0
 KINDS = ("crm", "scheduler", "composer", "mailer")
-MAILER_WORKERS = 8
-"""Sends one mailer has in flight at most: the most a SIGKILL can leave ambiguous."""
+MAILER_WORKERS = 1
+"""Sends one mailer has in flight at most: the most a SIGKILL can leave ambiguous. One,
+so that the run checks issue 7's bound as stated (unknown <= mailer kills); with the
+default of 8 the same mechanism allows 8 per kill, and nothing else may add any."""
 
 
 @dataclass
@@ -90,9 +92,16 @@ class Cluster:
     async def stop_and_restart(self, rng: random.Random, kind: str) -> None:
         """SIGTERM a replica: in-flight handlers finish or are nacked (graceful shutdown)."""
         proc = rng.choice(self.of_kind(kind))
+        # Up and serving first: a process still importing has no handlers in flight, and
+        # dies of the signal before its server installs the shutdown handler.
+        await asyncio.to_thread(proc.wait_ready, 300.0)
         code = await asyncio.to_thread(proc.stop, signal.SIGTERM, 60.0)
         self.terms[kind] += 1
-        self.note(f"SIGTERM {proc.name} (exit {code}); restarted")
+        # uvicorn re-raises SIGTERM once its shutdown is done, hence an exit of -15.
+        graceful = "Application shutdown complete" in proc.logs()[-4000:]
+        how = "shut down gracefully" if graceful else "DID NOT shut down gracefully"
+        self.note(f"SIGTERM {proc.name} ({how}, exit {code}); restarted")
+        assert graceful, f"{proc.name} did not finish its shutdown:\n{proc.logs()[-3000:]}"
         self.start(proc)
 
     async def kill_leader_and_time_failover(self) -> None:

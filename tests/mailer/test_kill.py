@@ -5,6 +5,7 @@ heard back. The restarted mailer gets the message again and reports the email ``
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,9 @@ async def test_killed_between_send_and_result_reports_unknown_and_sends_once(
         "NATS_NAMESPACE": namespace.name,
         **moto_ses.mailer_env(SES_FROM),
         "SES_ENDPOINT_URL": proxy.url,
+        # The killed mailer's claim counts as a send in progress for this long (default
+        # 90 s); the second mailer reports unknown only after it.
+        "MAIL_CLAIM_GRACE_SECONDS": "6",
     }
     first = ServiceProcess("mailer", env, tmp_path, name="mailer-1")
     second = ServiceProcess("mailer", env, tmp_path, name="mailer-2")
@@ -66,6 +70,7 @@ async def test_killed_between_send_and_result_reports_unknown_and_sends_once(
         kv = await js.key_value(namespace.bucket("send_ledger"))
         entry = json.loads((await kv.get(str(event.email_id))).value or b"{}")
         assert entry["state"] == "claimed"
+        claimed_at = datetime.fromisoformat(entry["at"])
 
         proxy.hold_send = False
         second.start()
@@ -82,6 +87,8 @@ async def test_killed_between_send_and_result_reports_unknown_and_sends_once(
 
     assert failed.outcome == "unknown"
     assert "not sent again" in failed.reason
+    # Not before the claim grace: until then the first mailer might still be sending.
+    assert failed.failed_at - claimed_at >= timedelta(seconds=6)
     assert len(moto_ses.sent_emails(email_id=str(event.email_id))) == 1
     assert await mailer_events(js, namespace, EmailSent) == []
     entry = json.loads((await kv.get(str(event.email_id))).value or b"{}")

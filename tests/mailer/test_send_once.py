@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from nats.aio.client import Client as NatsClient
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.errors import KeyNotFoundError
 
 from realtoros_contracts import EmailFailed, EmailSent, Namespace
@@ -139,6 +141,22 @@ async def test_ses_rejection_is_reported_failed(
     assert (await ledger_entry(nats_client, namespace, str(event.email_id)))["state"] == "failed"
 
 
+class CountsSends:
+    """The real transport, counting its sends."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    @property
+    def name(self) -> TransportName:
+        return self.inner.name
+
+    async def send(self, message: Outgoing) -> str:
+        self.calls += 1
+        return await self.inner.send(message)
+
+
 class FailsFirst:
     """The real transport, except that its first send raises ``error``."""
 
@@ -178,6 +196,46 @@ async def test_send_surely_not_attempted_is_released_and_retried(
     assert sent.provider_message_id == f"file:{event.email_id}"
     assert names_in(tmp_path) == [f"{event.email_id}.eml"]
     assert await mailer_events(js, namespace, EmailFailed) == []
+
+
+@pytest.mark.parametrize("lost", ["claim-reply", "release"])
+async def test_a_claim_this_mailer_never_sent_is_taken_over_not_reported_unknown(
+    nats_url: str, namespace: Namespace, nats_client: NatsClient, tmp_path: Path, lost: str
+) -> None:
+    # A NATS restart can swallow the reply to the claim (which still lands) or the release
+    # after a send surely not attempted: the claim is this process's own, and it knows it
+    # never called the transport, so the redelivery sends instead of reporting unknown.
+    js = nats_client.jetstream()
+    event = composed()
+    flaky: list[FailsFirst | CountsSends] = []
+
+    def wrap(transport: Transport) -> Transport:
+        error = SendNotAttempted("throttled") if lost == "release" else None
+        flaky.append(FailsFirst(transport, error) if error else CountsSends(transport))
+        return flaky[0]
+
+    settings = settings_for(nats_url, namespace, mail_outbox_dir=tmp_path)
+    async with run_mailer(settings, retry=FAST_RETRY, wrap_transport=wrap) as mailer:
+        ledger = mailer.sender._ledger
+        real = ledger.claim if lost == "claim-reply" else ledger.release
+        failures = [NatsTimeoutError()]
+
+        async def loses_its_reply(*args: Any) -> Any:
+            result = await real(*args)
+            if failures:
+                raise failures.pop()
+            return result
+
+        setattr(ledger, "claim" if lost == "claim-reply" else "release", loses_its_reply)
+        await publish(js, namespace, event)
+        sent = await wait_event(js, namespace, EmailSent, event.email_id)
+
+    assert failures == []
+    assert flaky[0].calls == (2 if lost == "release" else 1)
+    assert sent.provider_message_id == f"file:{event.email_id}"
+    assert names_in(tmp_path) == [f"{event.email_id}.eml"]
+    assert await mailer_events(js, namespace, EmailFailed) == []
+    assert (await ledger_entry(nats_client, namespace, str(event.email_id)))["state"] == "sent"
 
 
 async def test_ambiguous_send_error_is_reported_unknown_not_resent(

@@ -174,6 +174,11 @@ def _sender(
         suppression=suppression,
         pacing=pacing,
         metrics=metrics,
+        claim_grace=settings.claim_grace,
+        # Only SES reaches real mailboxes: the file and SMTP transports (a local mail
+        # catcher) may write to the demo's example.com clients.
+        refuse_reserved=settings.mail_transport == "ses"
+        and not settings.mailer_allow_reserved_domains,
     )
 
 

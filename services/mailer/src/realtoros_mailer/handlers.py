@@ -9,7 +9,7 @@ from faststream.nats.annotations import NatsMessage
 
 from realtoros_contracts import ClientUnsubscribed, EmailApproved, EmailComposed
 from realtoros_mailer.pacing import PausedError
-from realtoros_mailer.sender import Sender
+from realtoros_mailer.sender import ClaimInProgress, Sender
 from realtoros_mailer.suppression import SuppressionSet
 from realtoros_runtime.consuming import envelope_of
 from realtoros_runtime.worker import Bus
@@ -28,11 +28,12 @@ def sends_automatically(event: EmailComposed) -> bool:
 
 
 async def deliver_or_wait(sender: Sender, event: EmailComposed | EmailApproved) -> None:
-    """Send, or — while sending is paused — hand the message back to JetStream to be
-    redelivered after the pause (a nack with a delay: the email waits, it does not fail)."""
+    """Send, or — while sending is paused, or another mailer's recent claim may still be
+    sending it — hand the message back to JetStream to be redelivered later (a nack with
+    a delay: the email waits, it does not fail)."""
     try:
         await sender.deliver(event)
-    except PausedError as exc:
+    except (PausedError, ClaimInProgress) as exc:
         log.warning("email %s waits %.0fs: %s", event.email_id, exc.delay, exc.reason)
         raise NackMessage(delay=exc.delay) from exc
 

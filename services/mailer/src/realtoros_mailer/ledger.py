@@ -3,8 +3,11 @@
 The entry is claimed (``create``, which fails if the key exists) before the transport is
 called, so two deliveries of the same email can never both reach SES. Its states:
 
-* ``claimed`` — a send is (or was) in progress; if it is found by a later delivery, the
-  attempt died between the claim and its result and nobody knows whether SES sent it;
+* ``claimed`` — a send is (or was) in progress, by the mailer process named in ``owner``.
+  The owner itself knows whether it called the transport; another process waits for the
+  claim to be older than the claim grace (the longest a live owner can take to record a
+  result), and then takes it for an attempt that died mid-send: nobody knows whether SES
+  sent it;
 * ``sent`` — the transport accepted it (message id recorded);
 * ``failed`` — definitely not sent (the reason says why);
 * ``unknown`` — a dead ``claimed`` entry that has been reported to the CRM.
@@ -14,15 +17,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID
 
+from nats.errors import (
+    ConnectionReconnectingError,
+    NoRespondersError,
+    OutboundBufferLimitError,
+)
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import (
+    BadRequestError,
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+    ServiceUnavailableError,
+)
 from nats.js.kv import KeyValue
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
@@ -33,7 +47,19 @@ log = logging.getLogger(__name__)
 LedgerState = Literal["claimed", "sent", "failed", "unknown"]
 Outcome = Literal["failed", "skipped", "unknown"]
 
-WRITE_ATTEMPTS = 6
+RECORD_PATIENCE = 60.0
+"""Seconds a result is retried against an unreachable NATS (a server restart) before the
+delivery gives up; the claim grace must be longer than this plus the transport timeouts."""
+
+TRANSIENT = (
+    TimeoutError,
+    NatsTimeoutError,
+    NoRespondersError,
+    ServiceUnavailableError,
+    ConnectionReconnectingError,
+    OutboundBufferLimitError,
+)
+"""What NATS raises while it restarts or a reconnect is under way."""
 
 
 class LedgerError(RuntimeError):
@@ -49,14 +75,20 @@ class LedgerEntry(BaseModel):
 
     state: LedgerState
     at: AwareDatetime
+    owner: str | None = None
+    """The mailer process that claimed it (absent in entries written before owners)."""
     message_id: str | None = None
     transport: Literal["ses", "file", "smtp"] | None = None
     outcome: Outcome | None = None
     reason: str | None = None
 
     @staticmethod
-    def claim() -> LedgerEntry:
-        return LedgerEntry(state="claimed", at=datetime.now(UTC))
+    def claim(owner: str) -> LedgerEntry:
+        return LedgerEntry(state="claimed", at=datetime.now(UTC), owner=owner)
+
+    def age(self) -> float:
+        """Seconds since this entry was written (by its own clock)."""
+        return (datetime.now(UTC) - self.at).total_seconds()
 
 
 @dataclass(frozen=True)
@@ -101,11 +133,11 @@ class SendLedger:
             raise LedgerError("the send ledger is not open yet")
         return self._kv
 
-    async def claim(self, email_id: UUID) -> Claim:
+    async def claim(self, email_id: UUID, owner: str) -> Claim:
         key = str(email_id)
         for _ in range(3):
             try:
-                revision = await self.kv.create(key, _dump(LedgerEntry.claim()))
+                revision = await self.kv.create(key, _dump(LedgerEntry.claim(owner)))
                 return Claim(revision=revision, existing=None)
             except KeyWrongLastSequenceError:
                 pass
@@ -116,13 +148,36 @@ class SendLedger:
             return Claim(revision=entry.revision or 0, existing=_load(key, entry.value))
         raise LedgerConflict(f"could not claim or read ledger entry {key}")
 
+    async def read(self, email_id: UUID) -> tuple[int, LedgerEntry] | None:
+        """The entry's revision and content, or None when there is none."""
+        key = str(email_id)
+        try:
+            found = await self.kv.get(key)
+        except KeyNotFoundError:
+            return None
+        return found.revision or 0, _load(key, found.value)
+
+    async def take_over(self, email_id: UUID, revision: int, owner: str) -> int:
+        """Replace a claim known never to have reached the transport with a fresh one;
+        its new revision. :class:`LedgerConflict` if the entry changed meanwhile."""
+        try:
+            return await self.kv.update(
+                str(email_id), _dump(LedgerEntry.claim(owner)), last=revision
+            )
+        except KeyWrongLastSequenceError as exc:
+            raise LedgerConflict(f"ledger entry {email_id} changed before takeover") from exc
+
     async def record(self, email_id: UUID, entry: LedgerEntry, *, last: int | None = None) -> None:
         """Write the outcome. With ``last``, only if the entry is still at that revision
-        (raises :class:`LedgerConflict` otherwise). Retried: the outcome of a send that
-        happened must not be lost to a NATS blip, or the email would be reported unknown."""
+        (raises :class:`LedgerConflict` otherwise). Retried for :data:`RECORD_PATIENCE`
+        seconds: the outcome of a send that happened must outlast a NATS restart, or the
+        email would be reported unknown."""
         key = str(email_id)
         delay = 0.2
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
+        deadline = time.monotonic() + RECORD_PATIENCE
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 if last is None:
                     await self.kv.put(key, _dump(entry))
@@ -130,13 +185,27 @@ class SendLedger:
                     await self.kv.update(key, _dump(entry), last=last)
                 return
             except KeyWrongLastSequenceError as exc:
+                if attempt > 1 and last is not None and await self._holds(key, entry):
+                    return  # an earlier attempt landed after its reply was lost
                 raise LedgerConflict(f"ledger entry {key} changed while recording") from exc
-            except (TimeoutError, NatsTimeoutError):
-                if attempt == WRITE_ATTEMPTS:
+            except TRANSIENT as exc:
+                if time.monotonic() + delay > deadline:
                     raise
-                log.warning("ledger write for %s timed out (attempt %d)", key, attempt)
+                log.warning(
+                    "ledger write for %s failed (attempt %d, %s); retrying",
+                    key,
+                    attempt,
+                    type(exc).__name__,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    async def _holds(self, key: str, entry: LedgerEntry) -> bool:
+        try:
+            found = await self.kv.get(key)
+        except KeyNotFoundError:
+            return False
+        return _load(key, found.value) == entry
 
     async def release(self, email_id: UUID, revision: int) -> None:
         """Drop our claim after a send that surely did not happen, so a retry may send."""

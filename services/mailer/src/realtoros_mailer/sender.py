@@ -6,7 +6,14 @@ state from which a redelivery does the right thing without sending twice:
 
 * claim exists, ``sent``/``failed``/``unknown`` → publish that outcome again (same event
   id, so JetStream drops it if the first publish landed);
-* claim exists, still ``claimed`` → the attempt died mid-send: report ``unknown``;
+* claim exists, still ``claimed`` by this process, which knows it never called the
+  transport for it (the claim's reply or its release was lost to a NATS restart) → take
+  the claim over and send;
+* claim exists, still ``claimed`` by another process and younger than the claim grace →
+  that process may be sending right now: retry the delivery after the grace
+  (:class:`ClaimInProgress`);
+* claim exists, still ``claimed``, otherwise → the attempt died mid-send: report
+  ``unknown``;
 * the address is in the suppression set → ``skipped`` (recorded, never sent);
 * sending is paused (daily quota, account paused) → nothing is claimed: the delivery is
   retried after the pause (:class:`PausedError`), the email does not fail;
@@ -16,16 +23,29 @@ state from which a redelivery does the right thing without sending twice:
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
+from uuid import UUID
 
 from realtoros_contracts import EmailFailed, EmailSent
-from realtoros_mailer.ledger import Claim, LedgerEntry, Outcome, SendLedger
+from realtoros_mailer.ledger import (
+    RECORD_PATIENCE,
+    TRANSIENT,
+    Claim,
+    LedgerEntry,
+    Outcome,
+    SendLedger,
+)
 from realtoros_mailer.message import InvalidEmail, Outgoing, Sendable, build_message
 from realtoros_mailer.metrics import MailerMetrics
 from realtoros_mailer.pacing import PausedError, RateLimiter, SendingPause
+from realtoros_mailer.reserved import refusal_reason, reserved_domain
 from realtoros_mailer.suppression import SuppressionSet
 from realtoros_mailer.transports import (
     SendingPaused,
@@ -39,6 +59,22 @@ from realtoros_runtime.bus import EventPublisher
 log = logging.getLogger(__name__)
 
 REASON_LIMIT = 2000
+DEFAULT_CLAIM_GRACE = 90.0
+
+
+def instance_id() -> str:
+    """This process, as named in the claims it writes: host, pid and a random part."""
+    return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+
+
+class ClaimInProgress(Exception):
+    """Another mailer claimed this email recently and may be sending it: retry the
+    delivery after ``delay`` seconds (never a failure)."""
+
+    def __init__(self, reason: str, delay: float) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay = delay
 
 
 def sent_event_id(email_id: object) -> str:
@@ -78,7 +114,18 @@ class Sender:
         suppression: SuppressionSet,
         pacing: Pacing | None = None,
         metrics: MailerMetrics | None = None,
+        claim_grace: float = DEFAULT_CLAIM_GRACE,
+        owner: str | None = None,
+        refuse_reserved: bool = False,
     ) -> None:
+        self.owner = owner or instance_id()
+        self.claim_grace = claim_grace
+        self.refuse_reserved = refuse_reserved
+        # Emails this process claimed (or tried to) without calling the transport: a claim
+        # of ours on one of them can be taken over, never one we may have sent.
+        self._not_sent: set[UUID] = set()
+        self._in_flight: set[UUID] = set()
+        self._cleanups: set[asyncio.Task[None]] = set()
         self._ledger = ledger
         self._transport = transport
         self._publisher = publisher
@@ -108,25 +155,97 @@ class Sender:
             if self.pacing.limiter is not None:
                 await self.pacing.limiter.acquire()
             self._check_pause()
-        claim = await self._ledger.claim(event.email_id)
+        if event.email_id in self._in_flight:
+            raise ClaimInProgress("this mailer is sending it right now", self.claim_grace / 4)
+        self._in_flight.add(event.email_id)
+        try:
+            await self._claim_and_send(event, outgoing, problem)
+        finally:
+            self._in_flight.discard(event.email_id)
+
+    async def _claim_and_send(
+        self, event: Sendable, outgoing: Outgoing | None, problem: str | None
+    ) -> None:
+        # A claim of ours found below is one this process never sent only if an earlier
+        # delivery left the email in the set; this delivery adds it just now.
+        unsent_before = event.email_id in self._not_sent
+        self._not_sent.add(event.email_id)
+        try:
+            claim = await self._ledger.claim(event.email_id, self.owner)
+        except TRANSIENT:
+            # The claim may land after all (a publish buffered across a reconnect).
+            self._clean_up_later(event.email_id)
+            raise
         if claim.existing is not None:
-            await self._report_existing(event, claim)
-        elif outgoing is None:
+            if unsent_before and self._ours_unsent(event.email_id, claim.existing):
+                log.info("email %s: taking over our own claim that never sent", event.email_id)
+                revision = await self._ledger.take_over(event.email_id, claim.revision, self.owner)
+                claim = Claim(revision=revision, existing=None)
+            else:
+                self._not_sent.discard(event.email_id)
+                await self._report_existing(event, claim)
+                return
+        if outgoing is None:
             await self._fail(event, "failed", problem or "the email could not be built")
         elif (why := await self._suppression.check(outgoing.to_address)) is not None:
             reason = f"address suppressed: {why.reason}"
             await self._fail(event, "skipped", reason, last=claim.revision)
+        elif self.refuse_reserved and (domain := reserved_domain(outgoing.to_address)):
+            await self._fail(event, "skipped", refusal_reason(domain), last=claim.revision)
         else:
             await self._send(event, outgoing, claim.revision)
+        self._not_sent.discard(event.email_id)
+
+    def _ours_unsent(self, email_id: UUID, entry: LedgerEntry) -> bool:
+        return entry.state == "claimed" and entry.owner == self.owner and email_id in self._not_sent
+
+    async def _release(self, email_id: UUID, revision: int) -> None:
+        try:
+            await self._ledger.release(email_id, revision)
+        except TRANSIENT:
+            self._clean_up_later(email_id)
+            raise
+
+    def _clean_up_later(self, email_id: UUID) -> None:
+        """Delete our unsent claim once NATS answers again, so that a redelivery to any
+        mailer finds no claim and sends, instead of waiting out the grace for "unknown"."""
+        task = asyncio.create_task(self._clean_up(email_id), name=f"release-{email_id}")
+        self._cleanups.add(task)
+        task.add_done_callback(self._cleanups.discard)
+
+    async def _clean_up(self, email_id: UUID) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RECORD_PATIENCE
+        delay = 0.5
+        while loop.time() < deadline:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            if email_id in self._in_flight or email_id not in self._not_sent:
+                return  # a redelivery is handling it
+            try:
+                entry = await self._ledger.read(email_id)
+                if entry is None:
+                    return
+                revision, found = entry
+                if self._ours_unsent(email_id, found):
+                    await self._ledger.release(email_id, revision)
+                return
+            except TRANSIENT:
+                continue
+            except Exception:
+                log.exception("could not release the unsent claim of email %s", email_id)
+                return
 
     async def _send(self, event: Sendable, outgoing: Outgoing, revision: int) -> None:
+        self._not_sent.discard(event.email_id)  # from here on, it may have been sent
         try:
             message_id = await self._transport.send(outgoing)
         except SendRejected as exc:
             await self._fail(event, "failed", str(exc))
             return
         except SendingPaused as exc:
-            await self._ledger.release(event.email_id, revision)
+            self._not_sent.add(event.email_id)
+            await self._release(event.email_id, revision)
             self.pacing.pause.pause(str(exc), self.pacing.pause_seconds)
             self.metrics.paused.set(1)
             log.error("sending paused for %.0fs: %s", self.pacing.pause_seconds, exc)
@@ -134,7 +253,8 @@ class Sender:
         except SendNotAttempted as exc:
             if isinstance(exc, Throttled):
                 self.metrics.ses_throttles.inc()
-            await self._ledger.release(event.email_id, revision)
+            self._not_sent.add(event.email_id)
+            await self._release(event.email_id, revision)
             raise
         # Any other error: the outcome is unknown. The claim stays, so the redelivery
         # reports "unknown" instead of sending a second copy.
@@ -159,6 +279,11 @@ class Sender:
             log.info("email %s was already sent; reporting it again", event.email_id)
             await self._publish_sent(event, entry)
         elif entry.state == "claimed":
+            if entry.owner != self.owner and (left := self.claim_grace - entry.age()) > 0:
+                raise ClaimInProgress(
+                    f"claimed {entry.age():.0f}s ago by {entry.owner or 'another mailer'}",
+                    left + 1.0,
+                )
             log.warning("email %s: a claim without a result; reporting unknown", event.email_id)
             await self._fail(event, "unknown", unknown_reason(entry.at), last=claim.revision)
         else:

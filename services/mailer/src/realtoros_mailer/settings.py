@@ -17,6 +17,7 @@ from pydantic import Field, HttpUrl, SecretStr, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import SettingsConfigDict
 
+from realtoros_mailer.ledger import RECORD_PATIENCE
 from realtoros_runtime.settings import ServiceSettings, project_data_dir
 
 MailTransport = Literal["file", "ses", "smtp"]
@@ -83,6 +84,15 @@ class MailerSettings(ServiceSettings):
         description="Emails one replica sends at once, per consumer (a slow send holds "
         "back only its own worker).",
     )
+    mail_claim_grace_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        le=3600,
+        description="How long another replica's claim on an email counts as a send in "
+        "progress before it is reported unknown (default: the transport's timeouts plus "
+        "the ledger's 60 s patience plus 5 s). Shorter than a live send risks a false "
+        "unknown, never a second send.",
+    )
     ses_connect_timeout: float = Field(default=5.0, gt=0, le=60)
     ses_read_timeout: float = Field(default=20.0, gt=0, le=300)
     ses_max_send_rate: float = Field(
@@ -105,6 +115,11 @@ class MailerSettings(ServiceSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     smtp_timeout: float = Field(default=20.0, gt=0, le=300)
+    mailer_allow_reserved_domains: bool = Field(
+        default=False,
+        description="FOR TESTS ONLY: let SES send to reserved example domains (example.com, "
+        "*.test, …); otherwise such emails are skipped with the reason.",
+    )
     sns_topic_arns: list[str] = Field(
         default_factory=list,
         description="When set, only SES notifications from these SNS topics are accepted.",
@@ -200,3 +215,18 @@ class MailerSettings(ServiceSettings):
             assert self.ses_from_address is not None  # enforced by the validator
             return self.ses_from_address
         return self.mail_from_address
+
+    @property
+    def claim_grace(self) -> float:
+        """How long another mailer's claim is taken for a send in progress: the longest a
+        live mailer can take to send (the transport's timeouts) and record the result
+        (the ledger's patience), with a margin; MAIL_CLAIM_GRACE_SECONDS overrides it."""
+        if self.mail_claim_grace_seconds is not None:
+            return self.mail_claim_grace_seconds
+        if self.mail_transport == "ses":
+            sending = self.ses_connect_timeout + self.ses_read_timeout
+        elif self.mail_transport == "smtp":
+            sending = self.smtp_timeout
+        else:
+            sending = 5.0
+        return sending + RECORD_PATIENCE + 5.0
