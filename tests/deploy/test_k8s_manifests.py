@@ -142,6 +142,17 @@ def test_services_and_the_ingress_reach_pods_through_named_ports(overlay: str) -
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_ingress_sends_sns_to_the_mailer_and_the_rest_to_the_crm(overlay: str) -> None:
+    [ingress] = find(rendered(overlay), "Ingress")
+    routes = [
+        (path["path"], path["pathType"], path["backend"]["service"]["name"])
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    ]
+    assert routes == [("/ses/notifications", "Exact", "mailer"), ("/", "Prefix", "crm")]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_budgets_policies_and_scalers_select_real_workloads(overlay: str) -> None:
     objs = rendered(overlay)
     pods = list(workloads(objs))

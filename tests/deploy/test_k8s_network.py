@@ -69,6 +69,7 @@ def test_what_realtoros_needs_gets_through(overlay: str) -> None:
     for name in (*SERVICES, "crm-migrate"):
         assert can(overlay, pod(overlay, name), DNS, 53, "UDP"), f"{name} -> dns"
     assert can(overlay, INGRESS_CONTROLLER, pod(overlay, "crm"), 8000)
+    assert can(overlay, INGRESS_CONTROLLER, pod(overlay, "mailer"), 8000), "SNS -> mailer"
     assert can(overlay, KEDA, nats, 8222), "KEDA reads the consumer lag"
     for name in ("crm", "crm-migrate"):
         assert can(overlay, pod(overlay, name), database(overlay), 5432), f"{name} -> postgres"
@@ -87,9 +88,10 @@ def test_what_realtoros_does_not_need_is_refused(overlay: str) -> None:
         assert not can(overlay, pod(overlay, worker), PRIVATE, 443), f"{worker} -> private"
         assert not can(overlay, pod(overlay, worker), IMDS, 80), f"{worker} -> IMDS"
         assert not can(overlay, pod(overlay, worker), nats, 8222), "monitoring is KEDA's"
-        assert not can(overlay, INGRESS_CONTROLLER, pod(overlay, worker), 8000)
     assert not can(overlay, pod(overlay, "crm"), pod(overlay, "composer"), 8000), "no HTTP"
     assert not can(overlay, INGRESS_CONTROLLER, nats, 4222)
+    for name in ("composer", "scheduler"):
+        assert not can(overlay, INGRESS_CONTROLLER, pod(overlay, name), 8000), name
     assert not can(overlay, STRANGER, crm, 8000)
     assert not can(overlay, STRANGER, nats, 4222)
     assert not can(overlay, pod(overlay, "crm-migrate"), nats, 4222)
