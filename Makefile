@@ -1,5 +1,5 @@
 # Task runner: every target goes through ./dev, which installs what it needs.
-.PHONY: run test lint setup schemas asyncapi
+.PHONY: run test lint setup schemas asyncapi screenshots
 
 run:      ## start the whole system on its embedded default
 	./dev run
@@ -11,3 +11,5 @@ setup:    ## install everything
 	./dev setup
 schemas:  ## export the JSON Schemas of the events to docs/events/schemas
 	./dev setup && .venv/bin/realtoros-contracts schemas docs/events/schemas
+screenshots: ## PNGs of the web app's main pages (demo data) to docs/screenshots
+	./dev setup && .venv/bin/python -m tests.web.screenshots

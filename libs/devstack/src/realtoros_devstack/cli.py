@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ from realtoros_devstack.runner import (
     wait_ready,
 )
 from realtoros_devstack.stack import (
+    DATABASE,
     DEFAULT_NATS_PORT,
     DEFAULT_PG_PORT,
     SERVICE_NAMES,
@@ -95,14 +97,34 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="colour the service names (default: when the output is a terminal)",
     )
+    demo = commands.add_parser(
+        "demo",
+        help="fill a new account with demo clients, plans, drafts and emails",
+        description="Create an account in the database of a running `./dev run` (or "
+        "$DATABASE_URL) with realistic demo data at reserved example domains.",
+    )
+    demo.add_argument("--email", required=True, help="the new account's email address")
+    demo.add_argument("--password", default="correct horse battery")
     deadletters.add_parser(commands)
     return parser
+
+
+def run_demo(email: str, password: str, env: Mapping[str, str]) -> int:
+    """``realtoros-crm demo`` against the dev stack's database (the embedded default)."""
+    port = env.get("REALTOROS_DEV_PG_PORT") or str(DEFAULT_PG_PORT)
+    url = env.get("DATABASE_URL") or f"postgresql://postgres@127.0.0.1:{port}/{DATABASE}"
+    command = [sys.executable, "-m", "realtoros_crm", "demo", "--email", email]
+    return subprocess.run(
+        [*command, "--password", password], env={**env, "DATABASE_URL": url}, check=False
+    ).returncode
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "deadletters":
         return deadletters.run(args)
+    if args.command == "demo":
+        return run_demo(args.email, args.password, os.environ)
     env = dict(os.environ)
     only = [name.strip() for name in args.only.split(",") if name.strip()]
     try:
@@ -215,6 +237,7 @@ def _banner(config: DevConfig, env: Mapping[str, str], backends: Backends) -> li
     lines = ["", "RealtorOS is running."]
     if "crm" in config.services:
         api = _url(config, "crm")
+        lines.append(f"  Web app   {api}/app   (demo data: realtoros-dev demo --email …)")
         lines.append(f"  API       {api}   (docs: {api}/docs)")
     for spec in config.specs():
         if spec.name != "crm":

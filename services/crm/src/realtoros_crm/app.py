@@ -33,6 +33,7 @@ from realtoros_crm.settings import CrmSettings
 from realtoros_crm.state import CrmState
 from realtoros_crm.tasks.api import router as tasks_router
 from realtoros_crm.unsubscribe import router as unsubscribe_router
+from realtoros_crm.web import mount_web
 from realtoros_runtime.worker import Bus, build_bus
 
 SERVICE = "crm"
@@ -125,5 +126,6 @@ def build_app(settings: CrmSettings, clock: Clock = system_clock) -> FastAPI:
         unsubscribe_router,
     ):
         app.include_router(router)
+    mount_web(app)  # the agents' web app under /app
     instrument_app(app)
     return app

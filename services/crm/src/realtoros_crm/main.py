@@ -16,9 +16,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="serve the API, the consumers and the outbox relay (default)")
     sub.add_parser("migrate", help="upgrade the database schema to the latest revision")
+    demo = sub.add_parser("demo", help="create an account filled with demo clients and emails")
+    demo.add_argument("--email", required=True, help="the new account's email address")
+    demo.add_argument("--password", default="correct horse battery", help="its password")
     args = parser.parse_args(argv)
     if args.command == "migrate":
         return _migrate()
+    if args.command == "demo":
+        return _demo(args.email, args.password)
     return _serve()
 
 
@@ -30,6 +35,17 @@ def _migrate() -> int:
     configure_logging(SERVICE, settings.log_level, settings.log_format)
     upgrade(settings.database_url)
     return 0
+
+
+def _demo(email: str, password: str) -> int:
+    import asyncio
+
+    from realtoros_crm.demo import run_demo
+    from realtoros_crm.settings import DatabaseSettings
+
+    settings = load_settings(DatabaseSettings, SERVICE)
+    configure_logging(SERVICE, settings.log_level, settings.log_format)
+    return asyncio.run(run_demo(settings.database_url, email, password))
 
 
 def _serve() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 
@@ -76,6 +77,11 @@ class CrmSettings(DatabaseSettings):
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     cors_origins: CommaList = Field(default_factory=list)
+    web_secure_cookies: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="The web app's session cookie is Secure: auto = when the request came "
+        "over HTTPS (X-Forwarded-Proto from a trusted proxy counts).",
+    )
 
     @field_validator("jwt_secret")
     @classmethod

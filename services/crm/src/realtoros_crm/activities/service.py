@@ -88,3 +88,15 @@ async def client_timeline(
         .limit(limit)
     )
     return (await session.scalars(statement)).all()
+
+
+async def email_history(
+    session: AsyncSession, agent_id: uuid.UUID, email_id: uuid.UUID
+) -> Sequence[Activity]:
+    """Everything recorded about one email (drafted, approved, sent, delivered, opened …)."""
+    statement = (
+        select(Activity)
+        .where(Activity.agent_id == agent_id, Activity.email_id == email_id)
+        .order_by(Activity.occurred_at.asc(), Activity.seq.asc())
+    )
+    return (await session.scalars(statement)).all()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -186,3 +187,16 @@ def soft_delete(client: Client, now: datetime) -> None:
 def restore(client: Client, now: datetime) -> None:
     client.deleted_at, client.updated_at = None, now
     _note(client, "client_restored", "Restored", now)
+
+
+async def client_names(
+    session: AsyncSession, agent_id: uuid.UUID, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The names of some of the agent's clients (deleted ones too: their history stays)."""
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    statement = select(Client.id, Client.name).where(
+        Client.agent_id == agent_id, Client.id.in_(wanted)
+    )
+    return {row.id: row.name for row in (await session.execute(statement)).all()}

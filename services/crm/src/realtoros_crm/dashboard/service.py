@@ -167,3 +167,28 @@ async def activity_feed(
         )
         for activity, name in (await session.execute(statement)).all()
     ]
+
+
+async def emails_by_day(session: AsyncSession, period: Period) -> list[tuple[str, int, int, int]]:
+    """Per day of the period (the agent's zone): emails sent, opened, and failed or bounced,
+    oldest first, days without any left out."""
+    zone = zone_or_utc(period.zone).key
+    at = func.coalesce(Email.sent_at, Email.updated_at)
+    day = func.to_char(func.timezone(zone, at), "YYYY-MM-DD")
+    failed = Email.status.in_(("failed", "unknown")) | Email.bounced_at.is_not(None)
+    statement = (
+        select(
+            day,
+            func.count().filter(Email.sent_at.is_not(None)),
+            func.count().filter(Email.first_opened_at.is_not(None)),
+            func.count().filter(failed),
+        )
+        .where(
+            Email.agent_id == period.agent_id,
+            at >= period.start,
+            at < period.end,
+        )
+        .group_by(day)
+        .order_by(day)
+    )
+    return [(d, sent, opened, bad) for d, sent, opened, bad in await session.execute(statement)]

@@ -1,0 +1,64 @@
+"""The agents' web app under ``/app``: server-rendered pages (Jinja2) over the same services
+and rules as the API, a session cookie instead of bearer tokens, CSRF on every form."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from realtoros_crm.web.render import HERE, page
+from realtoros_crm.web.session import CsrfRejected, SignInRequired
+
+
+class PageNotFound(Exception):
+    """Another agent's id, or one that does not exist: the same page either way."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+def mount_web(app: FastAPI) -> None:
+    """Add the web app's routes, static files and error pages to the CRM app."""
+    from realtoros_crm.web.routes import routers
+
+    for router in routers():
+        app.include_router(router, include_in_schema=False)
+    app.mount("/app/static", StaticFiles(directory=HERE / "static"), name="web-static")
+    app.add_exception_handler(SignInRequired, _to_sign_in)
+    app.add_exception_handler(CsrfRejected, _csrf_rejected)
+    app.add_exception_handler(PageNotFound, _not_found)
+    app.add_api_route("/", _home, include_in_schema=False)
+
+
+async def _home() -> RedirectResponse:
+    return RedirectResponse("/app", status_code=307)
+
+
+async def _to_sign_in(request: Request, exc: Exception) -> Response:
+    if request.method != "GET" or request.url.path.endswith(".json"):
+        return HTMLResponse("Your session has ended: sign in again.", status_code=401)
+    return RedirectResponse(f"/app/login?next={request.url.path}", status_code=303)
+
+
+async def _csrf_rejected(request: Request, exc: Exception) -> Response:
+    return page(
+        request,
+        "error.html",
+        status_code=403,
+        title="This form has expired",
+        message="The form was not sent from this page or has expired. Go back, reload the "
+        "page and try again.",
+    )
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    what = exc.what if isinstance(exc, PageNotFound) else "page"
+    return page(
+        request,
+        "error.html",
+        status_code=404,
+        title="Not found",
+        message=f"This {what} does not exist, or is not yours.",
+    )

@@ -1,0 +1,227 @@
+"""The client list (search, filters, sort, pages, bulk changes) and the new/edit forms."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from pydantic import ValidationError
+
+from realtoros_crm.api.deps import SessionDep, StateDep
+from realtoros_crm.clients.bulk import bulk_update
+from realtoros_crm.clients.listing import ClientFilter, InvalidCursor, list_clients
+from realtoros_crm.clients.models import STAGES
+from realtoros_crm.clients.schemas import BulkUpdate, ClientCreate, ClientUpdate
+from realtoros_crm.clients.service import create_client, get_client, update_client
+from realtoros_crm.clients.stages import StageHooksDep
+from realtoros_crm.web import PageNotFound
+from realtoros_crm.web.render import field_errors, page, redirect
+from realtoros_crm.web.session import WebAgent
+
+router = APIRouter(prefix="/app/clients")
+
+PAGE_SIZE = 20
+FORM_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "stage",
+    "property_address",
+    "property_type",
+    "source",
+    "timezone",
+    "notes",
+)
+
+
+def _filter(request: Request) -> ClientFilter:
+    params = request.query_params
+    raw: dict[str, Any] = {key: params.get(key) or None for key in ("q", "source", "sort", "order")}
+    raw = {k: v for k, v in raw.items() if v is not None}
+    raw["stage"] = [s for s in params.getlist("stage") if s]
+    raw["tag"] = [t for t in params.getlist("tag") if t]
+    if params.get("unsubscribed") in ("true", "false"):
+        raw["unsubscribed"] = params["unsubscribed"] == "true"
+    return ClientFilter.model_validate(raw)
+
+
+@router.get("")
+async def client_list(request: Request, agent: WebAgent, session: SessionDep) -> Response:
+    try:
+        where = _filter(request)
+        cursor = request.query_params.get("cursor") or None
+        clients, next_cursor = await list_clients(
+            session, agent.id, where, limit=PAGE_SIZE, cursor=cursor
+        )
+    except (ValidationError, InvalidCursor) as exc:
+        message = (
+            "; ".join(field_errors(exc).values()) if isinstance(exc, ValidationError) else str(exc)
+        )
+        return page(
+            request,
+            "clients.html",
+            status_code=400,
+            error=message,
+            clients=[],
+            where=ClientFilter(),
+            next_cursor=None,
+            stages=STAGES,
+            cursor=None,
+        )
+    return page(
+        request,
+        "clients.html",
+        clients=clients,
+        where=where,
+        next_cursor=next_cursor,
+        stages=STAGES,
+        cursor=cursor,
+        error=None,
+    )
+
+
+@router.post("/bulk")
+async def bulk_change(
+    request: Request,
+    agent: WebAgent,
+    session: SessionDep,
+    state: StateDep,
+    hooks: StageHooksDep,
+    ids: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    stage: Annotated[str, Form()] = "",
+    add_tags: Annotated[str, Form()] = "",
+    remove_tags: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    where = back if back.startswith("?") else ""
+    try:
+        data = BulkUpdate.model_validate(
+            {
+                "ids": [uuid.UUID(i) for i in ids],
+                "stage": stage or None,
+                "add_tags": _tags(add_tags),
+                "remove_tags": _tags(remove_tags),
+            }
+        )
+    except (ValidationError, ValueError) as exc:
+        detail = (
+            "; ".join(field_errors(exc).values()) if isinstance(exc, ValidationError) else str(exc)
+        )
+        if not ids:
+            detail = "Select at least one client first."
+        return redirect(f"/app/clients{where}", f"Nothing changed: {detail}")
+    result, changes = await bulk_update(session, agent.id, data, now=state.clock())
+    await hooks.notify(session, changes)
+    await session.commit()
+    return redirect(f"/app/clients{where}", f"{result.changed} client(s) changed.")
+
+
+def _tags(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _custom_fields(text: str) -> dict[str, str]:
+    """``key: value`` lines → the client's custom fields."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if line.strip() and not sep:
+            raise ValueError(f"custom field line {line.strip()!r} needs 'name: value'")
+        if key.strip():
+            fields[key.strip()] = value.strip()
+    return fields
+
+
+def _form_data(form: dict[str, str]) -> dict[str, Any]:
+    data: dict[str, Any] = {k: (form.get(k) or "").strip() or None for k in FORM_FIELDS}
+    data["tags"] = _tags(form.get("tags", ""))
+    data["custom_fields"] = _custom_fields(form.get("custom_fields", ""))
+    return data
+
+
+async def _posted(request: Request) -> dict[str, str]:
+    return {k: str(v) for k, v in (await request.form()).items()}
+
+
+@router.get("/new")
+async def new_client(request: Request, agent: WebAgent) -> Response:
+    return page(
+        request, "client_form.html", client=None, values={"stage": "lead"}, errors={}, stages=STAGES
+    )
+
+
+@router.post("/new")
+async def create(
+    request: Request, agent: WebAgent, session: SessionDep, state: StateDep, hooks: StageHooksDep
+) -> Response:
+    form = await _posted(request)
+    try:
+        data = ClientCreate.model_validate(
+            {k: v for k, v in _form_data(form).items() if v is not None}
+        )
+    except (ValidationError, ValueError) as exc:
+        errors = (
+            field_errors(exc) if isinstance(exc, ValidationError) else {"custom_fields": str(exc)}
+        )
+        return page(
+            request,
+            "client_form.html",
+            status_code=422,
+            client=None,
+            values=form,
+            errors=errors,
+            stages=STAGES,
+        )
+    client, change = await create_client(session, agent.id, data, now=state.clock())
+    await hooks.notify(session, [change])
+    await session.commit()
+    return redirect(f"/app/clients/{client.id}", f"{client.name} added.")
+
+
+@router.get("/{client_id}/edit")
+async def edit_client(
+    client_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep
+) -> Response:
+    if (client := await get_client(session, agent.id, client_id)) is None:
+        raise PageNotFound("client")
+    values = {k: getattr(client, k) or "" for k in FORM_FIELDS}
+    values["tags"] = ", ".join(client.tags)
+    values["custom_fields"] = "\n".join(f"{k}: {v}" for k, v in client.custom_fields.items())
+    return page(request, "client_form.html", client=client, values=values, errors={}, stages=STAGES)
+
+
+@router.post("/{client_id}/edit")
+async def save_client(
+    client_id: uuid.UUID,
+    request: Request,
+    agent: WebAgent,
+    session: SessionDep,
+    state: StateDep,
+    hooks: StageHooksDep,
+) -> Response:
+    if (client := await get_client(session, agent.id, client_id, lock=True)) is None:
+        raise PageNotFound("client")
+    form = await _posted(request)
+    try:
+        raw = _form_data(form)
+        raw["unsubscribed"] = form.get("unsubscribed") == "on"
+        data = ClientUpdate.model_validate(raw)
+    except (ValidationError, ValueError) as exc:
+        errors = (
+            field_errors(exc) if isinstance(exc, ValidationError) else {"custom_fields": str(exc)}
+        )
+        return page(
+            request,
+            "client_form.html",
+            status_code=422,
+            client=client,
+            values=form,
+            errors=errors,
+            stages=STAGES,
+        )
+    change = await update_client(session, client, data, state.bus.ns, now=state.clock())
+    await hooks.notify(session, [change] if change else [])
+    await session.commit()
+    state.relay.wake()
+    return redirect(f"/app/clients/{client.id}", "Saved.")

@@ -1,0 +1,71 @@
+"""The dashboard: the dashboard service's figures as cards and charts, what needs the agent
+today, and the recent activity."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request, Response
+
+from realtoros_crm.api.deps import SessionDep, StateDep
+from realtoros_crm.clients.models import STAGES
+from realtoros_crm.clients.service import client_names
+from realtoros_crm.dashboard.service import (
+    Period,
+    activity_feed,
+    client_figures,
+    email_figures,
+    emails_by_day,
+    plan_figures,
+    task_figures,
+)
+from realtoros_crm.tasks.models import Task
+from realtoros_crm.tasks.service import TaskFilter, list_tasks
+from realtoros_crm.web.render import page
+from realtoros_crm.web.session import WebAgent
+
+router = APIRouter(prefix="/app")
+
+PERIOD = timedelta(days=30)
+
+
+@router.get("")
+async def dashboard(
+    request: Request, agent: WebAgent, session: SessionDep, state: StateDep
+) -> Response:
+    now = state.clock()
+    period = Period(agent.id, now - PERIOD, now, now, agent.timezone)
+    by_stage, total, active, conversion = await client_figures(session, agent.id)
+
+    async def tasks(filters: TaskFilter) -> list[Task]:
+        found = await list_tasks(
+            session, agent.id, filters, now=now, zone=agent.timezone, limit=20, offset=0
+        )
+        return list(found)
+
+    days = await emails_by_day(session, period)
+    drafts = await tasks(TaskFilter(statuses=["awaiting_approval"]))
+    overdue = await tasks(TaskFilter(overdue=True))
+    troubled = await tasks(TaskFilter(statuses=["failed", "unknown"]))
+    names = await client_names(
+        session, agent.id, [t.client_id for t in [*drafts, *overdue, *troubled]]
+    )
+    return page(
+        request,
+        "dashboard.html",
+        total=total,
+        active=active,
+        conversion=conversion,
+        by_stage=[(stage, by_stage[stage]) for stage in STAGES],
+        stage_max=max([1, *by_stage.values()]),
+        task_figures=await task_figures(session, period),
+        emails=await email_figures(session, period),
+        plans=await plan_figures(session, agent.id),
+        days=days,
+        day_max=max([1, *(sent + bad for _, sent, _, bad in days)]),
+        drafts=drafts,
+        overdue=overdue,
+        troubled=troubled,
+        names=names,
+        feed=await activity_feed(session, agent.id, limit=15, client_id=None),
+    )

@@ -1,0 +1,141 @@
+"""Drafts: the list awaiting the agent, and one draft to read, edit, regenerate, approve or
+skip. A draft still being written is shown as such; the page polls ``…/state`` and fills
+in the text when the composer is done (no reload)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from realtoros_crm.api.deps import SessionDep, StateDep
+from realtoros_crm.clients.service import client_names, get_client
+from realtoros_crm.emails.api import claim_context
+from realtoros_crm.emails.drafts import DraftConflict, approve_draft, edit_draft, regenerate_draft
+from realtoros_crm.emails.schemas import DraftEdit, DraftInstructions
+from realtoros_crm.tasks.actions import TaskConflict, finish_task
+from realtoros_crm.tasks.models import Task
+from realtoros_crm.tasks.service import TaskFilter, get_task, list_tasks
+from realtoros_crm.web import PageNotFound
+from realtoros_crm.web.render import field_errors, page, redirect
+from realtoros_crm.web.session import WebAgent
+
+router = APIRouter(prefix="/app/drafts")
+Text = Annotated[str, Form()]
+
+
+async def _task(
+    session: SessionDep, agent_id: uuid.UUID, task_id: uuid.UUID, lock: bool = False
+) -> Task:
+    if (task := await get_task(session, agent_id, task_id, lock=lock)) is None:
+        raise PageNotFound("draft")
+    return task
+
+
+def draft_state(task: Task) -> dict[str, Any]:
+    email = task.email
+    return {
+        "task_status": task.status,
+        "status": email.status if email else task.status,
+        "subject": email.subject if email else None,
+        "body_text": email.body_text if email else None,
+        "needs_review": bool(email and email.needs_review),
+        "review_reasons": list(email.review_reasons) if email else [],
+        "failure_reason": (email.failure_reason if email else None) or task.failure_reason,
+        "email_id": str(email.id) if email else None,
+    }
+
+
+@router.get("")
+async def drafts(
+    request: Request, agent: WebAgent, session: SessionDep, state: StateDep
+) -> Response:
+    tasks = await list_tasks(
+        session,
+        agent.id,
+        TaskFilter(statuses=["awaiting_approval", "composing"]),
+        now=state.clock(),
+        zone=agent.timezone,
+        limit=200,
+        offset=0,
+    )
+    names = await client_names(session, agent.id, [t.client_id for t in tasks])
+    return page(request, "drafts.html", tasks=tasks, names=names)
+
+
+@router.get("/{task_id}")
+async def draft(
+    task_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep
+) -> Response:
+    task = await _task(session, agent.id, task_id)
+    client = await get_client(session, agent.id, task.client_id)
+    return page(request, "draft.html", task=task, client=client, state=draft_state(task), errors={})
+
+
+@router.get("/{task_id}/state")
+async def draft_state_json(
+    task_id: uuid.UUID, agent: WebAgent, session: SessionDep
+) -> JSONResponse:
+    task = await _task(session, agent.id, task_id)
+    return JSONResponse(draft_state(task), headers={"Cache-Control": "no-store"})
+
+
+@router.post("/{task_id}")
+async def act(
+    task_id: uuid.UUID,
+    request: Request,
+    agent: WebAgent,
+    session: SessionDep,
+    state: StateDep,
+    action: Text = "save",
+    subject: Text = "",
+    body_text: Text = "",
+    instructions: Text = "",
+) -> Response:
+    """``save``, ``approve`` (saves the text first), ``regenerate`` or ``skip``."""
+    task = await _task(session, agent.id, task_id, lock=True)
+    back, now = f"/app/drafts/{task.id}", state.clock()
+    try:
+        if action in ("save", "approve"):
+            edit = DraftEdit(subject=subject, body_text=body_text.replace("\r\n", "\n"))
+            if task.email and (edit.subject, edit.body_text) != (
+                task.email.subject,
+                task.email.body_text,
+            ):
+                edit_draft(task, edit.subject, edit.body_text, now)
+            if action == "approve":
+                await approve_draft(session, claim_context(state), task, now)
+        elif action == "regenerate":
+            extra = DraftInstructions(instructions=instructions).instructions
+            await regenerate_draft(session, claim_context(state), task, extra or None, now)
+        elif action == "skip":
+            await finish_task(session, task, "skip", now)
+        else:
+            raise PageNotFound("action")
+    except ValidationError as exc:  # raised before anything changed
+        client = await get_client(session, agent.id, task.client_id)
+        shown = {**draft_state(task), "subject": subject, "body_text": body_text}
+        return page(
+            request,
+            "draft.html",
+            status_code=422,
+            task=task,
+            client=client,
+            state=shown,
+            errors=field_errors(exc),
+        )
+    except (DraftConflict, TaskConflict) as exc:
+        await session.rollback()
+        return redirect(back, f"Not done: {exc}")
+    await session.commit()
+    state.relay.wake()
+    message = {
+        "save": "Draft saved.",
+        "approve": "Approved: sending now.",
+        "regenerate": "The composer is rewriting the draft.",
+        "skip": "Skipped: this follow-up will not be sent.",
+    }[action]
+    return redirect(back, message)

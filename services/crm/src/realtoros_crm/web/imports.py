@@ -1,0 +1,107 @@
+"""Import: upload a CSV, map its columns (suggested from the headers), watch the progress,
+read the report. The upload goes through the API's own import handler."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import cast
+
+from fastapi import APIRouter, HTTPException, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile as FormFile
+
+from realtoros_crm.api.deps import SessionDep, StateDep
+from realtoros_crm.clients.stages import StageHooksDep
+from realtoros_crm.imports.api import import_clients
+from realtoros_crm.imports.mapping import TARGETS, auto_mapping
+from realtoros_crm.imports.models import ClientImport
+from realtoros_crm.imports.rows import UnreadableFile, parse_csv
+from realtoros_crm.imports.schemas import ImportPublic
+from realtoros_crm.web import PageNotFound
+from realtoros_crm.web.render import page, redirect
+from realtoros_crm.web.session import WebAgent
+
+router = APIRouter(prefix="/app/import")
+PREVIEW_BYTES = 256 * 1024
+
+
+@router.get("")
+async def import_form(request: Request, agent: WebAgent) -> Response:
+    return page(request, "import.html", error=None, targets=TARGETS)
+
+
+@router.post("/columns")
+async def columns(request: Request, agent: WebAgent) -> JSONResponse:
+    """The file's headers and the suggested field of each (the page builds the mapping)."""
+    upload = (await request.form()).get("file")
+    if not isinstance(upload, FormFile):
+        return JSONResponse({"error": "choose a CSV file"}, status_code=422)
+    head = await upload.read(PREVIEW_BYTES)
+    head = head[: head.rfind(b"\n") + 1] or head
+    try:
+        parsed = await asyncio.to_thread(parse_csv, head, 50)
+    except UnreadableFile as exc:
+        return JSONResponse({"error": str(exc)}, status_code=422)
+    mapping = auto_mapping(parsed.headers)
+    return JSONResponse(
+        {
+            "headers": parsed.headers,
+            "mapping": {h: mapping.get(h, "ignore") for h in parsed.headers},
+        }
+    )
+
+
+@router.post("")
+async def upload(
+    request: Request, agent: WebAgent, session: SessionDep, state: StateDep, hooks: StageHooksDep
+) -> Response:
+    form = await request.form()
+    file = form.get("file")
+    if not isinstance(file, FormFile) or not file.filename:
+        return page(
+            request,
+            "import.html",
+            status_code=422,
+            error="Choose a CSV file to import.",
+            targets=TARGETS,
+        )
+    chosen = {k[4:]: str(v) for k, v in form.multi_items() if k.startswith("map:") and v}
+    mapping = json.dumps(chosen) if chosen else None
+    try:
+        job = await import_clients(
+            request, Response(), agent, session, state, hooks, cast(UploadFile, file), mapping
+        )
+    except HTTPException as exc:
+        return page(
+            request,
+            "import.html",
+            status_code=exc.status_code,
+            error=f"The file was not imported: {exc.detail}",
+            targets=TARGETS,
+        )
+    return redirect(f"/app/import/{job.id}")
+
+
+async def _job(session: SessionDep, agent_id: uuid.UUID, import_id: uuid.UUID) -> ImportPublic:
+    job = await session.get(ClientImport, import_id)
+    if job is None or job.agent_id != agent_id:
+        raise PageNotFound("import")
+    return ImportPublic.model_validate(job)
+
+
+@router.get("/{import_id}")
+async def report(
+    import_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep
+) -> Response:
+    return page(request, "import_report.html", job=await _job(session, agent.id, import_id))
+
+
+@router.get("/{import_id}/state")
+async def progress(import_id: uuid.UUID, agent: WebAgent, session: SessionDep) -> JSONResponse:
+    job = await _job(session, agent.id, import_id)
+    return JSONResponse(
+        job.model_dump(mode="json", include={"status", "processed", "total"}),
+        headers={"Cache-Control": "no-store"},
+    )

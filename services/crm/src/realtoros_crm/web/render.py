@@ -1,0 +1,110 @@
+"""Rendering the pages: one Jinja2 environment (autoescaped), the helpers the templates use,
+and the shapes of flash messages and form errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
+from pydantic import ValidationError
+
+from realtoros_crm.clients.service import stage_label
+from realtoros_crm.plans.window import zone_or_utc
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(
+    env=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
+)
+
+FLASH_COOKIE = "realtoros_flash"
+GOOGLE = "https://accounts.google.com"
+PAGE_HEADERS = {
+    # Our script and Google's sign-in button only; no framing (clickjacking); style
+    # attributes are allowed for the chart bars' widths.
+    "Content-Security-Policy": f"default-src 'self'; script-src 'self' {GOOGLE}; "
+    f"frame-src {GOOGLE}; connect-src 'self' {GOOGLE}; style-src 'self' 'unsafe-inline' "
+    f"{GOOGLE}; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",  # an agent's clients never stay in a shared cache
+}
+
+
+def local(value: datetime | None, request: Request, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+    """A moment in the signed-in agent's time zone."""
+    if value is None:
+        return "—"
+    agent = getattr(request.state, "agent", None)
+    zone = zone_or_utc(agent.timezone if agent is not None else "UTC")
+    return value.astimezone(zone).strftime(fmt)
+
+
+def input_value(value: datetime | None, request: Request) -> str:
+    """The value of a ``datetime-local`` input, in the agent's zone."""
+    return local(value, request, "%Y-%m-%dT%H:%M") if value is not None else ""
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def query(request: Request, **changes: Any) -> str:
+    """The current query string with some parameters replaced (None removes one)."""
+    items = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    for key, value in changes.items():
+        if isinstance(value, list | tuple):
+            items.extend((key, str(v)) for v in value)
+        elif value is not None:
+            items.append((key, str(value)))
+    return "?" + urlencode(items)
+
+
+templates.env.globals.update(local=local, input_value=input_value, percent=percent, query=query)
+templates.env.filters["stage"] = stage_label
+
+
+def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    flash = unquote(request.cookies.get(FLASH_COOKIE, "")) or None
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "agent": getattr(request.state, "agent", None),
+            "csrf": getattr(request.state, "csrf", ""),
+            "flash": flash,
+            "google_client_id": request.app.state.crm.settings.google_client_id,
+            **context,
+        },
+        status_code=status_code,
+    )
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path="/app")
+    response.headers.update(PAGE_HEADERS)
+    return response
+
+
+def redirect(url: str, flash: str | None = None) -> RedirectResponse:
+    """After a successful form: 303 to the next page, with a one-time message."""
+    response = RedirectResponse(url, status_code=303)
+    if flash:
+        response.set_cookie(
+            FLASH_COOKIE, quote(flash[:300]), path="/app", httponly=True, samesite="lax"
+        )
+    return response
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """Pydantic's errors by field name, in words an agent reads."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "form"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        errors.setdefault(where.split(".")[0], message)
+    return errors

@@ -1,0 +1,45 @@
+"""Helpers of the web tests: a browser-like HTTP client that signs up and submits forms
+with their CSRF token."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+PASSWORD = "correct horse battery"
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+@dataclass
+class WebClient:
+    app: FastAPI
+    http: httpx.AsyncClient
+
+    async def submit(self, page: str, action: str, data: dict[str, Any]) -> httpx.Response:
+        """GET ``page``, then POST its form to ``action`` with the page's CSRF token."""
+        form = await self.http.get(page)
+        assert form.status_code == 200, form.text
+        return await self.http.post(action, data={"csrf": csrf_of(form.text), **data})
+
+    async def sign_up(self, email: str, name: str = "Dana Ruiz") -> httpx.Response:
+        response = await self.submit(
+            "/app/register",
+            "/app/register",
+            {"name": name, "email": email, "password": PASSWORD, "brokerage": "Harbor Realty"},
+        )
+        assert response.status_code == 303, response.text
+        return response
+
+    async def sign_out(self) -> None:
+        response = await self.submit("/app", "/app/logout", {})
+        assert response.status_code == 303
