@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.ext.asyncio import (
@@ -49,3 +51,18 @@ def build_sessions(engine: AsyncEngine) -> Sessions:
 def in_list(values: tuple[str, ...]) -> str:
     """The SQL ``IN`` list of a CHECK constraint over fixed string values."""
     return ", ".join(f"'{value}'" for value in values)
+
+
+async def copy_rows(
+    session: AsyncSession, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Append ``rows`` to ``table`` with COPY, in the session's transaction: many rows at a
+    fraction of the cost of INSERTs. It bypasses the ORM: flush first what the rows refer
+    to, and give every column without a server default its value."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    # The session must have begun its transaction (it has, after any query): a COPY outside
+    # one would commit on its own.
+    assert driver.is_in_transaction(), "copy_rows needs a transaction in progress"
+    await driver.copy_records_to_table(table, records=rows, columns=list(columns))

@@ -100,10 +100,15 @@ class Client(Base):
 
     def no_follow_up_reason(self) -> str | None:
         """Why this client must get no follow-up email now, or None."""
-        if self.deleted_at is not None:
-            return "client deleted"
-        if self.unsubscribed:
-            return "client unsubscribed"
-        if self.stage in INACTIVE_STAGES:
-            return f"client stage is {self.stage}"
-        return None
+        return no_follow_up_reason(self.stage, self.unsubscribed, self.deleted_at)
+
+
+def no_follow_up_reason(stage: str, unsubscribed: bool, deleted_at: datetime | None) -> str | None:
+    """Why a client in this state must get no follow-up email now, or None."""
+    if deleted_at is not None:
+        return "client deleted"
+    if unsubscribed:
+        return "client unsubscribed"
+    if stage in INACTIVE_STAGES:
+        return f"client stage is {stage}"
+    return None

@@ -31,7 +31,7 @@ from realtoros_crm.imports.export import export_rows
 from realtoros_crm.imports.jobs import ImportJobs
 from realtoros_crm.imports.mapping import Target, auto_mapping
 from realtoros_crm.imports.models import ClientImport
-from realtoros_crm.imports.rows import UnreadableFile, check_rows, parse_csv
+from realtoros_crm.imports.rows import UnreadableFile, parse_csv
 from realtoros_crm.imports.schemas import ImportPublic
 from realtoros_crm.imports.service import file_digest, run_import
 
@@ -105,7 +105,6 @@ async def import_clients(
     except UnreadableFile as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
     columns = _mapping(mapping, parsed.headers)
-    checked = await asyncio.to_thread(check_rows, parsed, columns)
     job = ClientImport(
         id=uuid.uuid4(),
         agent_id=agent.id,
@@ -122,7 +121,7 @@ async def import_clients(
     )
     session.add(job)
     await session.commit()
-    work = run_import(state.sessions, job.id, checked, hooks, state.clock)
+    work = run_import(state.sessions, job.id, parsed, columns, hooks, state.clock)
     if len(parsed.rows) > SYNC_ROWS:
         ImportJobs.of(request.app).start(work)
         response.status_code = status.HTTP_202_ACCEPTED

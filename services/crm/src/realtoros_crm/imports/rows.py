@@ -92,11 +92,14 @@ def _reason(error: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
-def check_rows(parsed: Parsed, mapping: dict[str, str]) -> Checked:
-    """Validate every row as a new client; unmapped columns become custom fields."""
+def check_rows(
+    parsed: Parsed, mapping: dict[str, str], start: int = 0, stop: int | None = None
+) -> Checked:
+    """Validate the rows ``[start:stop]`` (every row by default) as new clients; unmapped
+    columns become custom fields."""
     columns = [(i, h, mapping.get(h)) for i, h in enumerate(parsed.headers)]
     checked = Checked()
-    for number, row in enumerate(parsed.rows, start=2):
+    for number, row in enumerate(parsed.rows[start:stop], start=2 + start):
         values: dict[str, str] = {}
         custom: dict[str, str] = {}
         for i, header, target in columns:

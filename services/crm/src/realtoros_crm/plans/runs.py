@@ -7,24 +7,36 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_crm.activities.service import record_activity
+from realtoros_crm.activities.service import SUMMARY_LIMIT, record_activity
 from realtoros_crm.agents.models import Agent
 from realtoros_crm.clients.models import Client
+from realtoros_crm.db import copy_rows
 from realtoros_crm.plans.models import LIVE_RUN_STATUSES, Plan, PlanRun, PlanStep
-from realtoros_crm.plans.service import plan_steps
 from realtoros_crm.plans.window import SendingWindow, local_instant, next_allowed
 from realtoros_crm.tasks.models import OPEN_STATUSES, Task
+
+
+class Follower(Protocol):
+    """What starting a plan needs of a client (a ``Client`` is one)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def agent_id(self) -> uuid.UUID: ...
+    @property
+    def timezone(self) -> str | None: ...
 
 
 class PlanConflict(Exception):
     """The plan cannot do that in its current state (the API answers 409)."""
 
 
-def client_window(client: Client, agent: Agent) -> SendingWindow:
+def client_window(client: Follower, agent: Agent) -> SendingWindow:
     """The agent's sending window in the client's time zone (the agent's when unset)."""
     zone = client.timezone or agent.timezone
     return SendingWindow.of(agent.sending_days, agent.sending_start, agent.sending_end, zone)
@@ -61,42 +73,95 @@ async def apply_plan(
         raise PlanConflict(f"cannot start a plan: {reason}")
     if await live_run(session, client.id, plan.id):
         raise PlanConflict(f"plan '{plan.name}' is already running for this client")
-    window = client_window(client, await _agent(session, client.agent_id))
-    run = PlanRun(
-        agent_id=client.agent_id,
-        client_id=client.id,
-        plan_id=plan.id,
-        plan_name=plan.name,
-        status="active",
-        started_at=start,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(run)
-    await session.flush()
-    for step in await plan_steps(session, plan.id):
-        session.add(_step_task(run, step, step_due_at(start, step, window), now))
-    _record(session, run, "plan_started", f"Follow-up plan '{plan.name}' started", now)
-    await session.flush()
-    return run
+    [run_id] = await start_runs(session, [(client, plan)], start=start, now=now)
+    return await session.get_one(PlanRun, run_id)
 
 
-def _step_task(run: PlanRun, step: PlanStep, due_at: datetime, now: datetime) -> Task:
-    return Task(
-        agent_id=run.agent_id,
-        client_id=run.client_id,
-        plan_run_id=run.id,
-        step_position=step.position,
-        task_type=step.action,
-        priority=step.priority,
-        purpose=step.purpose,
-        instructions=step.instructions,
-        due_at=due_at,
-        status="pending",
-        created_at=now,
-        updated_at=now,
-        email=None,
+async def start_runs(
+    session: AsyncSession,
+    starts: Sequence[tuple[Follower, Plan]],
+    *,
+    start: datetime,
+    now: datetime,
+) -> list[uuid.UUID]:
+    """Start each plan for its client, for one client or an import's thousands alike: a run,
+    one pending task per step, a ``plan_started`` activity, all written with COPY. The
+    caller has checked that the client may get follow-ups and has no live run of the plan.
+    Returns the new runs' ids, in order."""
+    if not starts:
+        return []
+    agents = await _agents(session, {client.agent_id for client, _ in starts})
+    steps = await _steps(session, {plan.id for _, plan in starts})
+    rows = _RunRows(start, now)
+    for client, plan in starts:
+        rows.add(client, plan, client_window(client, agents[client.agent_id]), steps[plan.id])
+    await session.flush()  # the clients the rows refer to
+    await copy_rows(session, "plan_runs", RUN_COLUMNS, rows.runs)
+    await copy_rows(session, "tasks", TASK_COLUMNS, rows.tasks)
+    await copy_rows(session, "activities", ACTIVITY_COLUMNS, rows.activities)
+    return [run[0] for run in rows.runs]
+
+
+RUN_COLUMNS = (
+    "id", "agent_id", "client_id", "plan_id", "plan_name", "status", "started_at",
+    "created_at", "updated_at",
+)  # fmt: skip
+TASK_COLUMNS = (
+    "id", "agent_id", "client_id", "plan_run_id", "step_position", "task_type", "priority",
+    "purpose", "instructions", "due_at", "status", "created_at", "updated_at",
+)  # fmt: skip
+ACTIVITY_COLUMNS = ("id", "agent_id", "client_id", "kind", "summary", "occurred_at")
+
+
+class _RunRows:
+    """The rows of new runs. A step's due time depends only on the start, the step and
+    the window, so it is worked out once per window (clients share a few time zones)."""
+
+    def __init__(self, start: datetime, now: datetime) -> None:
+        self.start, self.now = start, now
+        self.runs: list[tuple[Any, ...]] = []
+        self.tasks: list[tuple[Any, ...]] = []
+        self.activities: list[tuple[Any, ...]] = []
+        self._due: dict[tuple[SendingWindow, uuid.UUID], datetime] = {}
+
+    def add(
+        self, client: Follower, plan: Plan, window: SendingWindow, steps: Sequence[PlanStep]
+    ) -> None:
+        run_id, agent_id, now = uuid.uuid4(), client.agent_id, self.now
+        self.runs.append(
+            (run_id, agent_id, client.id, plan.id, plan.name, "active", self.start, now, now)
+        )
+        for step in steps:
+            due = self._due.get((window, step.id))
+            if due is None:
+                due = self._due[window, step.id] = step_due_at(self.start, step, window)
+            task = (
+                uuid.uuid4(), agent_id, client.id, run_id, step.position, step.action,
+                step.priority, step.purpose, step.instructions, due, "pending", now, now,
+            )  # fmt: skip
+            self.tasks.append(task)
+        summary = f"Follow-up plan '{plan.name}' started"[:SUMMARY_LIMIT]
+        self.activities.append((uuid.uuid4(), agent_id, client.id, "plan_started", summary, now))
+
+
+async def _agents(session: AsyncSession, agent_ids: set[uuid.UUID]) -> dict[uuid.UUID, Agent]:
+    agents = await session.scalars(select(Agent).where(Agent.id.in_(agent_ids)))
+    return {agent.id: agent for agent in agents}
+
+
+async def _steps(
+    session: AsyncSession, plan_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, list[PlanStep]]:
+    """Each plan's steps in order (as ``plan_steps`` orders them), in one query."""
+    statement = (
+        select(PlanStep)
+        .where(PlanStep.plan_id.in_(plan_ids))
+        .order_by(PlanStep.plan_id, PlanStep.position, PlanStep.delay_days, PlanStep.id)
     )
+    steps: dict[uuid.UUID, list[PlanStep]] = {plan_id: [] for plan_id in plan_ids}
+    for step in await session.scalars(statement):
+        steps[step.plan_id].append(step)
+    return steps
 
 
 def _record(session: AsyncSession, run: PlanRun, kind: str, summary: str, now: datetime) -> None:
