@@ -38,7 +38,7 @@ def test_defaults() -> None:
     assert s.openai_model == "gpt-4o-mini"
     assert s.llm_timeout_seconds == 30
     assert s.llm_max_retries == 3
-    assert s.llm_max_concurrency == 64
+    assert s.llm_max_concurrency == 256
     assert s.llm_structured_output == "json_schema"
     assert s.openai_base_url is None
     assert s.llm_provider == "openai"

@@ -33,7 +33,11 @@ class ComposerSettings(ServiceSettings):
         default=3, ge=0, le=10, description="Retries of one LLM call (429, 5xx, timeouts)."
     )
     llm_max_concurrency: int = Field(
-        default=64, ge=1, le=1024, description="LLM calls in flight at once in one replica."
+        default=256,
+        ge=1,
+        le=1024,
+        description="LLM calls in flight at once in one replica (LLM_RPM and LLM_TPM keep "
+        "within the provider's quota).",
     )
     llm_structured_output: Literal["json_schema", "json_object"] = Field(
         default="json_schema",
