@@ -22,18 +22,20 @@ from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
 from realtoros_crm.emails.outcome_consumers import outcome_handlers
 from realtoros_crm.emails.service import (
+    Applied,
     record_compose_failure,
     record_draft,
     record_failure,
     record_sent,
 )
-from realtoros_crm.messaging.inbox import first_delivery
+from realtoros_crm.messaging.inbox import InboxKey, first_delivery
 from realtoros_runtime.consuming import envelope_of
 from realtoros_runtime.worker import Bus
 
 log = logging.getLogger(__name__)
 
 Effect = Callable[[AsyncSession, datetime], Awaitable[bool]]
+Step = Callable[[AsyncSession, datetime, InboxKey], Awaitable[Applied]]
 Handler = Callable[..., Awaitable[None]]
 
 COMPOSED_DURABLE = "crm-email-composed"
@@ -53,25 +55,42 @@ class EmailEventRecorder:
     async def apply_once(
         self, consumer: str, msg: NatsMessage, email_id: uuid.UUID, effect: Effect
     ) -> None:
-        event_id = envelope_of(msg).id
+        await self.apply(consumer, envelope_of(msg).id, email_id, effect)
+
+    async def apply(
+        self, consumer: str, event_id: str, email_id: uuid.UUID, effect: Effect
+    ) -> None:
+        """``effect`` after the inbox row: for effects that do not write it themselves."""
+
+        async def step(session: AsyncSession, now: datetime, inbox: InboxKey) -> Applied:
+            if not await first_delivery(
+                session, consumer=inbox.consumer, event_id=inbox.event_id, now=now
+            ):
+                return "duplicate"
+            return "applied" if await effect(session, now) else "unknown"
+
+        await self.apply_step(InboxKey(consumer, event_id), email_id, step)
+
+    async def apply_step(self, inbox: InboxKey, email_id: uuid.UUID, step: Step) -> None:
+        """``step`` writes the inbox row itself, in the transaction of its effect."""
         async with self._sessions() as session, session.begin():
-            now = self._clock()
-            if not await first_delivery(session, consumer=consumer, event_id=event_id, now=now):
-                log.info("%s: event %s was already applied", consumer, event_id)
-                return
-            if not await effect(session, now):
-                log.warning(
-                    "%s: event %s is about unknown email %s; nothing to do",
-                    consumer,
-                    event_id,
-                    email_id,
-                )
+            applied = await step(session, self._clock(), inbox)
+        if applied == "duplicate":
+            log.info("%s: event %s was already applied", inbox.consumer, inbox.event_id)
+        elif applied == "unknown":
+            log.warning(
+                "%s: event %s is about unknown email %s; nothing to do",
+                inbox.consumer,
+                inbox.event_id,
+                email_id,
+            )
 
 
 def _handlers(recorder: EmailEventRecorder) -> list[tuple[type[Event], str, str, Handler]]:
     async def on_email_composed_store_draft(event: EmailComposed, msg: NatsMessage) -> None:
-        await recorder.apply_once(
-            COMPOSED_DURABLE, msg, event.email_id, lambda s, now: record_draft(s, event, now)
+        inbox = InboxKey(COMPOSED_DURABLE, envelope_of(msg).id)
+        await recorder.apply_step(
+            inbox, event.email_id, lambda s, now, key: record_draft(s, event, now, key)
         )
 
     async def on_compose_failed_fail_task(event: ComposeFailed, msg: NatsMessage) -> None:
@@ -83,8 +102,9 @@ def _handlers(recorder: EmailEventRecorder) -> list[tuple[type[Event], str, str,
         )
 
     async def on_email_sent_record_delivery(event: EmailSent, msg: NatsMessage) -> None:
-        await recorder.apply_once(
-            SENT_DURABLE, msg, event.email_id, lambda s, now: record_sent(s, event, now)
+        inbox = InboxKey(SENT_DURABLE, envelope_of(msg).id)
+        await recorder.apply_step(
+            inbox, event.email_id, lambda s, now, key: record_sent(s, event, now, key)
         )
 
     async def on_email_failed_record_failure(event: EmailFailed, msg: NatsMessage) -> None:

@@ -2,7 +2,9 @@
 
 Events about one email arrive on different consumers, so in any order: a status only moves
 forward (a late draft never undoes a send) and every change locks the email, then its
-task. Flushes only: the caller commits.
+task. Flushes only: the caller commits. The draft and the send, once per follow-up each,
+go through the statements of ``emails.statements`` (the inbox row included) rather than
+the ORM.
 """
 
 from __future__ import annotations
@@ -11,15 +13,22 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_contracts import ComposeFailed, EmailComposed, EmailFailed, EmailSent
-from realtoros_crm.activities.service import record_activity
-from realtoros_crm.clients.models import Client
+from realtoros_crm.activities.service import SUMMARY_LIMIT, record_activity
 from realtoros_crm.emails.models import Email
+from realtoros_crm.emails.statements import (
+    LOCK_EMAIL,
+    LOCK_RUN,
+    RUN_HAS_OPEN_TASKS,
+    STORE_DRAFT,
+    STORE_SENT,
+)
+from realtoros_crm.messaging.inbox import InboxKey
 from realtoros_crm.plans.runs import finish_if_complete
 from realtoros_crm.tasks.models import Task
 
@@ -70,47 +79,101 @@ async def lock_email(session: AsyncSession, event: EmailEvent) -> Locked | None:
     return Locked(email, (await session.scalars(task_query)).one())
 
 
-async def record_draft(session: AsyncSession, event: EmailComposed, now: datetime) -> bool:
-    if (locked := await lock_email(session, event)) is None:
-        return False
-    email = locked.email
-    if email.status != "composing" and (email.edited_at or email.approved_at):
+Applied = Literal["applied", "duplicate", "unknown"]
+"""What became of an event: its effect is applied (or rightly ignored), it was a
+redelivery, or the CRM has no such email for that agent."""
+
+
+async def lock_email_once(
+    session: AsyncSession, event: EmailEvent, inbox: InboxKey, now: datetime
+) -> Row[Any] | Applied:
+    """The inbox row written and the email and its task locked, in one statement: the
+    row of ``LOCK_EMAIL``, or why there is nothing to do."""
+    params = {**inbox.params(now), "email_id": event.email_id}
+    locked = (await session.execute(LOCK_EMAIL, params)).one()
+    if not locked.fresh:
+        return "duplicate"
+    if locked.agent_id is None or locked.agent_id != event.agent_id:
+        return "unknown"
+    return locked
+
+
+def _activity(
+    event: EmailEvent, locked: Row[Any], kind: str, summary: str, at: datetime
+) -> dict[str, Any]:
+    return {
+        "activity_id": uuid.uuid4(),
+        "agent_id": locked.agent_id,
+        "client_id": locked.client_id,
+        "email_id": event.email_id,
+        "task_id": locked.task_id,
+        "kind": kind,
+        "summary": summary[:SUMMARY_LIMIT],
+        "occurred_at": at,
+    }
+
+
+async def record_draft(
+    session: AsyncSession, event: EmailComposed, now: datetime, inbox: InboxKey
+) -> Applied:
+    locked = await lock_email_once(session, event, inbox, now)
+    if isinstance(locked, str):
+        return locked
+    if locked.status != "composing" and locked.touched:
         # A late draft never overwrites the text the agent edited or approved.
         log.info("email %s: ignoring a late draft (edited or approved)", event.email_id)
-        return True
-    email.subject, email.body_text = event.subject, event.body_text
-    email.composer, email.model = event.composer, event.model
-    email.needs_review, email.review_reasons = event.needs_review, list(event.review_reasons)
-    email.updated_at = now
+        return "applied"
     held = event.needs_review or event.delivery.send_mode == "approval"
-    if email.status == "composing":
-        locked.set_status("awaiting_approval" if held else "sending", now)
     summary = f"Email drafted: {event.subject}"
     if event.needs_review:
         summary += " (needs review: " + ("; ".join(event.review_reasons) or "flagged") + ")"
-    locked.record(session, "email_drafted", summary, now)
-    await session.flush()
-    return True
+    draft = {
+        "subject": event.subject,
+        "body_text": event.body_text,
+        "composer": event.composer,
+        "model": event.model,
+        "needs_review": event.needs_review,
+        "review_reasons": list(event.review_reasons),
+        "now": now,
+        "move": locked.status == "composing",
+        "status": "awaiting_approval" if held else "sending",
+    }
+    activity = _activity(event, locked, "email_drafted", summary, now)
+    await session.execute(STORE_DRAFT, {**draft, **activity})
+    return "applied"
 
 
-async def record_sent(session: AsyncSession, event: EmailSent, now: datetime) -> bool:
-    if (locked := await lock_email(session, event)) is None:
-        return False
-    email = locked.email
-    email.provider_message_id, email.transport = event.provider_message_id, event.transport
-    email.sent_at = event.sent_at
-    locked.set_status("sent", now)  # the transport took it: that overrides anything else
-    client_query = select(Client).where(Client.id == email.client_id).with_for_update()
-    client = (await session.scalars(client_query)).one()
-    if client.last_contacted_at is None or client.last_contacted_at < event.sent_at:
-        client.last_contacted_at = event.sent_at
-    client.updated_at = now
-    locked.record(
-        session, "email_sent", f"Email sent: {email.subject or '(no subject)'}", event.sent_at
-    )
-    await session.flush()
-    await finish_if_complete(session, locked.task.plan_run_id, now)
-    return True
+async def record_sent(
+    session: AsyncSession, event: EmailSent, now: datetime, inbox: InboxKey
+) -> Applied:
+    locked = await lock_email_once(session, event, inbox, now)
+    if isinstance(locked, str):
+        return locked
+    sent = {
+        "provider_message_id": event.provider_message_id,
+        "transport": event.transport,
+        "sent_at": event.sent_at,
+        "now": now,
+    }
+    summary = f"Email sent: {locked.subject or '(no subject)'}"
+    activity = _activity(event, locked, "email_sent", summary, event.sent_at)
+    await session.execute(STORE_SENT, {**sent, **activity})
+    await finish_run_if_complete(session, locked.plan_run_id, now)
+    return "applied"
+
+
+async def finish_run_if_complete(
+    session: AsyncSession, run_id: uuid.UUID | None, now: datetime
+) -> None:
+    """``finish_if_complete``, called only when the run is about to be done: its reads
+    (the run locked, then its open tasks) without loading the run."""
+    if run_id is None:
+        return
+    if await session.scalar(LOCK_RUN, {"run_id": run_id}) != "active":
+        return
+    if await session.scalar(RUN_HAS_OPEN_TASKS, {"run_id": run_id}):
+        return
+    await finish_if_complete(session, run_id, now)
 
 
 async def record_failure(session: AsyncSession, event: EmailFailed, now: datetime) -> bool:

@@ -1,0 +1,333 @@
+"""The CPU the CRM spends recording a follow-up's EmailComposed and EmailSent.
+
+    .venv/bin/python services/crm/bench/events.py                      # 2,000 of each
+    .venv/bin/python services/crm/bench/events.py --n 5000 --no-runs   # tasks outside plans
+    .venv/bin/python services/crm/bench/events.py --profile /tmp/events.prof
+    .venv/bin/python services/crm/bench/events.py --via-nats           # the app's consumers
+
+Starts an embedded PostgreSQL and NATS in a temp dir (``bench/stack.py``), writes ``--n``
+clients, tasks and emails with COPY as the claim leaves them (task and email
+``composing``; with plan runs by default, each run with one more task still pending, as
+four steps of five are), then applies ``--n`` EmailComposed and then ``--n`` EmailSent
+through the CRM consumers' own handlers (inbox row and effect in one transaction per event),
+each given a stand-in message with the envelope headers: FastStream's stack and NATS are
+left out. ``--via-nats`` instead builds the CRM app in this process (``build_app``, its
+lifespan: every consumer and the relay) and has a child process
+(``events_publisher.py``) publish the events, so the figure is the consumer's whole cost
+(FastStream, acks, logging at WARNING) but not the publisher's. Works on an older tree too
+(``PYTHONPATH`` first), to compare before and after.
+Reports CPU-ms per event of this process (``time.process_time``) and of PostgreSQL (the
+postmaster's tree, from /proc), and checks every row came out as the loop expects.
+``--profile FILE`` writes a cProfile of both phases (``python -m pstats FILE``).
+Run from the repository root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import logging
+import os
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import asyncpg
+
+REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO))
+
+from bench import stack  # noqa: E402
+from bench.machine import cpu_model, git_commit  # noqa: E402
+from bench.procstat import tree_cpu_seconds  # noqa: E402
+
+from realtoros_contracts import (  # noqa: E402
+    DeliveryContext,
+    EmailComposed,
+    EmailSent,
+    envelope_headers,
+)
+from realtoros_crm.app import build_app  # noqa: E402
+from realtoros_crm.db import build_engine, build_sessions  # noqa: E402
+from realtoros_crm.emails.consumers import (  # noqa: E402
+    COMPOSED_DURABLE,
+    SENT_DURABLE,
+    EmailEventRecorder,
+    _handlers,
+)
+from realtoros_crm.settings import CrmSettings  # noqa: E402
+
+Row = Sequence[Any]
+Ids = tuple[uuid.UUID, uuid.UUID, uuid.UUID]  # email, task, client
+
+
+def delivery() -> DeliveryContext:
+    return DeliveryContext(
+        to_email="c@example.org", to_name="C", from_name="A", reply_to="a@example.com"
+    )
+
+
+async def seed(url: str, n: int, runs: bool) -> tuple[uuid.UUID, list[Ids]]:
+    """One agent, ``n`` clients, each with a task and its email as the claim leaves them."""
+    now = datetime.now(UTC)
+    agent = uuid.uuid4()
+    ids = [(uuid.uuid4(), uuid.uuid4(), uuid.uuid4()) for _ in range(n)]
+    run_ids = [uuid.uuid4() if runs else None for _ in range(n)]
+    clients = [(c, agent, f"Client {i}", f"c{i}@example.org") for i, (_, _, c) in enumerate(ids)]
+    plan_runs = [
+        (r, agent, c, "Standard", "active", now) for (_, _, c), r in zip(ids, run_ids, strict=True)
+    ]
+    tasks: list[Row] = []
+    for (e, t, c), r in zip(ids, run_ids, strict=True):
+        tasks.append((t, agent, c, r, "Day 1", now, "composing", e))
+        if r is not None:  # the run's next step, not due yet: the run stays active
+            tasks.append(
+                (uuid.uuid4(), agent, c, r, "Day 3", now + timedelta(days=2), "pending", None)
+            )
+    emails = [(e, agent, c, t, "composing", "c@example.org") for e, t, c in ids]
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "INSERT INTO agents (id, email, name) VALUES ($1, 'a@example.com', 'A')", agent
+            )
+            await copy(conn, "clients", ("id", "agent_id", "name", "email"), clients)
+            if runs:
+                cols: tuple[str, ...] = ("id", "agent_id", "client_id", "plan_name")
+                cols += ("status", "started_at")
+                await copy(conn, "plan_runs", cols, plan_runs)
+            cols = ("id", "agent_id", "client_id", "plan_run_id", "purpose", "due_at", "status")
+            await copy(conn, "tasks", cols, [row[:7] for row in tasks])
+            cols = ("id", "agent_id", "client_id", "task_id", "status", "to_email")
+            await copy(conn, "emails", cols, emails)
+            await conn.executemany(
+                "UPDATE tasks SET email_id = $2 WHERE id = $1",
+                [(row[0], row[7]) for row in tasks if row[7] is not None],
+            )
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    return agent, ids
+
+
+async def copy(
+    conn: asyncpg.Connection, table: str, columns: Sequence[str], rows: Sequence[Row]
+) -> None:
+    await conn.copy_records_to_table(table, records=rows, columns=list(columns))
+
+
+Apply = Callable[[int], Awaitable[None]]
+
+
+async def phase(
+    n: int, apply: Apply, pg_pid: int, profiler: cProfile.Profile | None
+) -> dict[str, float]:
+    pg_before, me_before, started = tree_cpu_seconds(pg_pid), time.process_time(), time.monotonic()
+    if profiler:
+        profiler.enable()
+    for i in range(n):
+        await apply(i)
+    if profiler:
+        profiler.disable()
+    return {
+        "crm_ms": (time.process_time() - me_before) * 1000 / n,
+        "pg_ms": (tree_cpu_seconds(pg_pid) - pg_before) * 1000 / n,
+        "wall_ms": (time.monotonic() - started) * 1000 / n,
+    }
+
+
+async def bench(args: argparse.Namespace, srv: stack.Servers) -> dict[str, Any]:
+    url = await srv.create_database("crm_events")
+    agent, ids = await seed(url, args.n + args.warmup, not args.no_runs)
+    engine = build_engine(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    if args.no_pre_ping:  # what the pool's ping (BEGIN; ";"; ROLLBACK per checkout) costs
+        engine.pool._pre_ping = False
+    recorder = EmailEventRecorder(build_sessions(engine), lambda: datetime.now(UTC))
+    handlers = {durable: handler for _, _, durable, handler in _handlers(recorder)}
+    sent_at = datetime.now(UTC)
+
+    def event_ids(i: int) -> dict[str, Any]:
+        e, t, c = ids[i]
+        return {"email_id": e, "task_id": t, "client_id": c, "agent_id": agent}
+
+    def composed_event(i: int) -> EmailComposed:
+        return EmailComposed(
+            **event_ids(i), subject=f"Checking in {i}", body_text="Hello!", composer="llm",
+            model="gpt-test", delivery=delivery(),
+        )  # fmt: skip
+
+    def sent_event(i: int) -> EmailSent:
+        return EmailSent(
+            **event_ids(i), provider_message_id=f"ses-{i}", transport="ses", sent_at=sent_at
+        )
+
+    async def composed(i: int) -> None:
+        await record(COMPOSED_DURABLE, f"composed:{i}", composed_event(i))
+
+    async def sent(i: int) -> None:
+        await record(SENT_DURABLE, f"sent:{i}", sent_event(i))
+
+    async def record(durable: str, event_id: str, event: Any) -> None:
+        """The consumer's own handler, given a message with the envelope headers only."""
+        headers = envelope_headers(event, event_id=event_id, source="realtoros/bench")
+        await handlers[durable](event, SimpleNamespace(headers=headers))
+
+    if args.via_nats:
+        await engine.dispose()
+        events: dict[str, list[Any]] = {"composed": [], "sent": []}
+        for i in range(args.n + args.warmup):
+            events["composed"].append((f"composed:{i}", composed_event(i)))
+            events["sent"].append((f"sent:{i}", sent_event(i)))
+        results: dict[str, Any] = dict(await via_nats(args, srv, url, events))
+        results["check"] = await check(url, args.n + args.warmup, not args.no_runs)
+        return results
+    assert srv.postgres.proc is not None
+    pg = srv.postgres.proc.pid
+    profiler = cProfile.Profile(time.process_time) if args.profile else None
+    w = args.warmup
+    try:
+        for i in range(w):  # compiled-statement caches, prepared statements, connections
+            await composed(i)
+            await sent(i)
+        results = {
+            "composed": await phase(args.n, lambda i: composed(w + i), pg, profiler),
+            "sent": await phase(args.n, lambda i: sent(w + i), pg, profiler),
+        }
+        redelivered = await phase(args.n, lambda i: sent(w + i), pg, None)
+        results["sent, redelivered"] = redelivered
+    finally:
+        await engine.dispose()
+    if profiler:
+        profiler.dump_stats(args.profile)
+    results["check"] = await check(url, args.n + w, not args.no_runs)
+    return results
+
+
+async def check(url: str, n: int, runs: bool) -> dict[str, Any]:
+    conn = await asyncpg.connect(url)
+    try:
+        wanted = {
+            "emails sent": n,
+            "tasks sent": n,
+            "clients contacted": n,
+            "activities": 2 * n,
+            "inbox": 2 * n,
+            "runs active": n if runs else 0,
+        }
+        got = {
+            "emails sent": await conn.fetchval(
+                "SELECT count(*) FROM emails WHERE status = 'sent' AND subject IS NOT NULL"
+                " AND sent_at IS NOT NULL AND provider_message_id IS NOT NULL"
+            ),
+            "tasks sent": await conn.fetchval("SELECT count(*) FROM tasks WHERE status = 'sent'"),
+            "clients contacted": await conn.fetchval(
+                "SELECT count(*) FROM clients WHERE last_contacted_at IS NOT NULL"
+            ),
+            "activities": await conn.fetchval("SELECT count(*) FROM activities"),
+            "inbox": await conn.fetchval("SELECT count(*) FROM inbox"),
+            "runs active": await conn.fetchval(
+                "SELECT count(*) FROM plan_runs WHERE status = 'active'"
+            ),
+        }
+        return {"ok": got == wanted, "got": got, "wanted": wanted}
+    finally:
+        await conn.close()
+
+
+async def via_nats(
+    args: argparse.Namespace, srv: stack.Servers, url: str, events: dict[str, list[Any]]
+) -> dict[str, dict[str, float]]:
+    """The CRM app in this process (``build_app``, lifespan: every consumer and the relay
+    running) consumes what a child process publishes, kind by kind."""
+    settings = CrmSettings.model_validate(
+        {
+            "database_url": url,
+            "nats_url": srv.nats.url,
+            "nats_namespace": f"bench{uuid.uuid4().hex[:8]}",
+            "jwt_secret": "bench-jwt-secret-that-is-long-enough-0123456789",
+            "log_level": "WARNING",
+        }
+    )
+    app = build_app(settings)
+    assert srv.postgres.proc is not None
+    pg, results = srv.postgres.proc.pid, {}
+    w, n = args.warmup, args.n
+    batches = [("composed", 0, w, w), ("sent", 0, w, w), ("composed", w, w + n, n)]
+    batches.append(("sent", w, w + n, w + n))
+    async with app.router.lifespan_context(app):
+        for kind, start, stop, target in batches:
+            batch = events[kind][start:stop]
+            lines = "".join(f"{kind} {eid} {event.model_dump_json()}\n" for eid, event in batch)
+            pg_before, me_before, started = (
+                tree_cpu_seconds(pg),
+                time.process_time(),
+                time.monotonic(),
+            )
+            child = await asyncio.create_subprocess_exec(
+                sys.executable, str(Path(__file__).with_name("events_publisher.py")),
+                srv.nats.url, settings.nats_namespace, stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, cwd=REPO,
+            )  # fmt: skip
+            await child.communicate(lines.encode())
+            await until_emails(url, "sending" if kind == "composed" else "sent", target)
+            if start == 0:
+                continue  # the warm-up
+            results[f"{kind} (NATS)"] = {
+                "crm_ms": (time.process_time() - me_before) * 1000 / n,
+                "pg_ms": (tree_cpu_seconds(pg) - pg_before) * 1000 / n,
+                "wall_ms": (time.monotonic() - started) * 1000 / n,
+            }
+    return results
+
+
+async def until_emails(url: str, status: str, count: int) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        query = "SELECT count(*) FROM emails WHERE status = $1"
+        while True:  # polled: the app's consumers say nothing when they are done
+            if await conn.fetchval(query, status) >= count:
+                return
+            await asyncio.sleep(0.25)
+    finally:
+        await conn.close()
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=2000, help="events of each kind measured")
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--no-runs", action="store_true", help="tasks outside any plan run")
+    parser.add_argument("--via-nats", action="store_true", help="through NATS and the app")
+    parser.add_argument("--no-pre-ping", action="store_true", help="the pool without its ping")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of both phases here")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse()
+    logging.disable(logging.WARNING)
+    load = [round(x, 2) for x in os.getloadavg()]
+    with stack.servers() as srv:
+        results = asyncio.run(bench(args, srv))
+    print(f"machine: {os.cpu_count()} cores ({cpu_model()}), commit {git_commit()}")
+    print(f"load average before: {load}, after: {[round(x, 2) for x in os.getloadavg()]}")
+    print(f"{args.n} events of each kind, plan runs: {not args.no_runs}")
+    for name, r in results.items():
+        if name == "check":
+            continue
+        print(
+            f"{name:18} CPU-ms per event: crm {r['crm_ms']:.2f}, postgres {r['pg_ms']:.2f}"
+            f" (wall {r['wall_ms']:.2f} ms)"
+        )
+    check = results["check"]
+    print("rows check: " + ("as expected" if check["ok"] else f"NOT as expected: {check}"))
+
+
+if __name__ == "__main__":
+    main()
