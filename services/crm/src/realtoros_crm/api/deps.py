@@ -1,12 +1,15 @@
-"""The API's dependencies: ``SessionDep``, ``CurrentAgent`` and the process state."""
+"""The API's dependencies: ``SessionDep``, ``CurrentAgent`` (``CurrentAgentId``) and the
+process state."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.agents.models import Agent
@@ -15,7 +18,9 @@ from realtoros_crm.agents.service import get_agent
 from realtoros_crm.state import CrmState
 
 
-def get_state(request: Request) -> CrmState:
+async def get_state(request: Request) -> CrmState:
+    # async, though it awaits nothing: FastAPI runs a plain ``def`` dependency in its
+    # thread pool, a thread hand-off on every request of every route.
     state: CrmState = request.app.state.crm
     return state
 
@@ -56,3 +61,23 @@ async def get_current_agent(
 
 
 CurrentAgent = Annotated[Agent, Depends(get_current_agent)]
+
+
+async def get_current_agent_id(
+    state: StateDep,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> uuid.UUID:
+    """``get_current_agent`` for the routes that need only the id: the same checks, without
+    loading the agent (the hot read routes, e.g. the client list)."""
+    if credentials is None:
+        raise _unauthorized("sign in first: send 'Authorization: Bearer <access_token>'")
+    key = state.settings.jwt_secret.get_secret_value()
+    agent_id = read_token(credentials.credentials, key=key)
+    if agent_id is None or await session.scalar(_AGENT_EXISTS, {"id": agent_id}) is None:
+        raise _unauthorized("the access token is invalid or has expired")
+    return agent_id
+
+
+_AGENT_EXISTS = select(Agent.id).where(Agent.id == bindparam("id"))
+CurrentAgentId = Annotated[uuid.UUID, Depends(get_current_agent_id)]

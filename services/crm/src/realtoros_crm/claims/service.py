@@ -2,37 +2,44 @@
 
 For each due task the claim creates its email (the id every later event carries), moves
 the task to ``composing`` and writes its TaskDue to the outbox — all in the caller's
-transaction, so either all of it happens or none. Flushes only: the caller commits.
+transaction, so either all of it happens or none. Writes only: the caller commits.
+
+A batch is hundreds of tasks, so it is built for that: one locking SELECT that brings the
+clients along, one query for their agents and one for their timelines (claims/rows.py),
+plain rows and dicts in Python (each agent's and client's part of the event built once per
+batch), one validation per TaskDue, and one statement per kind of write (claims/writes.py).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_crm.activities.service import recent_timelines, record_activity
+from realtoros_contracts import TaskDue, TimelineEntry
 from realtoros_crm.agents.models import Agent
-from realtoros_crm.claims.context import ClaimContext, task_due_event
-from realtoros_crm.clients.models import Client
-from realtoros_crm.emails.models import Email
-from realtoros_crm.messaging.outbox import add_to_outbox
-from realtoros_crm.plans.models import PlanRun
+from realtoros_crm.claims.context import (
+    ClaimContext,
+    agent_fields,
+    client_fields,
+    delivery_fields,
+    task_due_body,
+    task_due_event,
+)
+from realtoros_crm.claims.rows import DueTask, lock_due_rows, recent_timeline_rows
+from realtoros_crm.claims.writes import BatchWrites, Claimed, Skipped, outbox_row, write_batch
+from realtoros_crm.clients.models import no_follow_up_reason
 from realtoros_crm.plans.runs import client_window, stop_client_plans
 from realtoros_crm.plans.window import next_allowed
-from realtoros_crm.tasks.models import Task
 from realtoros_runtime.consuming import describe_validation_error
+from realtoros_runtime.telemetry import inject_current_context
 
 log = logging.getLogger(__name__)
-
-M = TypeVar("M", Agent, Client)
 
 
 @dataclass
@@ -49,126 +56,116 @@ class ClaimResult:
         return len(self.claimed) + len(self.skipped) + len(self.failed) + len(self.deferred)
 
 
-async def lock_due_tasks(session: AsyncSession, *, now: datetime, limit: int) -> Sequence[Task]:
+async def lock_due_tasks(session: AsyncSession, *, now: datetime, limit: int) -> list[DueTask]:
     """Due email tasks only (calls, meetings and custom tasks are the agent's to do), and
-    none of a paused plan."""
-    paused = select(PlanRun.id).where(PlanRun.id == Task.plan_run_id, PlanRun.status == "paused")
-    statement = (
-        select(Task)
-        .where(
-            Task.status == "pending",
-            Task.due_at <= now,
-            Task.task_type == "email",
-            ~paused.exists(),
+    none of a paused plan: locked, in due order, each with its client and agent."""
+    return await lock_due_rows(session, now, limit)
+
+
+@dataclass
+class _Batch:
+    """One batch's work: what it writes, what it reports, and the parts of the events
+    that are the same for every task of an agent or a client."""
+
+    ctx: ClaimContext
+    now: datetime
+    timelines: dict[uuid.UUID, list[dict[str, Any]]]
+    trace: dict[str, str] = field(default_factory=lambda: inject_current_context({}))
+    """The trace context of the claim (the tick's consume span), for every outbox row."""
+    result: ClaimResult = field(default_factory=ClaimResult)
+    writes: BatchWrites = field(default_factory=BatchWrites)
+    stop: dict[uuid.UUID, str] = field(default_factory=dict)
+    """Clients whose plans end with them (client id → reason)."""
+    _agents: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    _clients: dict[uuid.UUID, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
+    _windows: dict[tuple[uuid.UUID, str | None], datetime] = field(default_factory=dict)
+
+    def body(self, due: DueTask, email_id: uuid.UUID) -> dict[str, Any]:
+        task, client, agent = due.task, due.client, due.agent
+        if (agent_part := self._agents.get(agent.id)) is None:
+            agent_part = self._agents[agent.id] = agent_fields(agent)
+        if (parts := self._clients.get(client.id)) is None:
+            url = self.ctx.unsubscribe_url(client.id)
+            parts = client_fields(client), delivery_fields(client, agent, url)
+            self._clients[client.id] = parts
+        return task_due_body(
+            task,
+            parts[0],
+            agent_part,
+            parts[1],
+            self.timelines[client.id],
+            email_id=email_id,
+            client_id=client.id,
+            agent_id=agent.id,
         )
-        .order_by(Task.due_at, Task.id)
-        .limit(limit)
-        .with_for_update(of=Task, skip_locked=True)
-    )
-    return (await session.scalars(statement)).all()
 
-
-async def _by_id(
-    session: AsyncSession, model: type[M], ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, M]:
-    rows = await session.scalars(select(model).where(model.id.in_(set(ids))))
-    return {row.id: row for row in rows}
-
-
-def _close_task(task: Task, status: str, reason: str, now: datetime) -> None:
-    task.status = status
-    task.failure_reason = reason
-    task.updated_at = now
+    def window_opens(self, due: DueTask) -> datetime:
+        """The sending window's next opening for this client (``now`` when it is open)."""
+        key = (due.agent.id, due.client.timezone)  # the window depends on nothing else
+        if (opens := self._windows.get(key)) is None:
+            # client_window reads the agent's window fields, which the row has.
+            window = client_window(due.client, cast(Agent, due.agent))
+            opens = self._windows[key] = next_allowed(self.now, window)
+        return opens
 
 
 async def claim_batch(
     session: AsyncSession, *, now: datetime, limit: int, ctx: ClaimContext
 ) -> ClaimResult:
     """Claim up to ``limit`` due tasks that no other transaction holds."""
-    tasks = await lock_due_tasks(session, now=now, limit=limit)
-    result = ClaimResult()
-    if not tasks:
-        return result
-    clients = await _by_id(session, Client, (task.client_id for task in tasks))
-    agents = await _by_id(session, Agent, (task.agent_id for task in tasks))
-    timelines = await recent_timelines(session, clients)
-    stop: dict[uuid.UUID, str] = {}
-    for task in tasks:
-        client, agent = clients[task.client_id], agents[task.agent_id]
-        if not _may_claim(task, client, agent, now, result, stop):
-            if task.status == "skipped":
-                _record_skip(session, task, task.failure_reason or "", now)
-            continue
-        email_id = uuid.uuid4()
-        try:
-            event = task_due_event(
-                task, client, agent, timelines[client.id], email_id=email_id, ctx=ctx
-            )
-        except ValidationError as exc:
-            log.error("task %s cannot be composed: %s", task.id, describe_validation_error(exc))
-            _close_task(task, "failed", describe_validation_error(exc)[:2000], now)
-            result.failed.append(task.id)
-            continue
-        _claim(session, task, email_id, client.email, now)
-        add_to_outbox(session, ctx.ns, event, event_id=str(uuid.uuid4()), now=now)
-        result.claimed.append(task.id)
-    for client_id, reason in stop.items():  # the client's plans end with it
+    due = await lock_due_tasks(session, now=now, limit=limit)
+    if not due:
+        return ClaimResult()
+    timelines = await recent_timeline_rows(session, (d.client.id for d in due))
+    batch = _Batch(ctx, now, timelines)
+    for one in due:
+        if _may_claim(batch, one):
+            _claim(batch, one)
+    await write_batch(session, ctx.ns, batch.writes, now)
+    for client_id, reason in batch.stop.items():  # the client's plans end with it
         await stop_client_plans(session, client_id, reason, now)
-    await session.flush()
-    return result
+    return batch.result
 
 
-def _may_claim(
-    task: Task,
-    client: Client,
-    agent: Agent,
-    now: datetime,
-    result: ClaimResult,
-    stop: dict[uuid.UUID, str],
-) -> bool:
+def _may_claim(batch: _Batch, due: DueTask) -> bool:
     """False when the task is skipped (the client gets no follow-up) or deferred (a plan
     step outside the sending window moves to its next opening)."""
-    if (reason := client.no_follow_up_reason()) is not None:
-        _close_task(task, "skipped", reason, now)
-        result.skipped.append(task.id)
+    task, client = due.task, due.client
+    reason = no_follow_up_reason(client.stage, client.unsubscribed, client.deleted_at)
+    if reason is not None:
+        skip = Skipped(task.id, task.agent_id, task.client_id, task.purpose, reason)
+        batch.writes.skipped.append(skip)
+        batch.result.skipped.append(task.id)
         if task.plan_run_id is not None:
-            stop[client.id] = reason
+            batch.stop[client.id] = reason
         return False
     if task.plan_run_id is not None:
-        opens = next_allowed(now, client_window(client, agent))
-        if opens > now:  # a late claim (the service was down) still respects the window
-            task.due_at, task.updated_at = opens, now
-            result.deferred.append(task.id)
+        opens = batch.window_opens(due)
+        if opens > batch.now:  # a late claim (the service was down) still respects the window
+            batch.writes.deferred.append((task.id, opens))
+            batch.result.deferred.append(task.id)
             return False
     return True
 
 
-def _claim(session: AsyncSession, task: Task, email_id: uuid.UUID, to: str, now: datetime) -> None:
-    email = Email(
-        id=email_id,
-        agent_id=task.agent_id,
-        client_id=task.client_id,
-        task_id=task.id,
-        status="composing",
-        to_email=to,
-        created_at=now,
-        updated_at=now,
+def _claim(batch: _Batch, due: DueTask) -> None:
+    task, client, agent, email_id, event_id = due
+    try:
+        event = TaskDue.model_validate(batch.body(due, email_id))
+    except ValidationError:
+        # Build it again the slow way, part by part, for the error the task has always
+        # failed with. A broken timeline entry fails the whole batch, as it always has.
+        timeline = [TimelineEntry(**entry) for entry in batch.timelines[client.id]]
+        try:
+            event = task_due_event(task, client, agent, timeline, email_id=email_id, ctx=batch.ctx)
+        except ValidationError as exc:
+            log.error("task %s cannot be composed: %s", task.id, describe_validation_error(exc))
+            batch.writes.failed.append((task.id, describe_validation_error(exc)[:2000]))
+            batch.result.failed.append(task.id)
+            return
+    # Serialised now, so the 500 events of a batch do not all live until its end.
+    outbox = outbox_row(event, event_id, batch.now, batch.trace)
+    batch.writes.claimed.append(
+        Claimed(task.id, task.agent_id, task.client_id, email_id, client.email, outbox)
     )
-    # Task and email refer to each other; through the relationship the flush inserts the
-    # email before it updates the task.
-    task.email = email
-    task.status = "composing"
-    task.updated_at = now
-    session.add(email)
-
-
-def _record_skip(session: AsyncSession, task: Task, reason: str, now: datetime) -> None:
-    record_activity(
-        session,
-        agent_id=task.agent_id,
-        client_id=task.client_id,
-        kind="follow_up_skipped",
-        summary=f"{task.purpose} follow-up skipped: {reason}",
-        occurred_at=now,
-        task_id=task.id,
-    )
+    batch.result.claimed.append(task.id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.activities.schemas import ActivityPublic
 from realtoros_crm.activities.service import client_timeline
-from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
+from realtoros_crm.api.deps import CurrentAgent, CurrentAgentId, SessionDep, StateDep
 from realtoros_crm.api.problems import problem_responses
 from realtoros_crm.clients.bulk import bulk_delete, bulk_update
-from realtoros_crm.clients.listing import ClientFilter, InvalidCursor, list_clients
+from realtoros_crm.clients.listing import ClientFilter, InvalidCursor, list_client_rows
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.schemas import (
     BulkDelete,
@@ -66,21 +66,26 @@ async def add_client(
     return detail
 
 
-@router.get("", responses=problem_responses(400))
+# The list's columns: exactly what the page shows (FastAPI validates the rows into
+# ``ClientPublic`` and serialises them in one pass; no ORM objects on this hot path).
+_LISTED = [getattr(Client, name) for name in ClientPublic.model_fields]
+
+
+@router.get("", responses=problem_responses(400), response_model=list[ClientPublic])
 async def read_clients(
     request: Request,
     response: Response,
-    agent: CurrentAgent,
+    agent_id: CurrentAgentId,
     session: SessionDep,
     where: Annotated[ClientFilter, Query()],
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
-) -> list[ClientPublic]:
+) -> Any:
     """One page of the agent's clients; the next page's cursor is in ``X-Next-Cursor`` and
     the ``Link: <…>; rel="next"`` header (absent on the last page)."""
     try:
-        clients, next_cursor = await list_clients(
-            session, agent.id, where, limit=limit, cursor=cursor
+        rows, next_cursor = await list_client_rows(
+            session, agent_id, where, columns=_LISTED, limit=limit, cursor=cursor
         )
     except InvalidCursor as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
@@ -89,7 +94,7 @@ async def read_clients(
         link = f"{request.url.path}?{urlencode([*params, ('cursor', next_cursor)])}"
         response.headers["X-Next-Cursor"] = next_cursor
         response.headers["Link"] = f'<{link}>; rel="next"'
-    return [ClientPublic.model_validate(client) for client in clients]
+    return [dict(row._mapping) for row in rows]  # validated faster than from attributes
 
 
 @router.post("/bulk-update")

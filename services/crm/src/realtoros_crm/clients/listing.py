@@ -9,10 +9,10 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, literal_column, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.clients.models import STAGES, Client, Stage
@@ -51,7 +51,22 @@ def _sort_column(sort: SortKey) -> Any:
     }[sort]
 
 
-def _sort_value(client: Client, sort: SortKey) -> Any:
+class ListedRow(Protocol):
+    """What the cursor needs of a listed row: a ``Client``, or a row of the listed columns."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def last_contacted_at(self) -> datetime | None: ...
+
+
+def _sort_value(client: ListedRow, sort: SortKey) -> Any:
     if sort == "created_at":
         return client.created_at.isoformat()
     if sort == "name":
@@ -62,7 +77,7 @@ def _sort_value(client: Client, sort: SortKey) -> Any:
     return at.isoformat() if at is not None else None
 
 
-def encode_cursor(client: Client, where: ClientFilter) -> str:
+def encode_cursor(client: ListedRow, where: ClientFilter) -> str:
     raw = json.dumps([where.sort, where.order, _sort_value(client, where.sort), str(client.id)])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -107,8 +122,13 @@ def _conditions(agent_id: uuid.UUID, where: ClientFilter) -> list[ColumnElement[
 
 
 def list_statement(
-    agent_id: uuid.UUID, where: ClientFilter, *, limit: int, cursor: str | None
-) -> Select[Client]:
+    agent_id: uuid.UUID,
+    where: ClientFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+    columns: Sequence[Any] = (Client,),
+) -> Select[Any]:
     column = _sort_column(where.sort)
     conditions = _conditions(agent_id, where)
     if cursor:
@@ -119,7 +139,7 @@ def list_statement(
         ordering = (column.asc(), Client.id.asc())
     else:
         ordering = (column.desc(), Client.id.desc())
-    return select(Client).where(*conditions).order_by(*ordering).limit(limit)
+    return select(*columns).where(*conditions).order_by(*ordering).limit(limit)
 
 
 async def list_clients(
@@ -133,6 +153,24 @@ async def list_clients(
     """One page and the cursor of the next (None on the last page)."""
     statement = list_statement(agent_id, where, limit=limit + 1, cursor=cursor)
     rows = list((await session.scalars(statement)).all())
+    page = rows[:limit]
+    more = len(rows) > limit
+    return page, encode_cursor(page[-1], where) if more and page else None
+
+
+async def list_client_rows(
+    session: AsyncSession,
+    agent_id: uuid.UUID,
+    where: ClientFilter,
+    *,
+    columns: Sequence[Any],
+    limit: int,
+    cursor: str | None = None,
+) -> tuple[Sequence[Row[Any]], str | None]:
+    """``list_clients`` as rows of ``columns`` (which include those of ``ListedRow``): no
+    ORM objects, for a page that is only read and sent."""
+    statement = list_statement(agent_id, where, limit=limit + 1, cursor=cursor, columns=columns)
+    rows = (await session.execute(statement)).all()
     page = rows[:limit]
     more = len(rows) > limit
     return page, encode_cursor(page[-1], where) if more and page else None
