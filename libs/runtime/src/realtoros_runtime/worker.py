@@ -148,8 +148,15 @@ def worker_app(
 
 def serve(app: Any, settings: ServiceSettings) -> None:
     """Run an ASGI app with uvicorn on the service's host and port."""
+    import gc
+
     import uvicorn
 
+    # Everything imported and built so far lives as long as the process: out of the
+    # collector's sight, full collections stop re-walking it (they paused a CRM claim
+    # batch for ~80 ms).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
         app,
         host=settings.http_host,
