@@ -129,3 +129,39 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_last_deli
     assert handler.calls["always-fails"] == 3
     await publish_raw(nats_client, namespace, encode(SENT), headers_for("after"))
     await wait_for(lambda: handler.done == ["after"])
+
+
+async def test_a_handler_gets_its_message_without_a_thread_hop(
+    nats_url: str, namespace: Namespace, nats_client: NATS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # FastStream resolves `msg: NatsMessage` through a synchronous context field, which
+    # fast_depends runs in a worker thread per message; Bus.durable hands it over itself.
+    import fast_depends.utils
+
+    hops: list[str] = []
+    real = fast_depends.utils.run_in_threadpool
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(fast_depends.utils, "run_in_threadpool", counted)
+    settings = ServiceSettings(nats_url=nats_url, nats_namespace=namespace.name)  # type: ignore[arg-type]
+    bus = build_bus("testsvc", settings)
+    seen: list[tuple[str, str]] = []
+
+    async def on_email_sent(event: EmailSent, msg: NatsMessage) -> None:
+        seen.append((str(event.email_id), envelope_of(msg).id))
+
+    bus.durable(namespace.subject(EmailSent), producer="mailer", durable="testsvc-hop")(
+        on_email_sent
+    )
+    await bus.connect()
+    await bus.broker.start()
+    try:
+        await publish_raw(nats_client, namespace, encode(SENT), headers_for("no-hop"))
+        await wait_for(lambda: bool(seen))
+    finally:
+        await bus.broker.stop()
+    assert seen == [(str(SENT.email_id), "no-hop")]
+    assert hops == []

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from faststream import BaseMiddleware
@@ -29,6 +30,17 @@ from realtoros_contracts import Envelope, EnvelopeError, Namespace, decode, pars
 from realtoros_runtime.bus import EventPublisher
 
 log = logging.getLogger(__name__)
+
+_CURRENT: ContextVar[NatsMessage | None] = ContextVar("realtoros_message", default=None)
+
+
+def current_message() -> NatsMessage:
+    """The message whose handler is running (set by the middleware below)."""
+    msg = _CURRENT.get()
+    if msg is None:
+        raise RuntimeError("no message is being consumed here")
+    return msg
+
 
 H_DL_REASON = "x-dead-letter-reason"
 H_DL_SERVICE = "x-dead-letter-service"
@@ -140,6 +152,8 @@ def consumer_middleware(
             msg: StreamMessage[Any],
         ) -> Any:
             deliveries = msg.raw_message.metadata.num_delivered
+            assert isinstance(msg, NatsMessage)
+            token = _CURRENT.set(msg)
             try:
                 validate_message(ns, msg)
                 return await call_next(msg)
@@ -167,6 +181,8 @@ def consumer_middleware(
                     return None
                 reason = f"gave up after {deliveries} deliveries: {type(exc).__name__}: {exc}"
                 await _dead_letter_or_retry(msg, reason, type(exc).__name__, deliveries)
+            finally:
+                _CURRENT.reset(token)
             return None
 
     async def _dead_letter_or_retry(
