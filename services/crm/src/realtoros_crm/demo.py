@@ -128,10 +128,19 @@ async def _draft(session: AsyncSession, client: Client, now: datetime) -> None:
 
 
 async def _failed(session: AsyncSession, client: Client, now: datetime) -> None:
-    subject, reason = "Your market update", "the address bounced: mailbox does not exist"
+    """Sent, then a permanent bounce — as the CRM records SES's notification of one."""
+    subject, detail = "Your market update", "General; 550 5.1.1 mailbox does not exist"
     at = now - timedelta(days=1, hours=2)
-    email = await _email(session, client, subject, at, "failed", reason)
-    _note(session, email, "email_failed", f"Email not sent: {reason}", email.created_at)
+    email = await _email(session, client, subject, at, "failed", f"hard bounce: {detail}")
+    email.sent_at, email.provider_message_id, email.transport = at, f"demo-{email.id}", "ses"
+    email.bounced_at, email.bounce_type = at + timedelta(minutes=2), "permanent"
+    _note(session, email, "email_sent", f"Email sent: {subject}", at)
+    summary = f"Email bounced (permanent): {detail}. The address no longer receives email."
+    _note(session, email, "email_bounced", summary, email.bounced_at)
+    # A hard bounce unsubscribes the client (emails/outcomes.py), so no follow-up retries.
+    client.unsubscribed = True
+    unsubscribed = "Unsubscribed from follow-up emails after a hard bounce."
+    _note(session, email, "unsubscribed", unsubscribed, email.bounced_at)
 
 
 async def _plans(session: AsyncSession, agent_id: uuid.UUID, now: datetime) -> None:
