@@ -29,7 +29,9 @@ from realtoros_contracts import (
     envelope_headers,
 )
 from realtoros_mailer.app import Mailer, build_mailer
+from realtoros_mailer.message import Outgoing
 from realtoros_mailer.settings import MailerSettings
+from realtoros_mailer.transports import Transport, TransportName
 
 T = TypeVar("T")
 E = TypeVar("E", bound=Event)
@@ -218,3 +220,23 @@ async def wait_consumed(
         return info.ack_floor is not None and (info.ack_floor.stream_seq or 0) >= seq
 
     await eventually(probe, what=f"{durable} to consume seq {seq}")
+
+
+class FailsFirst:
+    """The real transport, counting its sends, except that the first raises ``error``
+    (with None, none does)."""
+
+    def __init__(self, inner: Transport, error: BaseException | None) -> None:
+        self.inner = inner
+        self.error = error
+        self.calls = 0
+
+    @property
+    def name(self) -> TransportName:
+        return self.inner.name
+
+    async def send(self, message: Outgoing) -> str:
+        self.calls += 1
+        if self.calls == 1 and self.error is not None:
+            raise self.error
+        return await self.inner.send(message)

@@ -13,11 +13,11 @@ from botocore.exceptions import ClientError
 from nats.aio.client import Client as NatsClient
 
 from realtoros_contracts import EmailFailed, EmailSent, Namespace
-from realtoros_mailer.message import Outgoing
 from realtoros_mailer.pacing import RateLimiter, SendingPause
-from realtoros_mailer.transports import Transport, TransportName
+from realtoros_mailer.transports import Transport
 from realtoros_mailer.transports.ses import classify
 from tests.mailer.helpers import (
+    FailsFirst,
     composed,
     eventually,
     mailer_events,
@@ -57,33 +57,15 @@ def _quota_error() -> BaseException:
     return known
 
 
-class QuotaFirst:
-    """The real transport, except that SES's daily quota is used up on the first call."""
-
-    def __init__(self, inner: Transport) -> None:
-        self.inner = inner
-        self.calls = 0
-
-    @property
-    def name(self) -> TransportName:
-        return self.inner.name
-
-    async def send(self, message: Outgoing) -> str:
-        self.calls += 1
-        if self.calls == 1:
-            raise _quota_error()
-        return await self.inner.send(message)
-
-
 async def test_daily_quota_pauses_sending_and_the_email_waits_instead_of_failing(
     nats_url: str, namespace: Namespace, nats_client: NatsClient, tmp_path: Path
 ) -> None:
     js = nats_client.jetstream()
     event = composed()
-    wrapped: list[QuotaFirst] = []
+    wrapped: list[FailsFirst] = []
 
     def wrap(transport: Transport) -> Transport:
-        wrapped.append(QuotaFirst(transport))
+        wrapped.append(FailsFirst(transport, _quota_error()))
         return wrapped[0]
 
     settings = settings_for(

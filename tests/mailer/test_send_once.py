@@ -14,11 +14,11 @@ from nats.js.errors import KeyNotFoundError
 
 from realtoros_contracts import EmailFailed, EmailSent, Namespace
 from realtoros_mailer.handlers import APPROVED_DURABLE, COMPOSED_DURABLE
-from realtoros_mailer.message import Outgoing
-from realtoros_mailer.transports import SendNotAttempted, Transport, TransportName
+from realtoros_mailer.transports import SendNotAttempted, Transport
 from realtoros_runtime.consuming import RetryPolicy
 from tests.mailer.helpers import (
     SES_FROM,
+    FailsFirst,
     Stored,
     approved,
     composed,
@@ -141,41 +141,6 @@ async def test_ses_rejection_is_reported_failed(
     assert (await ledger_entry(nats_client, namespace, str(event.email_id)))["state"] == "failed"
 
 
-class CountsSends:
-    """The real transport, counting its sends."""
-
-    def __init__(self, inner: Transport) -> None:
-        self.inner = inner
-        self.calls = 0
-
-    @property
-    def name(self) -> TransportName:
-        return self.inner.name
-
-    async def send(self, message: Outgoing) -> str:
-        self.calls += 1
-        return await self.inner.send(message)
-
-
-class FailsFirst:
-    """The real transport, except that its first send raises ``error``."""
-
-    def __init__(self, inner: Transport, error: Exception) -> None:
-        self.inner = inner
-        self.error = error
-        self.calls = 0
-
-    @property
-    def name(self) -> TransportName:
-        return self.inner.name
-
-    async def send(self, message: Outgoing) -> str:
-        self.calls += 1
-        if self.calls == 1:
-            raise self.error
-        return await self.inner.send(message)
-
-
 async def test_send_surely_not_attempted_is_released_and_retried(
     nats_url: str, namespace: Namespace, nats_client: NatsClient, tmp_path: Path
 ) -> None:
@@ -207,11 +172,11 @@ async def test_a_claim_this_mailer_never_sent_is_taken_over_not_reported_unknown
     # never called the transport, so the redelivery sends instead of reporting unknown.
     js = nats_client.jetstream()
     event = composed()
-    flaky: list[FailsFirst | CountsSends] = []
+    flaky: list[FailsFirst] = []
 
     def wrap(transport: Transport) -> Transport:
         error = SendNotAttempted("throttled") if lost == "release" else None
-        flaky.append(FailsFirst(transport, error) if error else CountsSends(transport))
+        flaky.append(FailsFirst(transport, error))
         return flaky[0]
 
     settings = settings_for(nats_url, namespace, mail_outbox_dir=tmp_path)
