@@ -31,8 +31,10 @@ from realtoros_crm.plans.service import (
     get_step,
     list_plans,
     plan_public,
-    renumber,
+    remove_step,
+    soft_delete_plan,
     update_plan,
+    update_step,
 )
 
 router = APIRouter(tags=["plans"])
@@ -86,8 +88,7 @@ async def delete_plan(
 ) -> Response:
     """Delete a plan; clients already on it keep their scheduled steps."""
     plan = await _plan(session, agent.id, plan_id)
-    plan.deleted_at = plan.updated_at = state.clock()
-    plan.is_default, plan.start_on_stage = False, None
+    await soft_delete_plan(session, plan, state.clock())
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -113,11 +114,7 @@ async def change_plan_step(
     plan = await _plan(session, agent.id, plan_id)
     if (step := await get_step(session, plan, step_id)) is None:
         raise _not_found("step", step_id)
-    for name, value in data.model_dump(exclude_unset=True).items():
-        if value is not None or name == "instructions":
-            setattr(step, name, value)
-    await renumber(session, plan.id, step if data.position is not None else None)
-    plan.updated_at = state.clock()
+    await update_step(session, plan, step, data, state.clock())
     await session.commit()
     return StepPublic.model_validate(step)
 
@@ -129,9 +126,7 @@ async def delete_plan_step(
     plan = await _plan(session, agent.id, plan_id)
     if (step := await get_step(session, plan, step_id)) is None:
         raise _not_found("step", step_id)
-    await session.delete(step)
-    await session.flush()
-    await renumber(session, plan.id, None)
+    await remove_step(session, plan, step)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

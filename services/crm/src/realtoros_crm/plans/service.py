@@ -11,7 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.plans.models import Plan, PlanStep
-from realtoros_crm.plans.schemas import PlanCreate, PlanPublic, PlanUpdate, StepIn, StepPublic
+from realtoros_crm.plans.schemas import (
+    PlanCreate,
+    PlanPublic,
+    PlanUpdate,
+    StepIn,
+    StepPublic,
+    StepUpdate,
+)
 
 DEFAULT_PLAN_NAME = "Standard follow-up"
 DEFAULT_STEPS = (
@@ -125,6 +132,29 @@ async def add_step(session: AsyncSession, plan: Plan, data: StepIn, now: datetim
     plan.updated_at = now
     await session.flush()
     return step
+
+
+async def soft_delete_plan(session: AsyncSession, plan: Plan, now: datetime) -> None:
+    """Soft delete: clients already on the plan keep their scheduled steps."""
+    plan.deleted_at = plan.updated_at = now
+    plan.is_default, plan.start_on_stage = False, None
+    await session.flush()
+
+
+async def update_step(
+    session: AsyncSession, plan: Plan, step: PlanStep, data: StepUpdate, now: datetime
+) -> None:
+    for name, value in data.model_dump(exclude_unset=True).items():
+        if value is not None or name == "instructions":
+            setattr(step, name, value)
+    await renumber(session, plan.id, step if data.position is not None else None)
+    plan.updated_at = now
+
+
+async def remove_step(session: AsyncSession, plan: Plan, step: PlanStep) -> None:
+    await session.delete(step)
+    await session.flush()
+    await renumber(session, plan.id, None)
 
 
 async def get_step(session: AsyncSession, plan: Plan, step_id: uuid.UUID) -> PlanStep | None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.models import STAGES
@@ -20,8 +22,10 @@ from realtoros_crm.plans.service import (
     get_step,
     list_plans,
     plan_public,
-    renumber,
+    remove_step,
+    soft_delete_plan,
     update_plan,
+    update_step,
 )
 from realtoros_crm.web import PageNotFound
 from realtoros_crm.web.render import field_errors, page, redirect
@@ -105,8 +109,7 @@ async def save_plan(
     plan = await _plan(session, agent.id, plan_id)
     form = await _form(request)
     if form.get("action") == "delete":
-        plan.deleted_at = plan.updated_at = state.clock()
-        plan.is_default, plan.start_on_stage = False, None
+        await soft_delete_plan(session, plan, state.clock())
         await session.commit()
         return redirect(
             "/app/plans", f"Plan “{plan.name}” deleted; clients on it keep their steps."
@@ -114,19 +117,29 @@ async def save_plan(
     try:
         data = PlanUpdate.model_validate(_plan_fields(form))
     except ValidationError as exc:
-        shown = await plan_public(session, plan)
-        return page(
-            request,
-            "plan.html",
-            status_code=422,
-            plan=shown,
-            stages=STAGES,
-            errors=field_errors(exc),
-            step_values={},
-        )
+        return await _plan_with_errors(request, session, plan, exc, {})
     await update_plan(session, plan, data, state.clock())
     await session.commit()
     return redirect(f"/app/plans/{plan.id}", "Plan saved.")
+
+
+async def _plan_with_errors(
+    request: Request,
+    session: AsyncSession,
+    plan: Plan,
+    exc: ValidationError,
+    step_values: Mapping[str, str],
+) -> Response:
+    """The plan page again, with what was wrong with the form (422)."""
+    return page(
+        request,
+        "plan.html",
+        status_code=422,
+        plan=await plan_public(session, plan),
+        stages=STAGES,
+        errors=field_errors(exc),
+        step_values=step_values,
+    )
 
 
 @router.post("/{plan_id}/steps")
@@ -138,16 +151,7 @@ async def new_step(
     try:
         data = StepIn.model_validate(_step_fields(form))
     except ValidationError as exc:
-        shown = await plan_public(session, plan)
-        return page(
-            request,
-            "plan.html",
-            status_code=422,
-            plan=shown,
-            stages=STAGES,
-            errors=field_errors(exc),
-            step_values=form,
-        )
+        return await _plan_with_errors(request, session, plan, exc, form)
     await add_step(session, plan, data, state.clock())
     await session.commit()
     return redirect(f"/app/plans/{plan.id}", "Step added.")
@@ -167,9 +171,7 @@ async def change_step(
         raise PageNotFound("step")
     form, back = await _form(request), f"/app/plans/{plan.id}"
     if form.get("action") == "delete":
-        await session.delete(step)
-        await session.flush()
-        await renumber(session, plan.id, None)
+        await remove_step(session, plan, step)
         await session.commit()
         return redirect(back, "Step removed.")
     fields = _step_fields(form)
@@ -181,10 +183,6 @@ async def change_step(
         return redirect(
             back, "Step not saved: " + "; ".join(f"{k}: {v}" for k, v in field_errors(exc).items())
         )
-    for name, value in data.model_dump(exclude_unset=True).items():
-        if value is not None or name == "instructions":
-            setattr(step, name, value)
-    await renumber(session, plan.id, step if data.position is not None else None)
-    plan.updated_at = state.clock()
+    await update_step(session, plan, step, data, state.clock())
     await session.commit()
     return redirect(back, "Step saved.")
