@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
 from realtoros_crm.clients.service import get_client
 from realtoros_crm.plans.models import Plan, PlanRun
-from realtoros_crm.plans.runs import PlanConflict, apply_plan, end_run, pause_run, resume_run
+from realtoros_crm.plans.runs import RUN_ACTIONS, PlanConflict, act_on_run, apply_plan
 from realtoros_crm.plans.schemas import (
     ApplyPlan,
     PlanCreate,
@@ -188,16 +188,11 @@ async def change_run(
     run_id: uuid.UUID, action: str, agent: CurrentAgent, session: SessionDep, state: StateDep
 ) -> RunPublic:
     """``pause``, ``resume`` (the remaining steps shift by the paused time) or ``cancel``."""
-    if action not in ("pause", "resume", "cancel"):
+    if action not in RUN_ACTIONS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no action '{action}' on a plan run")
-    run, now = await _run(session, agent.id, run_id), state.clock()
+    run = await _run(session, agent.id, run_id)
     try:
-        if action == "pause":
-            await pause_run(session, run, now)
-        elif action == "resume":
-            await resume_run(session, run, now)
-        else:
-            await end_run(session, run, "cancelled", "cancelled by the agent", now)
+        await act_on_run(session, run, action, state.clock())
     except PlanConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     await session.commit()

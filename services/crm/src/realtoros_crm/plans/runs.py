@@ -230,6 +230,21 @@ async def end_run(
     return cancelled
 
 
+RUN_ACTIONS = ("pause", "resume", "cancel")
+"""What an agent can do to a running plan (API and web alike)."""
+
+
+async def act_on_run(session: AsyncSession, run: PlanRun, action: str, now: datetime) -> None:
+    """One of :data:`RUN_ACTIONS` (the caller checks it is one); :class:`PlanConflict`
+    when the run is not in a state that allows it."""
+    if action == "pause":
+        await pause_run(session, run, now)
+    elif action == "resume":
+        await resume_run(session, run, now)
+    else:
+        await end_run(session, run, "cancelled", "cancelled by the agent", now)
+
+
 async def stop_client_plans(
     session: AsyncSession, client_id: uuid.UUID, reason: str, now: datetime
 ) -> int:

@@ -15,7 +15,7 @@ from realtoros_crm.emails.api import claim_context
 from realtoros_crm.emails.drafts import draft_on_demand
 from realtoros_crm.emails.listing import EmailFilter, list_emails
 from realtoros_crm.plans.models import PlanRun
-from realtoros_crm.plans.runs import PlanConflict, apply_plan, end_run, pause_run, resume_run
+from realtoros_crm.plans.runs import RUN_ACTIONS, PlanConflict, act_on_run, apply_plan
 from realtoros_crm.plans.service import ensure_default_plan, get_plan, list_plans
 from realtoros_crm.tasks.service import TaskFilter, list_tasks
 from realtoros_crm.web import PageNotFound
@@ -104,16 +104,11 @@ async def change_run(
         .with_for_update()
     )
     run = (await session.scalars(statement)).one_or_none()
-    if run is None or action not in ("pause", "resume", "cancel"):
+    if run is None or action not in RUN_ACTIONS:
         raise PageNotFound("plan")
-    now, back = state.clock(), f"/app/clients/{client_id}"
+    back = f"/app/clients/{client_id}"
     try:
-        if action == "pause":
-            await pause_run(session, run, now)
-        elif action == "resume":
-            await resume_run(session, run, now)
-        else:
-            await end_run(session, run, "cancelled", "cancelled by the agent", now)
+        await act_on_run(session, run, action, state.clock())
     except PlanConflict as exc:
         return redirect(back, f"Not done: {exc}")
     await session.commit()

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.bulk import bulk_update
 from realtoros_crm.clients.listing import ClientFilter, InvalidCursor, list_clients
-from realtoros_crm.clients.models import STAGES
+from realtoros_crm.clients.models import STAGES, Client
 from realtoros_crm.clients.schemas import BulkUpdate, ClientCreate, ClientUpdate
 from realtoros_crm.clients.service import create_client, get_client, update_client
 from realtoros_crm.clients.stages import StageHooksDep
@@ -140,6 +140,22 @@ def _form_data(form: dict[str, str]) -> dict[str, Any]:
     return data
 
 
+def _form_with_errors(
+    request: Request, client: Client | None, form: dict[str, str], exc: Exception
+) -> Response:
+    """The new/edit client form again, as posted, with what was wrong (422)."""
+    errors = field_errors(exc) if isinstance(exc, ValidationError) else {"custom_fields": str(exc)}
+    return page(
+        request,
+        "client_form.html",
+        status_code=422,
+        client=client,
+        values=form,
+        errors=errors,
+        stages=STAGES,
+    )
+
+
 async def _posted(request: Request) -> dict[str, str]:
     return {k: str(v) for k, v in (await request.form()).items()}
 
@@ -161,18 +177,7 @@ async def create(
             {k: v for k, v in _form_data(form).items() if v is not None}
         )
     except (ValidationError, ValueError) as exc:
-        errors = (
-            field_errors(exc) if isinstance(exc, ValidationError) else {"custom_fields": str(exc)}
-        )
-        return page(
-            request,
-            "client_form.html",
-            status_code=422,
-            client=None,
-            values=form,
-            errors=errors,
-            stages=STAGES,
-        )
+        return _form_with_errors(request, None, form, exc)
     client, change = await create_client(session, agent.id, data, now=state.clock())
     await hooks.notify(session, [change])
     await session.commit()
@@ -208,18 +213,7 @@ async def save_client(
         raw["unsubscribed"] = form.get("unsubscribed") == "on"
         data = ClientUpdate.model_validate(raw)
     except (ValidationError, ValueError) as exc:
-        errors = (
-            field_errors(exc) if isinstance(exc, ValidationError) else {"custom_fields": str(exc)}
-        )
-        return page(
-            request,
-            "client_form.html",
-            status_code=422,
-            client=client,
-            values=form,
-            errors=errors,
-            stages=STAGES,
-        )
+        return _form_with_errors(request, client, form, exc)
     change = await update_client(session, client, data, state.bus.ns, now=state.clock())
     await hooks.notify(session, [change] if change else [])
     await session.commit()
