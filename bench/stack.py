@@ -10,15 +10,20 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 
 from realtoros_devstack.embedded import EmbeddedNats, EmbeddedPostgres
 from tests.support.processes import REPO, ServiceProcess
+
+if TYPE_CHECKING:
+    from realtoros_crm.settings import CrmSettings
 
 SENDER = "notifications@mail.realtoros.test"
 NAMESPACE = "bench"
@@ -188,3 +193,19 @@ def loop(srv: Servers, database_url: str, *, llm_latency: float = 0.0) -> Iterat
             proc.stop()
         llm.stop()
         ses.stop()
+
+
+def in_process_crm_settings(database_url: str, nats_url: str) -> CrmSettings:
+    """Settings of a CRM app a benchmark builds in its own process (a fresh namespace,
+    logs at WARNING)."""
+    from realtoros_crm.settings import CrmSettings
+
+    return CrmSettings.model_validate(
+        {
+            "database_url": database_url,
+            "nats_url": nats_url,
+            "nats_namespace": f"bench{uuid.uuid4().hex[:8]}",
+            "jwt_secret": "bench-jwt-secret-that-is-long-enough-0123456789",
+            "log_level": "WARNING",
+        }
+    )

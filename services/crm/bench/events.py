@@ -61,7 +61,6 @@ from realtoros_crm.emails.consumers import (  # noqa: E402
     EmailEventRecorder,
     _handlers,
 )
-from realtoros_crm.settings import CrmSettings  # noqa: E402
 
 Row = Sequence[Any]
 Ids = tuple[uuid.UUID, uuid.UUID, uuid.UUID]  # email, task, client
@@ -245,15 +244,7 @@ async def via_nats(
 ) -> dict[str, dict[str, float]]:
     """The CRM app in this process (``build_app``, lifespan: every consumer and the relay
     running) consumes what a child process publishes, kind by kind."""
-    settings = CrmSettings.model_validate(
-        {
-            "database_url": url,
-            "nats_url": srv.nats.url,
-            "nats_namespace": f"bench{uuid.uuid4().hex[:8]}",
-            "jwt_secret": "bench-jwt-secret-that-is-long-enough-0123456789",
-            "log_level": "WARNING",
-        }
-    )
+    settings = stack.in_process_crm_settings(url, srv.nats.url)
     app = build_app(settings)
     assert srv.postgres.proc is not None
     pg, results = srv.postgres.proc.pid, {}

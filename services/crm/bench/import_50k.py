@@ -25,7 +25,6 @@ import os
 import resource
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,6 @@ from bench.machine import cpu_model, git_commit  # noqa: E402
 from bench.procstat import tree_cpu_seconds  # noqa: E402
 
 from realtoros_crm.app import build_app  # noqa: E402
-from realtoros_crm.settings import CrmSettings  # noqa: E402
 
 STAGES = ("Lead",) * 7 + ("Prospect", "Negotiating", "Past Client")
 """Mostly new leads, as an agent's export is; a closed one gets no plan."""
@@ -114,15 +112,7 @@ async def written(url: str) -> dict[str, int]:
 
 async def bench(args: argparse.Namespace, srv: stack.Servers, run: Run) -> dict[str, int]:
     url = await srv.create_database("crm_import")
-    settings = CrmSettings.model_validate(
-        {
-            "database_url": url,
-            "nats_url": srv.nats.url,
-            "nats_namespace": f"bench{uuid.uuid4().hex[:8]}",
-            "jwt_secret": "bench-jwt-secret-that-is-long-enough-0123456789",
-            "log_level": "WARNING",
-        }
-    )
+    settings = stack.in_process_crm_settings(url, srv.nats.url)
     app = build_app(settings)
     if args.plan == "no-hooks":
         app.state.stage_hooks = []
