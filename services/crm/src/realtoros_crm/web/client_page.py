@@ -130,7 +130,7 @@ async def draft_now(
 ) -> Response:
     if (client := await get_client(session, agent.id, client_id)) is None:
         raise PageNotFound("client")
-    if (reason := client.no_follow_up_reason()) is not None:
+    if (reason := client.no_email_reason()) is not None:
         return redirect(f"/app/clients/{client.id}", f"No email can be drafted: {reason}")
     email = await draft_on_demand(
         session, claim_context(state), client, instructions.replace("\x00", ""), state.clock()
