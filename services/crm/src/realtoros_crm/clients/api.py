@@ -52,7 +52,7 @@ async def _detail(session: AsyncSession, client: Client) -> ClientDetail:
 
 
 def _invalid(exc: ClientInvalid) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc))
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(422))

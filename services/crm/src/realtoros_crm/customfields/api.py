@@ -61,7 +61,7 @@ async def change_field(
     try:
         update_field(field, data)
     except FieldValueInvalid as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     await session.commit()
     return CustomFieldPublic.model_validate(field)
 

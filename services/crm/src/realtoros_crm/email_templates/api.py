@@ -115,7 +115,7 @@ def install_template_errors(app: FastAPI) -> None:
     """A template error answers the same wherever it is raised (templates, plans, tasks)."""
 
     async def invalid(request: Request, exc: Exception) -> Response:
-        return problem(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc))
+        return problem(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
 
     async def conflict(request: Request, exc: Exception) -> Response:
         return problem(status.HTTP_409_CONFLICT, str(exc))
