@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -215,6 +215,19 @@ def soft_delete(client: Client, now: datetime) -> None:
 def restore(client: Client, now: datetime) -> None:
     client.deleted_at, client.updated_at = None, now
     _note(client, "client_restored", "Restored", now)
+
+
+async def client_choices(
+    session: AsyncSession, agent_id: uuid.UUID, limit: int = 500
+) -> Sequence[Any]:
+    """The agent's clients as (id, name) rows, by name: the choices of a form's select."""
+    statement = (
+        select(Client.id, Client.name)
+        .where(Client.agent_id == agent_id, Client.deleted_at.is_(None))
+        .order_by(Client.name, Client.id)
+        .limit(limit)
+    )
+    return (await session.execute(statement)).all()
 
 
 async def client_names(

@@ -14,8 +14,8 @@ from starlette.datastructures import UploadFile as FormFile
 
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.stages import StageHooksDep
-from realtoros_crm.imports.api import import_clients
 from realtoros_crm.customfields.service import list_fields
+from realtoros_crm.imports.api import import_clients
 from realtoros_crm.imports.mapping import FIELD_PREFIX, TARGETS, auto_mapping
 from realtoros_crm.imports.models import ClientImport
 from realtoros_crm.imports.rows import UnreadableFile, parse_csv

@@ -77,6 +77,7 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
         name,
         {
             "agent": getattr(request.state, "agent", None),
+            "saved_lists": getattr(request.state, "saved_lists", ()),
             "csrf": getattr(request.state, "csrf", ""),
             "flash": flash,
             "google_client_id": request.app.state.crm.settings.google_client_id,
