@@ -31,7 +31,7 @@ from realtoros_crm.clients.models import STAGES, Client, Stage
 
 FieldCondition = Annotated[
     str,
-    Field(max_length=200, pattern=r"^[a-z][a-z0-9_]{0,59}(=|>=|<=).{1,100}$"),
+    Field(max_length=200, pattern=r"^[a-z][a-z0-9_]{0,59}(=|>=|<=)[^\x00]{1,100}$"),
 ]
 _CONDITION = re.compile(r"^([a-z][a-z0-9_]*)(>=|<=|=)(.+)$")
 
