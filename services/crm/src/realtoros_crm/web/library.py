@@ -40,20 +40,10 @@ from realtoros_crm.lists.service import (
 )
 from realtoros_crm.web import PageNotFound
 from realtoros_crm.web.clients import client_filter
-from realtoros_crm.web.render import field_errors, page, redirect
+from realtoros_crm.web.render import page, posted_form, problem_text, redirect
 from realtoros_crm.web.session import WebAgent
 
 router = APIRouter(prefix="/app")
-
-
-async def _form(request: Request) -> dict[str, str]:
-    return {k: str(v).replace("\x00", "") for k, v in (await request.form()).items()}
-
-
-def _problem(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in field_errors(exc).items())
-    return str(exc)
 
 
 # --- custom fields -------------------------------------------------------------------------
@@ -68,7 +58,7 @@ async def fields_page(request: Request, agent: WebAgent, session: SessionDep) ->
 async def add_field(
     request: Request, agent: WebAgent, session: SessionDep, state: StateDep
 ) -> Response:
-    form = await _form(request)
+    form = await posted_form(request)
     choices = [c.strip() for c in form.get("choices", "").split(",") if c.strip()]
     raw = {"key": form.get("key", ""), "label": form.get("label", ""),
            "field_type": form.get("field_type", ""), "choices": choices}  # fmt: skip
@@ -77,7 +67,7 @@ async def add_field(
             session, agent.id, CustomFieldCreate.model_validate(raw), state.clock()
         )
     except (ValidationError, FieldConflict) as exc:
-        return redirect("/app/fields", f"Not added: {_problem(exc)}")
+        return redirect("/app/fields", f"Not added: {problem_text(exc)}")
     await session.commit()
     return redirect("/app/fields", f"Field “{field.label}” added.")
 
@@ -108,12 +98,12 @@ async def templates_page(request: Request, agent: WebAgent, session: SessionDep)
 async def add_template(
     request: Request, agent: WebAgent, session: SessionDep, state: StateDep
 ) -> Response:
-    form = await _form(request)
+    form = await posted_form(request)
     try:
         data = TemplateCreate.model_validate(form)
         template = await create_template(session, agent.id, data, state.clock())
     except (ValidationError, TemplateInvalid, TemplateConflict) as exc:
-        return redirect("/app/templates", f"Not saved: {_problem(exc)}")
+        return redirect("/app/templates", f"Not saved: {problem_text(exc)}")
     await session.commit()
     return redirect(f"/app/templates/{template.id}", f"Template “{template.name}” saved.")
 
@@ -147,7 +137,7 @@ async def save_template(
 ) -> Response:
     if (template := await get_template(session, agent.id, template_id)) is None:
         raise PageNotFound("template")
-    form = await _form(request)
+    form = await posted_form(request)
     back = f"/app/templates/{template.id}"
     try:
         if form.get("action") == "delete":
@@ -156,7 +146,7 @@ async def save_template(
             return redirect("/app/templates", f"Template “{template.name}” deleted.")
         await update_template(session, template, TemplateUpdate.model_validate(form), state.clock())
     except (ValidationError, TemplateInvalid, TemplateConflict) as exc:
-        return redirect(back, f"Not saved: {_problem(exc)}")
+        return redirect(back, f"Not saved: {problem_text(exc)}")
     await session.commit()
     return redirect(back, "Template saved.")
 
@@ -174,7 +164,7 @@ async def _list(session: SessionDep, agent_id: uuid.UUID, list_id: uuid.UUID) ->
 async def save_list(
     request: Request, agent: WebAgent, session: SessionDep, state: StateDep
 ) -> Response:
-    form = await _form(request)
+    form = await posted_form(request)
     query = form.get("query", "")
     back = f"/app/clients{query}" if query.startswith("?") else "/app/clients"
     try:
@@ -182,7 +172,7 @@ async def save_list(
         data = ListCreate(name=form.get("name", ""), filter=where)
         saved = await create_list(session, agent.id, data, state.clock())
     except (ValidationError, ListConflict) as exc:
-        return redirect(back, f"Not saved: {_problem(exc)}")
+        return redirect(back, f"Not saved: {problem_text(exc)}")
     await session.commit()
     return redirect(f"/app/clients?list={saved.id}", f"List “{saved.name}” saved.")
 
@@ -201,14 +191,14 @@ async def bulk_list(
     hooks: StageHooksDep,
 ) -> Response:
     saved = await _list(session, agent.id, list_id)
-    form = await _form(request)
+    form = await posted_form(request)
     tags = {k: [t.strip() for t in form.get(k, "").split(",") if t.strip()]
             for k in ("add_tags", "remove_tags")}  # fmt: skip
     back = f"/app/clients?list={saved.id}"
     try:
         data = ListBulkUpdate.model_validate({"stage": form.get("stage") or None, **tags})
     except ValidationError as exc:
-        return redirect(back, f"Nothing changed: {_problem(exc)}")
+        return redirect(back, f"Nothing changed: {problem_text(exc)}")
     result, changes = await bulk_update_list(session, saved, data, state.clock())
     await hooks.notify(session, changes)
     await session.commit()

@@ -101,6 +101,18 @@ def redirect(url: str, flash: str | None = None) -> RedirectResponse:
     return response
 
 
+async def posted_form(request: Request) -> dict[str, str]:
+    """A form's fields as text (NUL removed: PostgreSQL text cannot hold it)."""
+    return {k: str(v).replace("\x00", "") for k, v in (await request.form()).items()}
+
+
+def problem_text(exc: Exception) -> str:
+    """What was wrong, in one line for a flash message."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in field_errors(exc).items())
+    return str(exc)
+
+
 def field_errors(exc: ValidationError) -> dict[str, str]:
     """Pydantic's errors by field name, in words an agent reads."""
     errors: dict[str, str] = {}

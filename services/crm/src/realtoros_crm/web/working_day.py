@@ -18,26 +18,16 @@ from realtoros_crm.email_templates.service import TemplateNotFound
 from realtoros_crm.tasks.schemas import TaskCreate
 from realtoros_crm.tasks.service import create_task
 from realtoros_crm.web import PageNotFound
-from realtoros_crm.web.render import field_errors, redirect
+from realtoros_crm.web.render import posted_form, problem_text, redirect
 from realtoros_crm.web.session import WebAgent
 from realtoros_crm.web.tasks import parse_local
 
 router = APIRouter(prefix="/app")
 
 
-async def _form(request: Request) -> dict[str, str]:
-    return {k: str(v).replace("\x00", "") for k, v in (await request.form()).items()}
-
-
 def _back(form: dict[str, str], default: str) -> str:
     back = form.get("back", "")
     return back if back.startswith("/app/") and "//" not in back else default
-
-
-def _problem(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in field_errors(exc).items())
-    return str(exc)
 
 
 def _when(value: str, zone: str) -> Any:
@@ -53,7 +43,7 @@ async def log_from_page(
 ) -> Response:
     if (client := await get_client(session, agent.id, client_id, lock=True)) is None:
         raise PageNotFound("client")
-    form = await _form(request)
+    form = await posted_form(request)
     back = _back(form, f"/app/clients/{client.id}")
     raw: dict[str, Any] = {
         "kind": form.get("kind"),
@@ -69,7 +59,7 @@ async def log_from_page(
             session, client, ActivityCreate.model_validate(raw), state.clock()
         )
     except (ValidationError, TaskNotFound, TaskConflict) as exc:
-        return redirect(back, f"Not logged: {_problem(exc)}")
+        return redirect(back, f"Not logged: {problem_text(exc)}")
     await session.commit()
     message = f"{raw['kind'].capitalize()} logged."
     if logged.paused_plans:
@@ -83,7 +73,7 @@ async def log_from_page(
 async def new_task(
     request: Request, agent: WebAgent, session: SessionDep, state: StateDep
 ) -> Response:
-    form = await _form(request)
+    form = await posted_form(request)
     back = _back(form, "/app/tasks")
     raw: dict[str, Any] = {
         "client_id": form.get("client_id") or None,
@@ -100,6 +90,6 @@ async def new_task(
             raise PageNotFound("client")
         task = await create_task(session, agent.id, data, now=state.clock())
     except (ValidationError, TemplateNotFound) as exc:
-        return redirect(back, f"No task added: {_problem(exc)}")
+        return redirect(back, f"No task added: {problem_text(exc)}")
     await session.commit()
     return redirect(back, f"Task “{task.purpose}” added.")
