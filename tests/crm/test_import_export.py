@@ -62,7 +62,7 @@ async def test_import_a_follow_up_boss_export_with_a_report(crm: Crm) -> None:
 
     again = (await _import(crm, who, FOLLOW_UP_BOSS)).json()
     assert (again["imported"], again["skipped"]) == (0, 5)  # the same file twice: no change
-    assert len((await crm.http.get("/clients", headers=who.headers)).json()) == 2
+    assert len((await crm.http.get("/clients", headers=who.headers)).json()) == 3
 
     read = await crm.http.get(f"/clients/imports/{job['id']}", headers=who.headers)
     assert read.json() == job

@@ -135,6 +135,9 @@ def _admit(
         if digits in progress.seen_phones:
             match = {"same_as_row": progress.seen_phones[digits]}
         progress.duplicate({"row": number, "email": client.email, "matched_on": "phone", **match})
+        if not key:  # a phone-only row: its phone is all that tells it apart (re-imports)
+            progress.skip({"row": number, "reason": "duplicate phone: no email to tell apart"})
+            return False
     if len(digits) >= 7:
         progress.seen_phones.setdefault(digits, number)
     return True
