@@ -45,6 +45,18 @@ async def setup(crm: Crm) -> tuple[SignedIn, dict[str, Any]]:
     return who, template
 
 
+async def full_and_bare(crm: Crm, who: SignedIn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A client with every field of the template, and one with only a name."""
+    full = await add_client(
+        crm.http,
+        who,
+        name="Jordan Lee",
+        property_address="12 Elm St",
+        custom_fields={"move_in": "2026-06-01"},
+    )
+    return full, await add_client(crm.http, who, name="Sam")
+
+
 async def test_a_template_with_a_field_nobody_can_fill_is_refused(crm: Crm) -> None:
     who, template = await setup(crm)
     for body in ("Hi {{firstname}}", "Hi {{first_name}", "Hi {first_name}}"):
@@ -64,14 +76,7 @@ async def test_the_preview_fills_in_a_real_clients_data_and_names_what_is_missin
     crm: Crm,
 ) -> None:
     who, template = await setup(crm)
-    full = await add_client(
-        crm.http,
-        who,
-        name="Jordan Lee",
-        property_address="12 Elm St",
-        custom_fields={"move_in": "2026-06-01"},
-    )
-    bare = await add_client(crm.http, who, name="Sam")
+    full, bare = await full_and_bare(crm, who)
     url = f"/email-templates/{template['id']}/preview?client_id="
     ready = await call(crm, who, "GET", url + full["id"])
     assert ready == {
@@ -90,14 +95,7 @@ async def test_a_template_step_sends_the_rendered_template_or_fails_with_the_rea
     crm: Crm, publisher: EventPublisher, js: nats.js.JetStreamContext
 ) -> None:
     who, template = await setup(crm)
-    full = await add_client(
-        crm.http,
-        who,
-        name="Jordan Lee",
-        property_address="12 Elm St",
-        custom_fields={"move_in": "2026-06-01"},
-    )
-    bare = await add_client(crm.http, who, name="Sam")
+    full, bare = await full_and_bare(crm, who)
     sent = await add_task(
         crm.http, who, full["id"], timedelta(minutes=-1), template_id=template["id"]
     )
