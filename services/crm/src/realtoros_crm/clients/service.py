@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_object_session
 
 from realtoros_contracts import ClientUnsubscribed, Namespace
 from realtoros_crm.activities.service import record_activity
+from realtoros_crm.clients.events import announce_client_update
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.schemas import ClientCreate, ClientUpdate, DuplicateMatch
 from realtoros_crm.clients.stages import StageChange
@@ -162,6 +163,7 @@ async def update_client(
     session: AsyncSession, client: Client, data: ClientUpdate, ns: Namespace, *, now: datetime
 ) -> StageChange | None:
     changes = data.model_dump(exclude_unset=True)
+    changed = [k for k, v in changes.items() if v != getattr(client, k)]
     _describe_changes(client, changes, now)
     stage = changes.pop("stage", None)
     unsubscribed = changes.pop("unsubscribed", None)
@@ -174,6 +176,7 @@ async def update_client(
     elif unsubscribed is False and client.unsubscribed:
         client.unsubscribed = False
         _note(client, "resubscribed", "Follow-ups resumed by the agent.", now)
+    announce_client_update(session, ns, client, changed, now)
     await session.flush()
     return change
 
