@@ -78,13 +78,15 @@ def read_lead(fields: dict[str, str]) -> Lead:
     custom = {k: v[:1000] for k, v in fields.items() if k not in mapping}
     if not values.get("email"):
         raise BadLead("email: a lead needs an email address")
+    sent = set(values) | ({"custom_fields"} if custom else set())
+    if not {"name", "first_name", "last_name"} & sent:
+        values["name"] = values["email"]  # a newsletter form asks for the address alone
     try:
         client = ClientCreate.model_validate(client_fields(values, custom))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise BadLead(f"{where}: {first['msg']}") from None
-    sent = set(values) | ({"custom_fields"} if custom else set())
     if "first_name" in sent or "last_name" in sent:
         sent.add("name")
     return Lead(
