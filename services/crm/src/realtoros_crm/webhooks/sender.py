@@ -12,7 +12,12 @@ from urllib.parse import urlsplit
 import aiohttp
 from standardwebhooks import Webhook
 
-from realtoros_crm.webhooks.guard import GuardedResolver, address_allowed, literal_address
+from realtoros_crm.webhooks.guard import (
+    BlockedAddress,
+    GuardedResolver,
+    address_allowed,
+    literal_address,
+)
 
 USER_AGENT = "RealtorOS-Webhooks/1.0"
 
@@ -69,6 +74,10 @@ class WebhookSender:
                 code = response.status
         except TimeoutError:
             return Outcome(False, None, f"timed out after {self._timeout.total:g} s")
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, BlockedAddress):
+                return Outcome(False, None, str(exc.os_error))
+            return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
         except aiohttp.ClientError as exc:
             return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
         if 200 <= code < 300:
