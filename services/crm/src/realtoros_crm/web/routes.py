@@ -14,9 +14,11 @@ def routers() -> list[APIRouter]:
         drafts,
         emails,
         imports,
+        integrations,
         plans,
         profile,
         tasks,
+        webhook_page,
     )
 
     return [
@@ -30,4 +32,6 @@ def routers() -> list[APIRouter]:
         emails.router,
         plans.router,
         profile.router,
+        integrations.router,
+        webhook_page.router,
     ]

@@ -68,6 +68,16 @@ async def list_endpoints(session: AsyncSession, agent_id: uuid.UUID) -> Sequence
     return (await session.scalars(statement)).all()
 
 
+async def disabled_endpoints(
+    session: AsyncSession, agent_id: uuid.UUID
+) -> Sequence[WebhookEndpoint]:
+    """The endpoints the dispatcher disabled: the agent's notice on the dashboard."""
+    statement = select(WebhookEndpoint).where(
+        WebhookEndpoint.agent_id == agent_id, WebhookEndpoint.disabled_at.is_not(None)
+    )
+    return (await session.scalars(statement)).all()
+
+
 async def get_endpoint(
     session: AsyncSession, agent_id: uuid.UUID, endpoint_id: uuid.UUID
 ) -> WebhookEndpoint | None:
