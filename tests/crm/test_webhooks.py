@@ -16,7 +16,7 @@ from tests.crm.helpers import Crm, SignedIn, add_client, sign_up, wait_for
 from tests.crm.integrations import Receiver, receiving, subscribe
 from tests.crm.running import running_crm
 
-FAST_RETRIES = {
+FAST_RETRIES: dict[str, Any] = {
     "webhook_allow_loopback": True,
     "webhook_retry_base_seconds": 0.05,
     "webhook_retry_factor": 2,
