@@ -114,7 +114,7 @@ class WebhookType:
     def payload(self, event: Event, contact: ClientContact | None, at: datetime) -> bytes:
         data = self.data.of(event, contact)
         body: dict[str, Any] = {"type": self.name, "timestamp": at, "data": data}
-        return _envelope(self).model_validate(body).model_dump_json(exclude_none=True).encode()
+        return payload_model(self).model_validate(body).model_dump_json(exclude_none=True).encode()
 
 
 WEBHOOK_TYPES: tuple[WebhookType, ...] = (
@@ -134,7 +134,7 @@ EVENT_TYPE_NAMES: tuple[str, ...] = tuple(TYPES_BY_NAME)
 _ENVELOPES: dict[str, type[BaseModel]] = {}
 
 
-def _envelope(webhook_type: WebhookType) -> type[BaseModel]:
+def payload_model(webhook_type: WebhookType) -> type[BaseModel]:
     """The payload model of one type: ``{"type": <name>, "timestamp", "data": <its data>}``."""
     if webhook_type.name not in _ENVELOPES:
         name = "".join(part.title() for part in webhook_type.name.split(".")) + "Webhook"
@@ -150,4 +150,4 @@ def _envelope(webhook_type: WebhookType) -> type[BaseModel]:
 
 def webhook_schemas() -> dict[str, dict[str, Any]]:
     """The JSON Schema of every webhook payload, by type name."""
-    return {t.name: _envelope(t).model_json_schema() for t in WEBHOOK_TYPES}
+    return {t.name: payload_model(t).model_json_schema() for t in WEBHOOK_TYPES}
