@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from realtoros_contracts import ClientCreated, ClientUpdated, Namespace, TaskCompleted
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.stages import StageChange, StageHook
-from realtoros_crm.messaging.outbox import add_to_outbox
+from realtoros_crm.messaging.outbox import add_to_outbox, copy_to_outbox
 
 
 def announce_new_clients(ns: Namespace) -> StageHook:
@@ -27,17 +27,20 @@ def announce_new_clients(ns: Namespace) -> StageHook:
         if not new:
             return
         sources = await _sources(session, [change.client_id for change in new])
-        for change in new:
-            event = ClientCreated(
-                agent_id=change.agent_id,
-                client_id=change.client_id,
-                stage=change.new,
-                source=sources.get(change.client_id),
-                created_at=change.at,
+        events = [
+            (
+                ClientCreated(
+                    agent_id=change.agent_id,
+                    client_id=change.client_id,
+                    stage=change.new,
+                    source=sources.get(change.client_id),
+                    created_at=change.at,
+                ),
+                f"client-created:{change.client_id}",
             )
-            add_to_outbox(
-                session, ns, event, event_id=f"client-created:{change.client_id}", now=change.at
-            )
+            for change in new
+        ]
+        await copy_to_outbox(session, ns, events, now=new[0].at)
 
     return on_new_clients_publish_created
 
