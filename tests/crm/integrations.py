@@ -40,6 +40,8 @@ class Receiver:
     fail_first: int = 0
     always_fail: bool = False
     status: int = 204
+    delay: float = 0.0
+    """Seconds before answering (a receiver too slow for the sender's time limit)."""
     requests: int = 0
     accepted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """(webhook-id, verified payload) of every request answered 2xx, in order."""
@@ -48,6 +50,7 @@ class Receiver:
     async def handle(self, request: web.Request) -> web.Response:
         self.requests += 1
         body = await request.read()
+        await asyncio.sleep(self.delay)
         if self.always_fail or self.requests <= self.fail_first:
             return web.Response(status=503)
         assert self.secret is not None, "set the endpoint's secret on the receiver"

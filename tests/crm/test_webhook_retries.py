@@ -61,9 +61,9 @@ async def _setup(
 
 
 def _dispatcher(
-    sessions: Sessions, clock: Clock, policy: RetryPolicy, loopback: bool
+    sessions: Sessions, clock: Clock, policy: RetryPolicy, loopback: bool, timeout: float = 5
 ) -> WebhookDispatcher:
-    sender = WebhookSender(timeout_seconds=5, allow_loopback=loopback)
+    sender = WebhookSender(timeout_seconds=timeout, allow_loopback=loopback)
     lease = timedelta(seconds=35)
     return WebhookDispatcher(
         sessions, clock, sender, policy, poll_seconds=1, concurrency=4, lease=lease
@@ -193,3 +193,20 @@ async def test_a_redelivered_event_queues_nothing_new(sessions: Sessions) -> Non
     event = ClientCreated(agent_id=agent_id, client_id=uuid.uuid4(), stage="lead", created_at=START)
     fanout = WebhookFanout(sessions, clock, on_queued=lambda: None)
     assert await fanout.queue(TYPES_BY_NAME["client.created"], event, "ev-1", START) == 0
+
+
+async def test_a_slow_receiver_times_out(sessions: Sessions) -> None:
+    clock = Clock(datetime.now(UTC))
+    policy = RetryPolicy(0.01, 1, 0.01, 1, timedelta(days=3))
+    async with receiving(Receiver(delay=3)) as slow:
+        await _setup(sessions, clock, slow.url, slow)
+        dispatcher = _dispatcher(sessions, clock, policy, loopback=True, timeout=0.3)
+        await dispatcher._sender.start()
+        try:
+            await dispatcher.dispatch_due()
+        finally:
+            await dispatcher._sender.close()
+    async with sessions() as session:
+        delivery = (await session.scalars(select(WebhookDelivery))).one()
+    assert delivery.status == "failed"
+    assert delivery.last_error == "timed out after 0.3 s"

@@ -6,13 +6,17 @@ one delivery can be replayed."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from realtoros_contracts import EmailBounced
 from realtoros_crm.settings import CrmSettings
-from tests.crm.helpers import Crm, SignedIn, add_client, sign_up, wait_for
+from realtoros_runtime.bus import EventPublisher
+from tests.crm.helpers import Crm, SignedIn, add_client, add_task, sign_up, wait_for
 from tests.crm.integrations import Receiver, receiving, subscribe
 from tests.crm.running import running_crm
 
@@ -155,3 +159,35 @@ async def test_the_agents_endpoints_hear_only_the_agents_events(hooks_crm: Crm) 
     assert (
         await crm.http.get(f"/webhooks/{endpoint['id']}", headers=bob.headers)
     ).status_code == 404
+
+
+async def test_the_mailers_and_the_crms_events_become_webhooks(
+    hooks_crm: Crm, publisher: EventPublisher
+) -> None:
+    crm = hooks_crm
+    agent = await sign_up(crm.http)
+    client = await add_client(crm.http, agent, name="Jordan Lee", email="jordan@example.com")
+    async with receiving(Receiver()) as receiver:
+        await subscribe(crm.http, agent, receiver, "email.bounced", "task.completed")
+        bounce = EmailBounced(
+            email_id=uuid.uuid4(),
+            task_id=uuid.uuid4(),
+            agent_id=uuid.UUID(agent.agent["id"]),
+            client_id=uuid.UUID(client["id"]),
+            provider_message_id="0100018c-abc",
+            occurred_at=datetime.now(UTC),
+            bounce_type="permanent",
+            recipients=["jordan@example.com"],
+            diagnostic="smtp; 550 5.1.1 <jordan@example.com> user unknown",
+        )
+        await publisher.publish(bounce, event_id=f"ses:{uuid.uuid4()}")
+        task = await add_task(crm.http, agent, client["id"], task_type="call", purpose="Call")
+        done = await crm.http.post(f"/tasks/{task['id']}/complete", headers=agent.headers)
+        assert done.status_code == 200, done.text
+        await wait_for(lambda: _count(receiver, 2), timeout=20, what="two webhooks")
+    by_type = {payload["type"]: payload["data"] for _, payload in receiver.accepted}
+    assert by_type["email.bounced"]["bounce_type"] == "permanent"
+    assert by_type["email.bounced"]["email_id"] == str(bounce.email_id)
+    assert "jordan@example.com" not in str(receiver.accepted)  # no clients:read scope
+    assert by_type["task.completed"]["task_id"] == task["id"]
+    assert by_type["task.completed"]["task_type"] == "call"

@@ -5,11 +5,13 @@ delete; each endpoint's delivery log, and replaying one delivery. With a key: sc
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 
 from realtoros_crm.api.deps import CurrentAgentId, SessionDep, StateDep, api_key_of
 from realtoros_crm.api.problems import problem_responses
+from realtoros_crm.state import CrmState
 from realtoros_crm.webhooks.catalogue import WEBHOOK_TYPES
 from realtoros_crm.webhooks.guard import BadWebhookUrl
 from realtoros_crm.webhooks.models import WebhookEndpoint
@@ -35,9 +37,14 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 NOT_FOUND = problem_responses(404)
 
 
-def _key_scopes(request: Request) -> list[str] | None:
+def _rules(request: Request, state: CrmState) -> dict[str, Any]:
+    """What an endpoint's URL and scopes are checked against, for this request."""
     key = api_key_of(request)
-    return list(key.scopes) if key is not None else None
+    return {
+        "allow_loopback": state.settings.webhook_allow_loopback,
+        "key_scopes": list(key.scopes) if key is not None else None,
+        "now": state.clock(),
+    }
 
 
 def _refused(exc: Exception) -> HTTPException:
@@ -71,14 +78,7 @@ async def add_endpoint(
 ) -> EndpointCreated:
     """Subscribe an HTTPS URL; the answer carries the signing secret."""
     try:
-        endpoint = await create_endpoint(
-            session,
-            agent_id,
-            data,
-            allow_loopback=state.settings.webhook_allow_loopback,
-            key_scopes=_key_scopes(request),
-            now=state.clock(),
-        )
+        endpoint = await create_endpoint(session, agent_id, data, **_rules(request, state))
     except (BadWebhookUrl, ScopeTooWide) as exc:
         raise _refused(exc) from None
     await session.commit()
@@ -111,14 +111,7 @@ async def change_endpoint(
     """Change the URL, types or scopes; ``enabled: true`` enables a disabled endpoint."""
     endpoint = await _endpoint(session, agent_id, endpoint_id)
     try:
-        await update_endpoint(
-            session,
-            endpoint,
-            data,
-            allow_loopback=state.settings.webhook_allow_loopback,
-            key_scopes=_key_scopes(request),
-            now=state.clock(),
-        )
+        await update_endpoint(session, endpoint, data, **_rules(request, state))
     except (BadWebhookUrl, ScopeTooWide) as exc:
         raise _refused(exc) from None
     await session.commit()
