@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from sqlalchemy import select
 
 from realtoros_crm.apikeys.models import ApiKey
+from realtoros_crm.observability import redact_url_key
 from tests.crm.helpers import Crm, add_client, sign_up, wait_for
 from tests.crm.integrations import add_key, bearer
 
@@ -110,3 +112,14 @@ async def test_a_key_in_the_url_must_be_a_leads_only_key(crm: Crm) -> None:
     assert "URL" in in_url.json()["detail"]
     form_key = await add_key(crm.http, agent, "leads:write")
     assert (await crm.http.post(f"/leads?key={form_key['key']}", json=lead)).status_code == 202
+
+
+def test_a_key_in_the_url_never_reaches_a_trace() -> None:
+    tracer = TracerProvider().get_tracer("test")
+    attributes = {"http.target": "/leads?key=rtk_secret&x=1", "url.query": "key=rtk_secret"}
+    with tracer.start_as_current_span("POST /leads", attributes=attributes) as span:
+        redact_url_key(span, {"query_string": b"key=rtk_secret&x=1"})
+        assert isinstance(span, ReadableSpan)
+        assert span.attributes is not None
+        assert span.attributes["http.target"] == "/leads?key=REDACTED&x=1"
+        assert span.attributes["url.query"] == "key=REDACTED"
