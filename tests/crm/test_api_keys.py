@@ -9,7 +9,10 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from sqlalchemy import select
 
 from realtoros_crm.apikeys.models import ApiKey
+from realtoros_crm.apikeys.scopes import SCOPES, required_scope
+from realtoros_crm.app import build_app
 from realtoros_crm.observability import redact_url_key
+from realtoros_crm.settings import CrmSettings
 from tests.crm.helpers import Crm, add_client, sign_up, wait_for
 from tests.crm.integrations import add_key, bearer
 
@@ -123,3 +126,30 @@ def test_a_key_in_the_url_never_reaches_a_trace() -> None:
         assert span.attributes is not None
         assert span.attributes["http.target"] == "/leads?key=REDACTED&x=1"
         assert span.attributes["url.query"] == "key=REDACTED"
+
+
+KEY_FREE = ("/me", "/auth/", "/api-keys", "/healthz", "/readyz", "/asyncapi", "/unsubscribe")
+
+
+def test_every_api_route_names_the_scope_a_key_needs(crm_settings: CrmSettings) -> None:
+    paths = build_app(crm_settings).openapi()["paths"]  # every included router's routes
+    checked = 0
+    for path, item in paths.items():
+        for method in item:
+            scope = required_scope(method, path)
+            if path.startswith(KEY_FREE):
+                assert scope is None, (method, path)
+            else:
+                assert scope in SCOPES, (method, path)
+                checked += 1
+    assert checked > 40
+    assert required_scope("GET", "/clients/{client_id}/timeline") == "events:read"
+
+
+async def test_a_clients_timeline_needs_events_read(crm: Crm) -> None:
+    agent = await sign_up(crm.http)
+    client = await add_client(crm.http, agent)
+    reader = bearer(await add_key(crm.http, agent, "clients:read"))
+    timeline = await crm.http.get(f"/clients/{client['id']}/timeline", headers=reader)
+    assert timeline.status_code == 403
+    assert "events:read" in timeline.json()["detail"]

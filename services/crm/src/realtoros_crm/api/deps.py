@@ -17,7 +17,7 @@ from realtoros_crm.agents.security import read_token
 from realtoros_crm.agents.service import get_agent
 from realtoros_crm.apikeys.models import ApiKey
 from realtoros_crm.apikeys.scopes import required_scope
-from realtoros_crm.apikeys.service import is_api_key, key_for_secret, touch
+from realtoros_crm.apikeys.service import TOUCH_EVERY, is_api_key, key_for_secret, touch
 from realtoros_crm.state import CrmState
 
 
@@ -90,7 +90,9 @@ async def _key_agent_id(
     if in_url and not set(key.scopes) <= URL_KEY_SCOPES:
         raise _forbidden("only a key whose sole scope is 'leads:write' may be sent in the URL")
     request.state.api_key = key
-    await touch(state.sessions, key.id, state.clock())
+    now = state.clock()
+    if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
+        await touch(state.sessions, key.id, now)
     return key.agent_id
 
 
