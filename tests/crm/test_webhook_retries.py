@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -60,14 +61,20 @@ async def _setup(
     return agent_id, endpoint.id
 
 
-def _dispatcher(
+@asynccontextmanager
+async def _dispatching(
     sessions: Sessions, clock: Clock, policy: RetryPolicy, loopback: bool, timeout: float = 5
-) -> WebhookDispatcher:
+) -> AsyncIterator[WebhookDispatcher]:
+    """A dispatcher (not running: the test calls ``dispatch_due``) with its sender open."""
     sender = WebhookSender(timeout_seconds=timeout, allow_loopback=loopback)
-    lease = timedelta(seconds=35)
-    return WebhookDispatcher(
-        sessions, clock, sender, policy, poll_seconds=1, concurrency=4, lease=lease
-    )
+    await sender.start()
+    try:
+        lease = timedelta(seconds=35)
+        yield WebhookDispatcher(
+            sessions, clock, sender, policy, poll_seconds=1, concurrency=4, lease=lease
+        )
+    finally:
+        await sender.close()
 
 
 def test_the_default_schedule_retries_for_more_than_a_day() -> None:
@@ -84,16 +91,12 @@ async def test_a_failing_delivery_is_retried_over_a_day_then_the_endpoint_disabl
     policy = RetryPolicy.of(CrmSettings.model_construct())
     async with receiving(Receiver(always_fail=True)) as receiver:
         agent_id, endpoint_id = await _setup(sessions, clock, receiver.url, receiver)
-        dispatcher = _dispatcher(sessions, clock, policy, loopback=True)
-        await dispatcher._sender.start()
-        try:
+        async with _dispatching(sessions, clock, policy, loopback=True) as dispatcher:
             attempts = await _walk_the_schedule(sessions, clock, dispatcher)
             # Three days after the first failure, with no success since: disabled.
             clock.now = attempts[0] + policy.disable_after
             await _queue(sessions, clock, agent_id, "ev-2")
             assert await dispatcher.dispatch_due() == 1
-        finally:
-            await dispatcher._sender.close()
     async with sessions() as session:
         first = await session.scalar(
             select(WebhookDelivery).where(WebhookDelivery.event_id == "ev-1")
@@ -138,12 +141,8 @@ async def test_no_request_reaches_a_loopback_address_unless_allowed(sessions: Se
         # "localhost" passes the URL check (a name), and is refused when it resolves.
         port = receiver.url.split(":")[2].split("/")[0]
         _, _endpoint_id = await _setup(sessions, clock, f"https://localhost:{port}/hook", receiver)
-        dispatcher = _dispatcher(sessions, clock, policy, loopback=False)
-        await dispatcher._sender.start()
-        try:
+        async with _dispatching(sessions, clock, policy, loopback=False) as dispatcher:
             assert await dispatcher.dispatch_due() == 1
-        finally:
-            await dispatcher._sender.close()
     async with sessions() as session:
         delivery = (await session.scalars(select(WebhookDelivery))).one()
     assert receiver.requests == 0
@@ -174,12 +173,8 @@ async def test_a_redirect_is_not_followed(sessions: Sessions) -> None:
     policy = RetryPolicy(0.01, 1, 0.01, 1, timedelta(days=3))
     async with receiving(Receiver()) as target, receiving(Receiver(status=302)) as redirecting:
         _, _ = await _setup(sessions, clock, redirecting.url, redirecting)
-        dispatcher = _dispatcher(sessions, clock, policy, loopback=True)
-        await dispatcher._sender.start()
-        try:
+        async with _dispatching(sessions, clock, policy, loopback=True) as dispatcher:
             await dispatcher.dispatch_due()
-        finally:
-            await dispatcher._sender.close()
     async with sessions() as session:
         delivery = (await session.scalars(select(WebhookDelivery))).one()
     assert redirecting.requests == 1
@@ -200,12 +195,8 @@ async def test_a_slow_receiver_times_out(sessions: Sessions) -> None:
     policy = RetryPolicy(0.01, 1, 0.01, 1, timedelta(days=3))
     async with receiving(Receiver(delay=3)) as slow:
         await _setup(sessions, clock, slow.url, slow)
-        dispatcher = _dispatcher(sessions, clock, policy, loopback=True, timeout=0.3)
-        await dispatcher._sender.start()
-        try:
+        async with _dispatching(sessions, clock, policy, loopback=True, timeout=0.3) as dispatcher:
             await dispatcher.dispatch_due()
-        finally:
-            await dispatcher._sender.close()
     async with sessions() as session:
         delivery = (await session.scalars(select(WebhookDelivery))).one()
     assert delivery.status == "failed"
