@@ -83,6 +83,27 @@ class CrmSettings(DatabaseSettings):
         "over HTTPS (X-Forwarded-Proto from a trusted proxy counts).",
     )
 
+    webhook_allow_loopback: bool = Field(
+        default=False,
+        description="Tests only: let webhooks reach receivers on 127.0.0.1 (plain HTTP).",
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_base_seconds: float = Field(
+        default=10.0, gt=0, le=3600, description="The wait after a webhook's first failure."
+    )
+    webhook_retry_factor: float = Field(default=4.0, ge=1, le=10)
+    webhook_retry_max_delay_seconds: float = Field(default=8 * 3600, gt=0, le=86_400)
+    webhook_max_attempts: int = Field(
+        default=11, ge=1, le=50, description="Attempts per delivery (default: over ~36 h)."
+    )
+    webhook_disable_after_seconds: float = Field(
+        default=3 * 86_400,
+        gt=0,
+        description="An endpoint failing without a success for this long is disabled.",
+    )
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_concurrency: int = Field(default=16, ge=1, le=500)
+
     @field_validator("jwt_secret")
     @classmethod
     def _long_enough(cls, value: SecretStr) -> SecretStr:
