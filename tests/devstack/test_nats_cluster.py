@@ -45,7 +45,8 @@ async def client(cluster: EmbeddedNatsCluster) -> AsyncIterator[NatsClient]:
         await js.delete_stream("READY")
         return True
 
-    assert await eventually(r3_streams_placeable, timeout=60, interval=0.5)
+    ready: bool = await eventually(r3_streams_placeable, timeout=60, interval=0.5)
+    assert ready
     yield nc
     await nc.close()
 
@@ -82,7 +83,8 @@ async def test_a_stream_keeps_taking_messages_when_its_leader_is_killed(
         peers = (info.replicas or []) if info else []
         return (len(peers) == 2 and all(p.current for p in peers)) or None
 
-    assert await eventually(replicas_current, timeout=60, interval=0.2)
+    current: bool = await eventually(replicas_current, timeout=60, interval=0.2)
+    assert current
     leader = (await js.stream_info(stream)).cluster
     assert leader is not None
     assert leader.leader
@@ -97,7 +99,8 @@ async def test_a_stream_keeps_taking_messages_when_its_leader_is_killed(
                 return None
             return True
 
-        assert await eventually(published, timeout=60, interval=0.1)
+        done: bool = await eventually(published, timeout=60, interval=0.1)
+        assert done
         failover = time.monotonic() - killed_at
         info = await js.stream_info(stream)
         assert info.cluster is not None
