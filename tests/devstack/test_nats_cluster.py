@@ -5,6 +5,7 @@ leader's server is SIGKILLed, with a client that knows every server's URL."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import nats
 import pytest
 from nats.aio.client import Client as NatsClient
-from nats.js.api import KeyValueConfig, StreamConfig
+from nats.js.api import KeyValueConfig
 
 from realtoros_contracts import LEDGER_MAX_AGE, Namespace
 from realtoros_devstack.nats_cluster import EmbeddedNatsCluster
@@ -27,6 +28,7 @@ NS = Namespace("clustered", replicas=3)
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNatsCluster]:
     started = EmbeddedNatsCluster(Path(tmp_path_factory.mktemp("nats-cluster"))).start()
     try:
+        asyncio.run(started.wait_until_formed())
         yield started
     finally:
         started.stop()
@@ -35,18 +37,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNatsCl
 @pytest.fixture
 async def client(cluster: EmbeddedNatsCluster) -> AsyncIterator[NatsClient]:
     nc = await nats.connect(cluster.urls, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
-    js = nc.jetstream()
-
-    async def r3_streams_placeable() -> bool | None:
-        try:
-            await js.add_stream(StreamConfig(name="READY", subjects=["ready"], num_replicas=3))
-        except Exception:  # no meta leader yet, or not every server has joined
-            return None
-        await js.delete_stream("READY")
-        return True
-
-    ready: bool = await eventually(r3_streams_placeable, timeout=60, interval=0.5)
-    assert ready
     yield nc
     await nc.close()
 

@@ -9,16 +9,23 @@ server, which ``./dev run`` uses.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+import nats
+from nats.errors import Error as NatsError
+from nats.js.api import StreamConfig
+
 from realtoros_devstack.embedded import free_port, nats_server_binary, wait_for_port
 
 CLUSTER_NAME = "realtoros"
+PROBE = "CLUSTER_FORMED_PROBE"
 
 
 class ClusterServer:
@@ -117,3 +124,22 @@ class EmbeddedNatsCluster:
     def stop(self) -> None:
         for server in self.servers:
             server.stop()
+
+    async def wait_until_formed(self, timeout: float = 60.0) -> None:
+        """Until a stream at replicas 3 can be placed: a meta leader is elected and every
+        server has joined (services started earlier would fail to create their streams)."""
+        nc = await nats.connect(self.urls, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+        js = nc.jetstream()
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    await js.add_stream(StreamConfig(name=PROBE, subjects=[PROBE], num_replicas=3))
+                    await js.delete_stream(PROBE)
+                    return
+                except (NatsError, TimeoutError):
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"no JetStream cluster within {timeout}s") from None
+                    await asyncio.sleep(0.5)
+        finally:
+            await nc.close()
