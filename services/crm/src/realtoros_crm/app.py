@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -23,6 +24,7 @@ from realtoros_crm.emails.api import router as drafts_router
 from realtoros_crm.emails.consumers import subscribe_email_events
 from realtoros_crm.imports.api import router as imports_router
 from realtoros_crm.imports.jobs import drain_imports
+from realtoros_crm.messaging.pruning import Horizons, Pruner
 from realtoros_crm.messaging.relay import OutboxRelay
 from realtoros_crm.observability import instrument_app, instrument_engine
 from realtoros_crm.observability import router as observability_router
@@ -62,7 +64,13 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
     subscribe_email_events(bus, sessions, clock)
     subscribe_plan_events(bus, sessions, clock)
     _document_publications(bus)
-    return CrmState(settings, clock, engine, sessions, bus, relay)
+    pruner = Pruner(
+        sessions,
+        clock,
+        horizons=Horizons(outbox=timedelta(hours=settings.prune_outbox_after_hours)),
+        interval=settings.prune_interval_seconds,
+    )
+    return CrmState(settings, clock, engine, sessions, bus, relay, pruner)
 
 
 def _document_publications(bus: Bus) -> None:
@@ -86,9 +94,11 @@ def _lifespan(
             await state.bus.connect()
             await state.bus.broker.start()
             state.relay.start()
+            state.pruner.start()
             yield
         finally:
             await drain_imports(app)
+            await state.pruner.stop()
             await state.relay.stop()
             await state.bus.broker.stop()
             await state.engine.dispose()
