@@ -22,7 +22,12 @@ import nats
 from nats.errors import Error as NatsError
 from nats.js.api import StreamConfig
 
-from realtoros_devstack.embedded import free_port, nats_server_binary, wait_for_port
+from realtoros_devstack.embedded import (
+    free_port,
+    nats_server_binary,
+    stop_process,
+    wait_for_port,
+)
 
 CLUSTER_NAME = "realtoros"
 PROBE = "CLUSTER_FORMED_PROBE"
@@ -72,15 +77,7 @@ class ClusterServer:
         wait_for_port(self.port, timeout, self.proc)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, sig, timeout)
         self.proc = None
 
     def kill(self) -> None:
