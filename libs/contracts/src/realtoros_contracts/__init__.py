@@ -32,6 +32,7 @@ from realtoros_contracts.events import (
     Event,
     SchedulerTick,
     TaskDue,
+    TemplateText,
     TimelineEntry,
     TokenUsage,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "SchedulerTick",
     "StreamSpec",
     "TaskDue",
+    "TemplateText",
     "TimelineEntry",
     "TokenUsage",
     "decode",

@@ -4,7 +4,7 @@ Built CONCURRENTLY: an existing deployment's inbox may hold millions of rows, an
 CREATE INDEX would block the consumers' inserts for the whole build.
 
 Revision ID: 0008_scale
-Revises: 0004
+Revises: 0009_working_day
 Create Date: 2026-12-02 05:40:00
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0008_scale"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0009_working_day"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
