@@ -39,13 +39,23 @@ from realtoros_contracts.events import (
     TimelineEntry,
     TokenUsage,
 )
-from realtoros_contracts.subjects import DEFAULT_NAMESPACE, Namespace, StreamSpec
+from realtoros_contracts.subjects import (
+    DEFAULT_NAMESPACE,
+    EVENT_MAX_AGE,
+    LEDGER_MAX_AGE,
+    REPLICA_COUNTS,
+    Namespace,
+    StreamSpec,
+)
 
 __all__ = [
     "ALL_EVENTS",
     "DEFAULT_NAMESPACE",
     "EVENTS_BY_TYPE",
+    "EVENT_MAX_AGE",
+    "LEDGER_MAX_AGE",
     "PROVIDER_EVENTS",
+    "REPLICA_COUNTS",
     "AgentContext",
     "ClientContext",
     "ClientCreated",

@@ -32,6 +32,7 @@ from realtoros_crm.imports.api import router as imports_router
 from realtoros_crm.imports.jobs import drain_imports
 from realtoros_crm.leads.api import router as leads_router
 from realtoros_crm.lists.api import router as lists_router
+from realtoros_crm.messaging.pruning import Horizons, Pruner
 from realtoros_crm.messaging.relay import OutboxRelay
 from realtoros_crm.observability import instrument_app, instrument_engine
 from realtoros_crm.observability import router as observability_router
@@ -77,7 +78,13 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
     webhooks = build_webhook_dispatcher(settings, sessions, clock)
     subscribe_webhook_events(bus, WebhookFanout(sessions, clock, on_queued=webhooks.wake))
     _document_publications(bus)
-    return CrmState(settings, clock, engine, sessions, bus, relay, webhooks)
+    pruner = Pruner(
+        sessions,
+        clock,
+        horizons=Horizons(outbox=timedelta(hours=settings.prune_outbox_after_hours)),
+        interval=settings.prune_interval_seconds,
+    )
+    return CrmState(settings, clock, engine, sessions, bus, relay, webhooks, pruner)
 
 
 def build_webhook_dispatcher(
@@ -118,9 +125,11 @@ def _lifespan(
             await state.bus.broker.start()
             state.relay.start()
             await state.webhooks.start()
+            state.pruner.start()
             yield
         finally:
             await drain_imports(app)
+            await state.pruner.stop()
             await state.webhooks.stop()
             await state.relay.stop()
             await state.bus.broker.stop()

@@ -76,6 +76,19 @@ class CrmSettings(DatabaseSettings):
     claim_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    prune_interval_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="How often published outbox rows, old inbox rows and expired tokens "
+        "are deleted (docs/operations.md#what-is-kept-and-for-how-long).",
+    )
+    prune_outbox_after_hours: float = Field(
+        default=24.0,
+        ge=0,
+        le=24 * 90,
+        description="Hours a published outbox row is kept (for looking into an incident).",
+    )
     cors_origins: CommaList = Field(default_factory=list)
     web_secure_cookies: Literal["auto", "always", "never"] = Field(
         default="auto",

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
+from realtoros_crm.messaging.pruning import Pruner
 from realtoros_crm.messaging.relay import OutboxRelay
 from realtoros_crm.settings import CrmSettings
 from realtoros_crm.webhooks.dispatcher import WebhookDispatcher
@@ -23,3 +24,4 @@ class CrmState:
     bus: Bus
     relay: OutboxRelay
     webhooks: WebhookDispatcher
+    pruner: Pruner

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BadRequestError, KeyNotFoundError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
@@ -29,6 +29,7 @@ from realtoros_mailer.metrics import MailerMetrics
 from realtoros_mailer.ses_events import UnusableNotification, interpret
 from realtoros_mailer.sns import SUBSCRIPTION_TYPES, CertificateUnavailable, NotTrusted, SnsVerifier
 from realtoros_mailer.suppression import SuppressionSet
+from realtoros_runtime.buckets import ensure_bucket
 from realtoros_runtime.bus import EventPublisher
 
 log = logging.getLogger(__name__)
@@ -73,10 +74,7 @@ class NotificationReceiver:
             ttl=SEEN_TTL,
             storage=StorageType.FILE,
         )
-        try:
-            self._seen = await js.create_key_value(config)
-        except BadRequestError:
-            self._seen = await js.key_value(config.bucket)
+        self._seen = await ensure_bucket(js, config, replicas=self._ns.replicas)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("method") != "POST":

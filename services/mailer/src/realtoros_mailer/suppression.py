@@ -15,11 +15,12 @@ from typing import Literal
 
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BadRequestError, KeyNotFoundError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from realtoros_contracts import Namespace
+from realtoros_runtime.buckets import ensure_bucket
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ def suppression_key(address: str) -> str:
 class SuppressionSet:
     def __init__(self, ns: Namespace) -> None:
         self._bucket = ns.bucket("suppression")
+        self._replicas = ns.replicas
         self._kv: KeyValue | None = None
 
     @property
@@ -62,10 +64,7 @@ class SuppressionSet:
             history=1,
             storage=StorageType.FILE,
         )
-        try:
-            self._kv = await js.create_key_value(config)
-        except BadRequestError:
-            self._kv = await js.key_value(self._bucket)
+        self._kv = await ensure_bucket(js, config, replicas=self._replicas)
 
     @property
     def kv(self) -> KeyValue:
