@@ -126,7 +126,7 @@ async def test_list_and_show_describe_each_dead_letter(
     failing = next(x for x in letters if x.headers.get("ce-id") == "keeps-failing")
     shown = await command(nats_url, namespace, "show", str(failing.seq))
     assert f"seq {failing.seq}" in shown
-    assert "x-dead-letter-reason: gave up after 2 deliveries" in shown
+    assert "x-dead-letter-reason: gave up after 2 failures" in shown
     assert "ce-id: keeps-failing" in shown
     assert json.dumps(str(SENT.email_id)) in shown  # the body, pretty-printed
     assert seqs == sorted(x.seq for x in await stored(nats_client, namespace))

@@ -15,6 +15,11 @@ from realtoros_contracts.events import ALL_EVENTS, Event, SchedulerTick
 _NAMESPACE_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 
 DAY = 24 * 3600
+DEAD_LETTER_MAX_AGE_DAYS = 30
+DEAD_LETTER_MAX_MESSAGES = 100_000
+DEAD_LETTER_MAX_BYTES = 1024**3
+"""The dead-letter stream's limits (docs/operations.md): a month, 100,000 letters, 1 GiB,
+whichever comes first; beyond them the oldest go."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,9 @@ class StreamSpec:
     max_age_seconds: int
     duplicate_window_seconds: int = 600
     description: str = ""
+    max_messages: int = -1
+    """-1: no limit; else the oldest are discarded beyond it (as beyond ``max_bytes``)."""
+    max_bytes: int = -1
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,7 @@ class Namespace:
 
     def streams(self) -> tuple[StreamSpec, ...]:
         """Every stream of the deployment. Events are kept a week so a new subscriber can
-        replay; ticks only a day; dead letters a month."""
+        replay; ticks only a day; dead letters a month (and at most 100,000 or 1 GiB)."""
         specs = [
             StreamSpec(
                 name=self.stream_name(producer),
@@ -95,8 +103,10 @@ class Namespace:
             StreamSpec(
                 name=self.stream_name("deadletter"),
                 subjects=(f"{self.name}.deadletter.>",),
-                max_age_seconds=30 * DAY,
+                max_age_seconds=DEAD_LETTER_MAX_AGE_DAYS * DAY,
                 description="Messages a consumer could not process, with the reason.",
+                max_messages=DEAD_LETTER_MAX_MESSAGES,
+                max_bytes=DEAD_LETTER_MAX_BYTES,
             )
         )
         return tuple(specs)

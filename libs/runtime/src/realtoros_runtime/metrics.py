@@ -134,6 +134,17 @@ CONSUMER_ACK_PENDING = gauge(
     ["service", "stream", "durable"],
 )
 NATS_CONNECTED = gauge("realtoros_nats_connected", "1 while connected to NATS.", ["service"])
+DEAD_LETTER_DEPTH = gauge(
+    "realtoros_dead_letters",
+    "Messages in the dead-letter stream (every service reports the same stream).",
+    ["stream"],
+)
+_dead_letter_streams: set[str] = set()
+
+
+def watch_dead_letters(stream: str) -> None:
+    """Report the depth of ``stream`` with the consumers' backlog."""
+    _dead_letter_streams.add(stream)
 
 
 def consume_metrics(service: str) -> type[BaseMiddleware]:
@@ -194,7 +205,18 @@ async def sample_consumers(broker: NatsBroker, service: str) -> None:
         CONSUMER_PENDING.labels(service, stream, durable).set(info.num_pending or 0)
         CONSUMER_ACK_PENDING.labels(service, stream, durable).set(info.num_ack_pending or 0)
 
-    await asyncio.gather(*(one(stream, durable) for stream, durable in durables(broker)))
+    async def depth(stream: str) -> None:
+        try:
+            info = await js.stream_info(stream)
+        except Exception as exc:
+            log.debug("stream_info %s: %s", stream, exc)
+            return
+        DEAD_LETTER_DEPTH.labels(stream).set(info.state.messages)
+
+    await asyncio.gather(
+        *(one(stream, durable) for stream, durable in durables(broker)),
+        *(depth(stream) for stream in sorted(_dead_letter_streams)),
+    )
 
 
 def render(registry: CollectorRegistry = REGISTRY) -> tuple[bytes, str]:

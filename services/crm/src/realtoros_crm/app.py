@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from realtoros_contracts import TaskDue
 from realtoros_crm.agents.api import router as agents_router
+from realtoros_crm.api.health import database_check
 from realtoros_crm.api.health import router as health_router
 from realtoros_crm.api.problems import install_problem_handlers
 from realtoros_crm.claims.consumer import Claimer, subscribe_ticks
@@ -62,7 +63,9 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
     subscribe_email_events(bus, sessions, clock)
     subscribe_plan_events(bus, sessions, clock)
     _document_publications(bus)
-    return CrmState(settings, clock, engine, sessions, bus, relay)
+    state = CrmState(settings, clock, engine, sessions, bus, relay)
+    bus.readiness.add_check(database_check(state))
+    return state
 
 
 def _document_publications(bus: Bus) -> None:
@@ -91,6 +94,7 @@ def _lifespan(
             await drain_imports(app)
             await state.relay.stop()
             await state.bus.broker.stop()
+            await state.bus.readiness.close()
             await state.engine.dispose()
 
     return lifespan
