@@ -157,15 +157,20 @@ class Cluster:
             self.servers.nats.start()
         self.note("NATS restarted (same port and store)")
 
-    async def restart_postgres(self) -> None:
+    async def restart_postgres(self, outage: float = 0.0) -> None:
+        """Kill PostgreSQL, keep it down ``outage`` seconds (at least until every ready CRM
+        replica says so), start it again."""
         ready = await self._ready_now(self.of_kind("crm"))
         self.servers.postgres.kill()
+        killed = time.monotonic()
         self.note(f"PostgreSQL killed ({len(ready)} CRM replicas up to watch /readyz)")
         try:
             await self._all_report(503, ready, "PostgreSQL down")
+            # A timed outage (fault injection, not synchronisation).
+            await asyncio.sleep(max(0.0, outage - (time.monotonic() - killed)))
         finally:
             await asyncio.to_thread(self.servers.postgres.start)
-        self.note("PostgreSQL restarted (same port and data)")
+        self.note(f"PostgreSQL restarted after {time.monotonic() - killed:.0f}s (same port, data)")
 
     async def _ready_now(self, procs: list[ServiceProcess]) -> list[ServiceProcess]:
         """The replicas up and ready now (one still starting would not answer at all)."""
@@ -201,6 +206,7 @@ def build_cluster(
     llm_url: str,
     ses_url: str,
     log_dir: Path,
+    replicas: int = 2,
 ) -> Cluster:
     common = {"NATS_URL": servers.nats.url, "NATS_NAMESPACE": ns.name, "LOG_LEVEL": "INFO"}
     jwt = secrets.token_hex(32)
@@ -231,6 +237,6 @@ def build_cluster(
     procs = {
         f"{kind}-{n}": ServiceProcess(kind, env[kind], log_dir, name=f"{kind}-{n}")
         for kind in KINDS
-        for n in (1, 2)
+        for n in range(1, replicas + 1)
     }
     return Cluster(servers, ns, procs)

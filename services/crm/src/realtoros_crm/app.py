@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -22,6 +23,7 @@ from realtoros_crm.dashboard.api import router as dashboard_router
 from realtoros_crm.db import build_engine, build_sessions
 from realtoros_crm.emails.api import router as drafts_router
 from realtoros_crm.emails.consumers import subscribe_email_events
+from realtoros_crm.emails.reconciler import Reconciler
 from realtoros_crm.imports.api import router as imports_router
 from realtoros_crm.imports.jobs import drain_imports
 from realtoros_crm.messaging.relay import OutboxRelay
@@ -63,7 +65,15 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
     subscribe_email_events(bus, sessions, clock)
     subscribe_plan_events(bus, sessions, clock)
     _document_publications(bus)
-    state = CrmState(settings, clock, engine, sessions, bus, relay)
+    reconciler = Reconciler(
+        sessions,
+        ctx,
+        clock,
+        stuck_after=timedelta(seconds=settings.reconcile_after_seconds),
+        interval=settings.reconcile_interval_seconds,
+        on_commit=relay.wake,
+    )
+    state = CrmState(settings, clock, engine, sessions, bus, relay, reconciler)
     bus.readiness.add_check(database_check(state))
     return state
 
@@ -89,9 +99,11 @@ def _lifespan(
             await state.bus.connect()
             await state.bus.broker.start()
             state.relay.start()
+            state.reconciler.start()
             yield
         finally:
             await drain_imports(app)
+            await state.reconciler.stop()
             await state.relay.stop()
             await state.bus.broker.stop()
             await state.bus.readiness.close()

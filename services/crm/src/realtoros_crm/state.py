@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
+from realtoros_crm.emails.reconciler import Reconciler
 from realtoros_crm.messaging.relay import OutboxRelay
 from realtoros_crm.settings import CrmSettings
 from realtoros_runtime.worker import Bus
@@ -21,3 +22,4 @@ class CrmState:
     sessions: Sessions
     bus: Bus
     relay: OutboxRelay
+    reconciler: Reconciler
