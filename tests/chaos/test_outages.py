@@ -25,6 +25,8 @@ from typing import Any
 import httpx
 import nats
 import pytest
+from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Error as PlaywrightError
 
 from realtoros_contracts import Namespace
 from tests.chaos.checks import stream_messages, task_outcomes
@@ -33,6 +35,11 @@ from tests.chaos.conftest import ChaosServers, create_database
 from tests.chaos.test_follow_ups_under_chaos import AGENT_PASSWORD, all_final, create_follow_ups
 from tests.support.moto_ses import MotoSes
 from tests.support.waiting import eventually
+from tests.web.conftest import chromium
+
+__all__ = ["chromium"]  # the web tests' fixture: Debian's Chromium, or why not
+
+UNAVAILABLE = "RealtorOS can't reach its database; retrying"
 
 OUTAGE = float(os.environ.get("OUTAGE_SECONDS", "18"))
 FOLLOW_UPS = int(os.environ.get("OUTAGE_FOLLOW_UPS", "30"))
@@ -48,6 +55,7 @@ class Outage:
     database_url: str
     api: dict[int, int] = field(default_factory=Counter)
     retry_after: set[str] = field(default_factory=set)
+    browser_task: asyncio.Task[int] | None = None
 
 
 @pytest.fixture(scope="module")
@@ -155,16 +163,62 @@ async def _outage(
     outage.cluster.note(f"{name}: started again")
 
 
-async def test_postgres_stopped_with_work_flowing(outage_cluster: Outage) -> None:
+async def test_postgres_stopped_with_work_flowing(outage_cluster: Outage, chromium: str) -> None:
     outage_cluster.api.clear()
     ids, token = await _start_follow_ups(outage_cluster, "pg")
     servers = outage_cluster.cluster.servers
-    await _outage(
-        outage_cluster, "PostgreSQL", servers.postgres.stop, servers.postgres.start, token
-    )
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = await _signed_in(browser, outage_cluster, "pg@harbor.example")
+
+        def stop() -> None:
+            servers.postgres.stop()
+            outage_cluster.browser_task = asyncio.create_task(_agent_sees_the_outage(page))
+
+        await _outage(outage_cluster, "PostgreSQL", stop, servers.postgres.start, token)
+        assert outage_cluster.browser_task is not None
+        assert await asyncio.wait_for(outage_cluster.browser_task, 60) == 503
+        # The page retries by itself: the dashboard is back without a click.
+        assert await _recovers_by_itself(page)
+        await browser.close()
     assert outage_cluster.api[503] > 0, outage_cluster.api
     assert "" not in outage_cluster.retry_after  # every 503 says when to retry
     await _settles(outage_cluster, ids, "PostgreSQL outage")
+
+
+async def _signed_in(browser: Browser, outage: Outage, email: str) -> Page:
+    page = await browser.new_page()
+    await page.goto(f"{outage.cluster.procs['crm-1'].base_url}/app/login")
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_label("Password").fill(AGENT_PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(lambda url: "/app/login" not in url)
+    return page
+
+
+async def _recovers_by_itself(page: Page) -> bool:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            await page.wait_for_load_state()
+            if UNAVAILABLE not in await page.inner_text("body"):
+                return True
+        except PlaywrightError:  # navigating (the page's own refresh): look again
+            pass
+        await asyncio.sleep(0.5)
+    return False
+
+
+async def _agent_sees_the_outage(page: Page) -> int:
+    """Reload the page the agent is on until the outage page shows; its status."""
+    while True:
+        response = await page.reload()
+        if UNAVAILABLE in await page.inner_text("body"):
+            assert response is not None
+            return response.status
+        await asyncio.sleep(0.5)
 
 
 async def test_nats_stopped_with_work_flowing(outage_cluster: Outage) -> None:

@@ -35,6 +35,8 @@ async def reconcile(crm: Crm, now: datetime) -> int:
 
 async def published_for(js: nats.js.JetStreamContext, crm: Crm, event: type, email_id: str) -> int:
     ns = crm.state.bus.ns
+    if not (await js.stream_info(ns.stream_name("crm"))).state.messages:
+        return 0
     messages = await stream_messages(js, ns.stream_name("crm"), ns.subject(event))
     return sum(json.loads(m.data or b"{}").get("email_id") == email_id for m in messages)
 
