@@ -12,7 +12,6 @@ import asyncio
 import os
 import random
 import time
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,7 +21,6 @@ import httpx
 import nats
 import pytest
 
-from realtoros_contracts import Namespace
 from tests.chaos.checks import (
     FINAL,
     BadMessage,
@@ -37,12 +35,11 @@ from tests.chaos.checks import (
 from tests.chaos.cluster import (
     LEASE_TTL,
     MAILER_WORKERS,
-    SENDER,
     TICK_SECONDS,
     Cluster,
-    build_cluster,
+    running_cluster,
 )
-from tests.chaos.conftest import ChaosServers, create_database
+from tests.chaos.conftest import ChaosServers
 from tests.support.moto_ses import MotoSes
 from tests.support.waiting import eventually
 
@@ -65,27 +62,9 @@ pytestmark = [
 
 @pytest.fixture
 def cluster(chaos_servers: ChaosServers, chaos_llm: str) -> Iterator[tuple[Cluster, MotoSes]]:
-    ns = Namespace(f"chaos{uuid.uuid4().hex[:8]}")
-    database_url = create_database(chaos_servers, f"chaos_{ns.name}")
-    log_dir = chaos_servers.root / ns.name
-    log_dir.mkdir()
-    with MotoSes() as ses:
-        ses.verify_sender(SENDER)
-        built = build_cluster(
-            chaos_servers,
-            ns,
-            database_url=database_url,
-            llm_url=chaos_llm,
-            ses_url=ses.endpoint_url,
-            log_dir=log_dir,
-        )
+    with running_cluster(chaos_servers, chaos_llm, "chaos") as (built, ses, database_url):
         built.procs["crm-1"].env["CHAOS_DATABASE_URL"] = database_url
-        try:
-            built.start_all()
-            yield built, ses
-        finally:
-            built.stop_all()
-            print(f"chaos: service logs in {log_dir}")
+        yield built, ses
 
 
 async def create_follow_ups(

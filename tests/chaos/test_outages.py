@@ -15,7 +15,6 @@ import asyncio
 import os
 import random
 import time
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,10 +27,9 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
-from realtoros_contracts import Namespace
 from tests.chaos.checks import stream_messages, task_outcomes
-from tests.chaos.cluster import SENDER, Cluster, build_cluster
-from tests.chaos.conftest import ChaosServers, create_database
+from tests.chaos.cluster import Cluster, running_cluster
+from tests.chaos.conftest import ChaosServers
 from tests.chaos.test_follow_ups_under_chaos import AGENT_PASSWORD, all_final, create_follow_ups
 from tests.support.moto_ses import MotoSes
 from tests.support.waiting import eventually
@@ -60,27 +58,8 @@ class Outage:
 
 @pytest.fixture(scope="module")
 def outage_cluster(chaos_servers: ChaosServers, chaos_llm: str) -> Iterator[Outage]:
-    ns = Namespace(f"outage{uuid.uuid4().hex[:8]}")
-    database_url = create_database(chaos_servers, f"outage_{ns.name}")
-    log_dir = chaos_servers.root / ns.name
-    log_dir.mkdir()
-    with MotoSes() as ses:
-        ses.verify_sender(SENDER)
-        cluster = build_cluster(
-            chaos_servers,
-            ns,
-            database_url=database_url,
-            llm_url=chaos_llm,
-            ses_url=ses.endpoint_url,
-            log_dir=log_dir,
-            replicas=1,
-        )
-        try:
-            cluster.start_all()
-            yield Outage(cluster, ses, database_url)
-        finally:
-            cluster.stop_all()
-            print(f"outage: service logs in {log_dir}")
+    with running_cluster(chaos_servers, chaos_llm, "outage", replicas=1) as running:
+        yield Outage(*running)
 
 
 async def _start_follow_ups(outage: Outage, name: str) -> tuple[list[str], str]:

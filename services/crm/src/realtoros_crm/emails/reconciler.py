@@ -23,7 +23,6 @@ a stuck email means a bug or an outage that outlasted the bound.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Callable
@@ -45,6 +44,7 @@ from realtoros_crm.emails.drafts import (
 from realtoros_crm.emails.models import Email
 from realtoros_crm.messaging.outbox import add_to_outbox
 from realtoros_crm.tasks.models import Task
+from realtoros_runtime.background import Periodic
 from realtoros_runtime.metrics import counter
 
 log = logging.getLogger(__name__)
@@ -121,9 +121,8 @@ class Reconciler:
         self._ctx = ctx
         self._clock = clock
         self._stuck_after = stuck_after
-        self._interval = interval
         self._on_commit = on_commit
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("crm-reconciler", self.run_once, interval, wait_first=True)
 
     async def run_once(self) -> int:
         total = 0
@@ -137,18 +136,7 @@ class Reconciler:
                 return total
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="crm-reconciler")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.run_once()
-            except Exception as exc:  # an outage: the next round tries again
-                log.warning("reconciling failed (%s: %s)", type(exc).__name__, exc)
+        await self._periodic.stop()
