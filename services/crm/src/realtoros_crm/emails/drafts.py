@@ -113,7 +113,7 @@ async def approved_event(
     """The mailer's order to send ``email``'s stored text (raises DraftConflict when it
     cannot be sent)."""
     client, agent = await _people(session, task)
-    if (reason := client.no_follow_up_reason()) is not None:
+    if (reason := client.no_email_reason()) is not None:
         raise DraftConflict(f"cannot send: {reason}")
     if not email.subject or not email.body_text:
         raise DraftConflict("the draft has no subject or no text")
@@ -131,7 +131,7 @@ async def approved_event(
 async def due_again(session: AsyncSession, ctx: ClaimContext, task: Task, email: Email) -> TaskDue:
     """The TaskDue of a claimed task, built again (the reconciler re-asks the composer)."""
     client, agent = await _people(session, task)
-    if (reason := client.no_follow_up_reason()) is not None:
+    if (reason := client.no_email_reason()) is not None:
         raise DraftConflict(f"no email can be drafted: {reason}")
     timeline = (await recent_timelines(session, [client.id]))[client.id]
     return task_due_event(task, client, agent, timeline, email_id=email.id, ctx=ctx)
