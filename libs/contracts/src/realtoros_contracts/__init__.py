@@ -35,7 +35,13 @@ from realtoros_contracts.events import (
     TimelineEntry,
     TokenUsage,
 )
-from realtoros_contracts.subjects import DEFAULT_NAMESPACE, Namespace, StreamSpec
+from realtoros_contracts.subjects import (
+    DEFAULT_NAMESPACE,
+    Namespace,
+    StreamSpec,
+    inbox_prefix,
+    published_by,
+)
 
 __all__ = [
     "ALL_EVENTS",
@@ -71,5 +77,7 @@ __all__ = [
     "decode",
     "encode",
     "envelope_headers",
+    "inbox_prefix",
     "parse_envelope",
+    "published_by",
 ]

@@ -14,7 +14,16 @@ import sys
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BeforeValidator, Field, UrlConstraints, ValidationError, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    FilePath,
+    SecretStr,
+    UrlConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import Url
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -55,6 +64,15 @@ class ServiceSettings(BaseSettings):
     nats_url: NatsUrl = Field(
         default=Url("nats://127.0.0.1:4222"), description="NATS server with JetStream."
     )
+    nats_user: str | None = Field(
+        default=None, description="This service's NATS user (each service has its own)."
+    )
+    nats_password: SecretStr | None = Field(default=None, description="That user's password.")
+    nats_tls_ca_file: FilePath | None = Field(
+        default=None,
+        description="CA certificate to verify the NATS server's TLS certificate with (TLS is "
+        "used with it, or with a tls:// URL).",
+    )
     nats_namespace: str = Field(
         default="realtoros",
         description="Prefix of every subject, stream and bucket (lets two deployments or "
@@ -77,6 +95,14 @@ class ServiceSettings(BaseSettings):
     def _valid_namespace(cls, value: str) -> str:
         Namespace(value)
         return value
+
+    @model_validator(mode="after")
+    def _user_with_password(self) -> ServiceSettings:
+        if (self.nats_user is None) != (self.nats_password is None):
+            raise ValueError("NATS_USER and NATS_PASSWORD are set together or not at all")
+        if self.nats_url.username:
+            raise ValueError("NATS_URL must not carry credentials: use NATS_USER/NATS_PASSWORD")
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod

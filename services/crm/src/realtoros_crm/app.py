@@ -9,7 +9,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from realtoros_contracts import TaskDue
 from realtoros_crm.agents.api import router as agents_router
 from realtoros_crm.api.health import router as health_router
 from realtoros_crm.api.problems import install_problem_handlers
@@ -34,7 +33,7 @@ from realtoros_crm.state import CrmState
 from realtoros_crm.tasks.api import router as tasks_router
 from realtoros_crm.unsubscribe import router as unsubscribe_router
 from realtoros_crm.web import mount_web
-from realtoros_runtime.worker import Bus, build_bus
+from realtoros_runtime.worker import build_bus
 
 SERVICE = "crm"
 
@@ -61,18 +60,7 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
     subscribe_ticks(bus, claimer)
     subscribe_email_events(bus, sessions, clock)
     subscribe_plan_events(bus, sessions, clock)
-    _document_publications(bus)
     return CrmState(settings, clock, engine, sessions, bus, relay)
-
-
-def _document_publications(bus: Bus) -> None:
-    # The relay publishes raw bytes; this declares TaskDue for the AsyncAPI document only.
-    bus.broker.publisher(
-        bus.ns.subject(TaskDue),
-        schema=TaskDue,
-        title="TaskDue",
-        description="A follow-up fell due and was claimed (published through the outbox).",
-    )
 
 
 def _lifespan(

@@ -6,11 +6,12 @@ import asyncio
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from faststream.specification.base import Specification
 from sqlalchemy import text
 
 from realtoros_crm.api.deps import StateDep
 from realtoros_crm.state import CrmState
-from realtoros_runtime.worker import asyncapi_spec
+from realtoros_runtime.worker import Bus, asyncapi_spec
 
 router = APIRouter(tags=["operations"])
 
@@ -45,12 +46,18 @@ async def readyz(state: StateDep) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
+def crm_asyncapi(bus: Bus) -> Specification:
+    """The CRM's AsyncAPI document (built from its bus's subscribers and publications)."""
+    return asyncapi_spec(
+        bus,
+        title="RealtorOS CRM",
+        description="Claims due follow-ups and publishes TaskDue through its outbox; "
+        "publishes the agent's decisions (EmailApproved, DraftRequested) and "
+        "ClientUnsubscribed; records every email event on the client's timeline.",
+    ).to_specification()
+
+
 @router.get("/asyncapi.json")
 async def asyncapi_document(state: StateDep) -> Response:
     """The AsyncAPI document of the messages the CRM consumes and publishes."""
-    spec = asyncapi_spec(
-        state.bus,
-        title="RealtorOS CRM",
-        description="Claims due follow-ups (TaskDue) and records the email events.",
-    )
-    return Response(spec.to_specification().to_json(), media_type="application/json")
+    return Response(crm_asyncapi(state.bus).to_json(), media_type="application/json")
