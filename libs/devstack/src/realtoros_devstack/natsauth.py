@@ -88,7 +88,8 @@ def _own_bucket(ns: Namespace, purpose: str) -> list[str]:
 
 def service_permissions(ns: Namespace, service: str) -> Permissions:
     streams = [spec.name for spec in ns.streams()]
-    publish = [f"{ns.name}.{service}.>", ns.dead_letter_subject(service)]
+    # STREAM.NAMES: nats-py looks a KV bucket's stream up by subject (names only).
+    publish = [f"{ns.name}.{service}.>", ns.dead_letter_subject(service), "$JS.API.STREAM.NAMES"]
     for stream in streams:
         publish += _read_stream(stream) + _manage_stream(stream)
     for purpose in SERVICE_BUCKETS[service]:

@@ -45,6 +45,11 @@ class Bus:
     settings: ServiceSettings
 
     @property
+    def inbox_prefix(self) -> str:
+        user = self.settings.nats_user
+        return inbox_prefix(user) if user is not None else "_INBOX"
+
+    @property
     def publications(self) -> Publications:
         assert self.publisher.publications is not None  # build_bus always gives them
         return self.publisher.publications
@@ -84,6 +89,8 @@ class Bus:
             ),
             pull_sub=PullSub(batch_size=batch_size, timeout=1.0),
             max_workers=max_workers,
+            # FastStream's default ("_INBOX.") overrides the connection's own prefix.
+            inbox_prefix=f"{self.inbox_prefix}.".encode(),
             ack_policy=AckPolicy.NACK_ON_ERROR,
             description=description,
         )
