@@ -105,7 +105,7 @@ async def follow_up_and_decisions(http: httpx.AsyncClient) -> None:
         email = (await http.get(f"/emails/{email_id}")).json()
         return bool(email["status"] == "awaiting_approval")
 
-    await eventually(awaiting, timeout=60, interval=0.2, what="the requested draft")
+    assert await eventually(awaiting, timeout=60, interval=0.2, what="the requested draft")
     (await http.post(f"/tasks/{task_id}/draft/approve")).raise_for_status()
     await _wait_task(http, task_id, "sent")
     (await http.patch(f"/clients/{client_id}", json={"unsubscribed": True})).raise_for_status()
@@ -115,7 +115,7 @@ async def _wait_task(http: httpx.AsyncClient, task_id: str, status: str) -> None
     async def reached() -> bool | None:
         return bool((await http.get(f"/tasks/{task_id}")).json()["status"] == status)
 
-    await eventually(reached, timeout=90, interval=0.2, what=f"task {status}")
+    assert await eventually(reached, timeout=90, interval=0.2, what=f"task {status}")
 
 
 async def documents(services: dict[str, ServiceProcess]) -> dict[str, dict[str, Any]]:
