@@ -101,21 +101,22 @@ async def follow_up_and_decisions(http: httpx.AsyncClient) -> None:
     draft.raise_for_status()
     email_id, task_id = draft.json()["email_id"], draft.json()["task_id"]
 
-    async def awaiting() -> bool | None:
-        email = (await http.get(f"/emails/{email_id}")).json()
-        return bool(email["status"] == "awaiting_approval")
-
-    assert await eventually(awaiting, timeout=60, interval=0.2, what="the requested draft")
+    await _wait_for(http, f"/emails/{email_id}", "awaiting_approval")
     (await http.post(f"/tasks/{task_id}/draft/approve")).raise_for_status()
     await _wait_task(http, task_id, "sent")
     (await http.patch(f"/clients/{client_id}", json={"unsubscribed": True})).raise_for_status()
 
 
 async def _wait_task(http: httpx.AsyncClient, task_id: str, status: str) -> None:
-    async def reached() -> bool | None:
-        return bool((await http.get(f"/tasks/{task_id}")).json()["status"] == status)
+    await _wait_for(http, f"/tasks/{task_id}", status)
 
-    assert await eventually(reached, timeout=90, interval=0.2, what=f"task {status}")
+
+async def _wait_for(http: httpx.AsyncClient, path: str, status: str) -> None:
+    async def reached() -> dict[str, Any] | None:
+        found: dict[str, Any] = (await http.get(path)).json()
+        return found if found["status"] == status else None
+
+    await eventually(reached, timeout=90, interval=0.2, what=f"{path} {status}")
 
 
 async def documents(services: dict[str, ServiceProcess]) -> dict[str, dict[str, Any]]:
