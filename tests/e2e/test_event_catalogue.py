@@ -116,7 +116,8 @@ async def _wait_for(http: httpx.AsyncClient, path: str, status: str) -> None:
         found: dict[str, Any] = (await http.get(path)).json()
         return found if found["status"] == status else None
 
-    await eventually(reached, timeout=90, interval=0.2, what=f"{path} {status}")
+    done: dict[str, Any] = await eventually(reached, timeout=90, interval=0.2, what=status)
+    assert done["status"] == status
 
 
 async def documents(services: dict[str, ServiceProcess]) -> dict[str, dict[str, Any]]:
