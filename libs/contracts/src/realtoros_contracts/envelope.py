@@ -25,6 +25,7 @@ H_SPECVERSION = "ce-specversion"
 H_CONTENT_TYPE = "content-type"
 H_MSG_ID = "Nats-Msg-Id"
 CONTENT_TYPE = "application/json"
+ENVELOPE_HEADERS = (H_SPECVERSION, H_ID, H_SOURCE, H_TYPE, H_TIME, H_SUBJECT, H_CONTENT_TYPE)
 
 
 class EnvelopeError(ValueError):

@@ -26,7 +26,7 @@ from faststream.specification import AsyncAPI
 from faststream.specification.base import Specification
 
 from realtoros_contracts import Event, Namespace, StreamSpec
-from realtoros_contracts.envelope import headers_schema
+from realtoros_contracts.envelope import ENVELOPE_HEADERS, headers_schema
 from realtoros_runtime.consuming import (
     H_DL_DELIVERIES,
     H_DL_ERROR,
@@ -154,14 +154,18 @@ def _event_headers(event_cls: type[Event]) -> dict[str, Any]:
 
 def _dead_letter_headers() -> dict[str, Any]:
     text = {"type": "string"}
-    properties: dict[str, Any] = {name: dict(text) for name in _DEAD_LETTER_HEADERS}
+    original = "The failed message's own, when it had one."
+    properties: dict[str, Any] = {
+        name: {**text, "description": original} for name in ENVELOPE_HEADERS
+    }
+    properties |= {name: dict(text) for name in _DEAD_LETTER_HEADERS}
     properties["Nats-Msg-Id"] = {**text, "description": "dl:<service>:<stream>:<sequence>"}
     return {
         "type": "object",
-        "description": "The failed message's own headers (its ce-* envelope, when it had "
-        "one), plus these.",
+        "description": "The failed message's own headers (its envelope, when it had one), "
+        "plus the x-dead-letter-* headers saying why.",
         "properties": properties,
-        "required": sorted(properties),
+        "required": ["Nats-Msg-Id", *_DEAD_LETTER_HEADERS],
     }
 
 
