@@ -113,7 +113,7 @@ def _ref_name(reference: dict[str, str]) -> str:
 
 def _servers(bus: Bus) -> dict[str, Any]:
     url = bus.settings.nats_url
-    tls = url.scheme in ("tls", "wss") or bus.settings.nats_tls_ca_file is not None
+    tls = url.scheme in ("tls", "wss") or bus.settings.nats_tls_ca is not None
     return {
         "nats": {
             # Host and port only: never the user or password a URL may carry.

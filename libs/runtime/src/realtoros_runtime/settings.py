@@ -17,7 +17,6 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import (
     BeforeValidator,
     Field,
-    FilePath,
     SecretStr,
     UrlConstraints,
     ValidationError,
@@ -68,10 +67,10 @@ class ServiceSettings(BaseSettings):
         default=None, description="This service's NATS user (each service has its own)."
     )
     nats_password: SecretStr | None = Field(default=None, description="That user's password.")
-    nats_tls_ca_file: FilePath | None = Field(
+    nats_tls_ca: str | None = Field(
         default=None,
-        description="CA certificate to verify the NATS server's TLS certificate with (TLS is "
-        "used with it, or with a tls:// URL).",
+        description="PEM of the CA that signed the NATS server's TLS certificate (a file of "
+        "the secrets dir); with it the connection uses TLS verified against it.",
     )
     nats_namespace: str = Field(
         default="realtoros",

@@ -154,8 +154,8 @@ def nats_connect_options(settings: ServiceSettings) -> dict[str, Any]:
     """The service's own NATS user (replies on its own inbox prefix, the only one its
     permissions let it read) and, with a CA file, TLS verified against it."""
     context = None
-    if settings.nats_tls_ca_file is not None:
-        context = ssl.create_default_context(cafile=str(settings.nats_tls_ca_file))
+    if settings.nats_tls_ca is not None:
+        context = ssl.create_default_context(cadata=settings.nats_tls_ca)
     if settings.nats_user is None or settings.nats_password is None:
         return {"security": NatsSecurity(ssl_context=context)} if context else {}
     security = NatsUserPassword(
