@@ -16,6 +16,7 @@ import pytest
 from faststream.nats import NatsBroker
 
 from realtoros_contracts import ALL_EVENTS, DEFAULT_NAMESPACE, EmailSent, TaskDue
+from realtoros_contracts.consumers import SERVICE_DURABLES
 from realtoros_runtime.asyncapi import ASYNCAPI_VERSION, channel_addresses
 from realtoros_runtime.bus import EventPublisher
 from realtoros_runtime.publications import Publications, UndeclaredPublication
@@ -149,3 +150,11 @@ def test_the_official_asyncapi_cli_validates_every_document(
     for name, proc in running.items():
         output, _ = proc.communicate(timeout=300)
         assert proc.returncode == 0, f"{name}: {output}"
+
+
+def test_each_receive_names_its_services_durable(documents: dict[str, dict[str, Any]]) -> None:
+    for name, document in documents.items():
+        for operation in document["operations"].values():
+            if operation["action"] == "receive":
+                durable = operation["x-jetstream-durable"]
+                assert durable in SERVICE_DURABLES[name], (name, durable)

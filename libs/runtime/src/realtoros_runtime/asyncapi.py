@@ -104,7 +104,24 @@ def complete(document: dict[str, Any], bus: Bus) -> dict[str, Any]:
             message["contentType"] = "application/json"
             if headers is not None:
                 message["headers"] = headers
+    _name_durables(document, bus)
     return document
+
+
+def _name_durables(document: dict[str, Any], bus: Bus) -> None:
+    """Each ``receive`` operation names the service's durable consumer (other systems must
+    choose other names: their read-only user is refused these)."""
+    durables = {
+        key: durable
+        for sub in bus.broker.subscribers
+        # A pull subscriber's ConsumerConfig (FastStream types subscribers generically).
+        if (durable := getattr(getattr(sub, "config", None), "durable_name", None))
+        for key in sub.schema()
+    }
+    for operation in document.get("operations", {}).values():
+        durable = durables.get(_ref_name(operation["channel"]))
+        if operation["action"] == "receive" and durable:
+            operation["x-jetstream-durable"] = durable
 
 
 def _ref_name(reference: dict[str, str]) -> str:
