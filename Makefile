@@ -11,5 +11,7 @@ setup:    ## install everything
 	./dev setup
 schemas:  ## export the JSON Schemas of the events to docs/events/schemas
 	./dev setup && .venv/bin/realtoros-contracts schemas docs/events/schemas
+asyncapi: ## write every service's AsyncAPI document to docs/events/asyncapi
+	./dev setup && .venv/bin/python -m tests.support.asyncapi_docs docs/events/asyncapi
 screenshots: ## PNGs of the web app's main pages (demo data) to docs/screenshots
 	./dev setup && .venv/bin/python -m tests.web.screenshots

@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 
 from realtoros_contracts import Namespace
+from realtoros_devstack import natsauth
 from tests.deploy.settings_names import settings_of
 from tests.deploy.tools import (
     NAMESPACE,
     REPO,
     SERVICES,
     Obj,
+    configmap_data,
     container,
     find,
     key_vault_objects,
@@ -24,6 +26,7 @@ from tests.deploy.tools import (
     pod_labels,
     pod_spec,
     rendered,
+    service_workload,
     settings_env,
     workloads,
 )
@@ -135,6 +138,8 @@ def test_each_pod_mounts_its_own_key_vault_secrets_with_workload_identity() -> N
         name = workload["metadata"]["name"]
         assert pod_labels(workload)["azure.workload.identity/use"] == "true", name
         assert pod_spec(workload)["serviceAccountName"] == "realtoros", name
+        if name == "nats":  # not a service: see test_nats_has_tls_and_its_users_from_key_vault
+            continue
         (volume,) = csi
         assert volume["csi"]["driver"] == "secrets-store.csi.k8s.io"
         assert volume["csi"]["readOnly"] is True
@@ -152,7 +157,39 @@ def test_each_pod_mounts_its_own_key_vault_secrets_with_workload_identity() -> N
         for w in workloads(objs)
         if any("csi" in v for v in pod_spec(w).get("volumes", []))
     }
-    assert with_csi == {"crm", "crm-migrate", "composer", "mailer"}
+    assert with_csi == {"crm", "crm-migrate", "scheduler", "composer", "mailer", "nats"}
+
+
+def test_each_service_gets_its_own_nats_password_and_the_ca_from_key_vault() -> None:
+    objs = aks()
+    for service in SERVICES:
+        spc = one(objs, "SecretProviderClass", f"realtoros-{service}")
+        names = {o["objectAlias"]: o["objectName"] for o in key_vault_objects(spc)}
+        assert names["NATS_PASSWORD"] == f"realtoros-nats-password-{service}"
+        assert names["NATS_TLS_CA"] == "realtoros-nats-ca"
+        config = configmap_data(objs, service_workload(objs, service))
+        assert config["NATS_URL"].startswith("tls://")
+        assert config["NATS_USER"] == f"realtoros-{service}"
+
+
+def test_nats_has_tls_and_its_users_from_key_vault() -> None:
+    objs = aks()
+    nats = one(objs, "StatefulSet", "nats")
+    (volume,) = [v for v in pod_spec(nats)["volumes"] if "csi" in v]
+    spc = one(objs, "SecretProviderClass", volume["csi"]["volumeAttributes"]["secretProviderClass"])
+    aliases = {o["objectAlias"] for o in key_vault_objects(spc)}
+    users = natsauth.user_names([Namespace()])
+    variables = {natsauth.password_variable(user) for user in users}
+    assert aliases == variables | {"TLS_CERT", "TLS_KEY"}
+    (synced,) = spc["spec"]["secretObjects"]
+    assert {item["key"] for item in synced["data"]} == variables
+    assert container(nats)["envFrom"] == [{"secretRef": {"name": synced["secretName"]}}]
+    mounts = {m["name"]: m["mountPath"] for m in container(nats)["volumeMounts"]}
+    (config,) = [v for v in pod_spec(nats)["volumes"] if "configMap" in v]
+    by_name = {o["metadata"]["name"]: o for o in find(objs, "ConfigMap")}
+    tls = by_name[config["configMap"]["name"]]["data"]["tls.conf"]
+    assert f"cert_file: {mounts[volume['name']]}/TLS_CERT" in tls
+    assert f"key_file: {mounts[volume['name']]}/TLS_KEY" in tls
 
 
 def test_the_crm_scales_on_cpu() -> None:

@@ -11,6 +11,8 @@ import pytest
 import yaml
 from kubernetes_validate.utils import SchemaNotFoundError  # type: ignore[import-untyped]
 
+from realtoros_contracts import Namespace
+from realtoros_devstack import natsauth
 from tests.deploy.netpol import selects
 from tests.deploy.tools import (
     K8S,
@@ -90,6 +92,9 @@ def test_pods_refer_only_to_objects_that_exist(overlay: str) -> None:
     objs = rendered(overlay)
     configmaps, secrets = names(objs, "ConfigMap"), names(objs, "Secret")
     classes, accounts = names(objs, "SecretProviderClass"), names(objs, "ServiceAccount")
+    # The CSI driver creates the Secrets a SecretProviderClass syncs (secretObjects).
+    for spc in find(objs, "SecretProviderClass"):
+        secrets |= {synced["secretName"] for synced in spc["spec"].get("secretObjects", [])}
     for workload in workloads(objs):
         spec, where = pod_spec(workload), workload["metadata"]["name"]
         if "serviceAccountName" in spec:
@@ -202,3 +207,12 @@ def test_nats_serves_jetstream_from_its_volume_and_monitoring_on_8222() -> None:
         assert config_dir in mounts
         ports = {p["port"] for p in next(iter(find(objs, "Service", "nats")))["spec"]["ports"]}
         assert {4222, 8222} <= ports
+
+
+def test_the_nats_users_are_the_generated_ones_with_no_password_in_the_repository() -> None:
+    committed = (K8S / "base" / "nats" / "auth.conf").read_text()
+    assert committed == natsauth.kubernetes_block(Namespace()), (
+        "run `python -m realtoros_devstack.natsauth > deploy/k8s/base/nats/auth.conf`"
+    )
+    assert "password: $NATS_PASSWORD_" in committed
+    assert '"password"' not in committed

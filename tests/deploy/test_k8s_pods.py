@@ -27,10 +27,12 @@ from tests.deploy.tools import (
 SECRETS_DIR = "/run/secrets/realtoros"
 # What each pod must find in its secrets directory, by Kubernetes workload.
 NEEDS_SECRETS = {
-    "crm": {"DATABASE_URL", "JWT_SECRET"},
+    "crm": {"DATABASE_URL", "JWT_SECRET", "NATS_PASSWORD"},
     "crm-migrate": {"DATABASE_URL"},
-    "composer": set(),  # OPENAI_API_KEY: required once COMPOSER_MODE=llm (checked below)
-    "mailer": set(),  # AWS keys: required once MAIL_TRANSPORT=ses (checked below)
+    "scheduler": {"NATS_PASSWORD"},
+    # OPENAI_API_KEY: required once COMPOSER_MODE=llm (checked below)
+    "composer": {"NATS_PASSWORD"},
+    "mailer": {"NATS_PASSWORD"},  # AWS keys: required once MAIL_TRANSPORT=ses (checked below)
 }
 # Stand-ins for values Key Vault holds on AKS: shaped like the real ones.
 KEY_VAULT_STAND_INS = {
@@ -39,6 +41,8 @@ KEY_VAULT_STAND_INS = {
     "OPENAI_API_KEY": "sk-stand-in",
     "AWS_ACCESS_KEY_ID": "AKIASTANDIN000000000",
     "AWS_SECRET_ACCESS_KEY": "stand-in-secret",
+    "NATS_PASSWORD": "stand-in-nats-password",
+    "NATS_TLS_CA": "-----BEGIN CERTIFICATE-----\nstand-in\n-----END CERTIFICATE-----\n",
 }
 
 

@@ -172,6 +172,10 @@ def test_the_whole_system_starts_says_where_and_stops_on_ctrl_c(
     assert f"{data / 'outbox'}" in run.output()
     secret = data / "secrets" / "JWT_SECRET"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    # NATS runs with natsauth's users: every service ready above connected with its own.
+    passwords = data / "secrets" / "nats-users.json"
+    assert stat.S_IMODE(passwords.stat().st_mode) == 0o600
+    assert "read-only NATS user realtoros-subscriber" in run.output()
     started = descendants(run.proc.pid)
     commands = " ".join(cmdline(pid) for pid in started)
     for needle in ("nats-server", "postgres", *(f"realtoros_{s.name}" for s in SERVICES)):

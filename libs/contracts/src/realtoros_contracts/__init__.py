@@ -46,6 +46,8 @@ from realtoros_contracts.subjects import (
     REPLICA_COUNTS,
     Namespace,
     StreamSpec,
+    inbox_prefix,
+    published_by,
 )
 
 __all__ = [
@@ -89,5 +91,7 @@ __all__ = [
     "decode",
     "encode",
     "envelope_headers",
+    "inbox_prefix",
     "parse_envelope",
+    "published_by",
 ]

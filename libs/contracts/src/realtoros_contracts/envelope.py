@@ -25,6 +25,7 @@ H_SPECVERSION = "ce-specversion"
 H_CONTENT_TYPE = "content-type"
 H_MSG_ID = "Nats-Msg-Id"
 CONTENT_TYPE = "application/json"
+ENVELOPE_HEADERS = (H_SPECVERSION, H_ID, H_SOURCE, H_TYPE, H_TIME, H_SUBJECT, H_CONTENT_TYPE)
 
 
 class EnvelopeError(ValueError):
@@ -101,3 +102,22 @@ def decode(
             f"expected ce-type {event_cls.TYPE!r}, got {known} type {envelope.type!r}"
         )
     return envelope, event_cls.model_validate_json(body)
+
+
+def headers_schema(event_cls: type[Event], source: str) -> dict[str, object]:
+    """The JSON Schema of the NATS headers an event travels with (its envelope), for the
+    AsyncAPI documents: the same names :func:`envelope_headers` writes."""
+    text = {"type": "string"}
+    properties: dict[str, object] = {
+        H_SPECVERSION: {**text, "const": SPECVERSION},
+        H_ID: {**text, "minLength": 1, "description": "The event id: de-duplicate by it."},
+        H_SOURCE: {**text, "const": source},
+        H_TYPE: {**text, "const": event_cls.TYPE},
+        H_TIME: {**text, "format": "date-time", "description": "When it happened (UTC)."},
+        H_SUBJECT: {**text, "description": "What the event is about (e.g. the email id)."},
+        H_CONTENT_TYPE: {**text, "const": CONTENT_TYPE},
+        H_MSG_ID: {**text, "description": "Equal to ce-id: JetStream's de-duplication key."},
+        "traceparent": {**text, "description": "W3C trace context, when tracing is on."},
+    }
+    required = [h for h in properties if h != "traceparent"]
+    return {"type": "object", "properties": properties, "required": required}

@@ -141,4 +141,16 @@ class Namespace:
         return f"{self.name}_{purpose}"
 
 
+def inbox_prefix(user: str) -> str:
+    """The reply subjects of a NATS user (nats-py's ``inbox_prefix``): each user may read
+    only its own, so nobody sees the messages a fetch delivers to another."""
+    return f"_INBOX_{user}"
+
+
+def published_by(producer: str) -> tuple[type[Event], ...]:
+    """Every event the ``producer`` service publishes (its subjects start with its name, so
+    no service can publish another's events)."""
+    return tuple(event_cls for event_cls in ALL_EVENTS if producer == event_cls.PRODUCER)
+
+
 DEFAULT_NAMESPACE = Namespace()

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from realtoros_devstack import deadletters
+from realtoros_devstack.natsauth import PASSWORDS_FILE
 from realtoros_devstack.runner import (
     Child,
     ChildExited,
@@ -192,6 +193,7 @@ async def _start_services(
             nats_url=backends.nats_url or "",
             database_url=backends.database_url,
             jwt=jwt,
+            nats_credentials=backends.nats_credentials(spec.name),
         )
         if spec.name == "crm":
             child_env.setdefault("PUBLIC_BASE_URL", _url(config, "crm"))
@@ -250,6 +252,11 @@ def _banner(config: DevConfig, env: Mapping[str, str], backends: Backends) -> li
         else:
             lines.append(f"  Emails    sent with MAIL_TRANSPORT={transport}")
     lines.append(f"  NATS      {backends.nats_url}")
+    if (reader := backends.nats_credentials("subscriber")) is not None:
+        lines.append(
+            f"  Events    read-only NATS user {reader[0]} (password in "
+            f"{config.secrets_dir / PASSWORDS_FILE}; docs/events.md)"
+        )
     if backends.database_url:
         lines.append(f"  Database  {backends.database_url.split('@')[-1]}")
     lines += [f"  Data      {config.data_dir}", "Press Ctrl-C to stop.", ""]

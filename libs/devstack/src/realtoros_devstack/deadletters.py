@@ -21,7 +21,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -32,6 +32,8 @@ from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
 from nats.js.errors import NotFoundError
 
+from realtoros_devstack.natsauth import ADMIN, PASSWORDS_FILE
+from realtoros_devstack.stack import default_data_dir
 from realtoros_devstack.stale import Staleness
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:14222"  # `./dev run`'s embedded server
@@ -164,6 +166,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
 
 
+def admin_credentials(env: Mapping[str, str]) -> dict[str, str]:
+    """``NATS_USER``/``NATS_PASSWORD``, else the admin user ``./dev run`` generated (its
+    embedded server requires one); nothing when neither exists."""
+    if env.get("NATS_USER"):
+        return {"user": env["NATS_USER"], "password": env.get("NATS_PASSWORD", "")}
+    stored = default_data_dir(env) / "secrets" / PASSWORDS_FILE
+    if stored.exists():
+        return {"user": ADMIN, "password": json.loads(stored.read_text())[ADMIN]}
+    return {}
+
+
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     try:
         return asyncio.run(_run(args, out))
@@ -187,6 +200,7 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
             max_reconnect_attempts=1,
             allow_reconnect=False,
             error_cb=_quiet,
+            **admin_credentials(os.environ),
         ),
         CONNECT_TIMEOUT,
     )

@@ -51,12 +51,19 @@ class EmbeddedNats:
     """A nats-server with JetStream, its store under ``data_dir``."""
 
     def __init__(
-        self, data_dir: Path, port: int | None = None, *, new_session: bool = False
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        *,
+        new_session: bool = False,
+        config_file: Path | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "nats-server.log"
+        # A configuration file (e.g. natsauth's users); the flags below override it.
+        self.config_file = config_file
         # In a session of its own, a Ctrl-C in the terminal reaches only our process, which
         # stops the services before the server they depend on.
         self.new_session = new_session
@@ -69,6 +76,7 @@ class EmbeddedNats:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
             nats_server_binary(),
+            *(["-c", str(self.config_file)] if self.config_file else []),
             "-js",
             "-sd",
             str(self.data_dir / "jetstream"),

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from realtoros_contracts import Namespace
+from realtoros_devstack import natsauth
 from realtoros_devstack.embedded import EmbeddedNats, EmbeddedPostgres
 
 
@@ -137,6 +139,18 @@ class Backends:
         self.database_url = env.get("DATABASE_URL") or None
         self.nats: EmbeddedNats | None = None
         self.postgres: EmbeddedPostgres | None = None
+        self.namespace = Namespace(env.get("NATS_NAMESPACE") or "realtoros")
+        self.nats_passwords: dict[str, str] = {}
+        """Every NATS user's password, when the embedded server runs with natsauth's users."""
+
+    def nats_credentials(self, role: str) -> tuple[str, str] | None:
+        """The user and password of ``role`` (a service, ``subscriber``), or None when the
+        server is the environment's."""
+        name = (
+            natsauth.ADMIN if role == natsauth.ADMIN else natsauth.user_name(self.namespace, role)
+        )
+        password = self.nats_passwords.get(name)
+        return (name, password) if password is not None else None
 
     @property
     def needs_database(self) -> bool:
@@ -148,7 +162,10 @@ class Backends:
         if self.nats_url is None:
             ensure_port_free(self.config.nats_port, "REALTOROS_DEV_NATS_PORT")
             self.say(f"starting NATS on port {self.config.nats_port} (data in {data / 'nats'})")
-            self.nats = EmbeddedNats(data / "nats", self.config.nats_port, new_session=True)
+            auth = self._nats_auth_config()
+            self.nats = EmbeddedNats(
+                data / "nats", self.config.nats_port, new_session=True, config_file=auth
+            )
             _start(self.nats.start, "NATS", self.nats.log_path)
             self.nats_url = self.nats.url
         else:
@@ -167,6 +184,14 @@ class Backends:
             self.database_url = self.postgres.url_for(DATABASE)
         else:
             self.say(f"using PostgreSQL at {_redact(self.database_url)} (DATABASE_URL)")
+
+    def _nats_auth_config(self) -> Path:
+        """One user per service, the read-only subscriber and admin; passwords generated
+        on the first run and kept under the secrets dir."""
+        namespaces = [self.namespace]
+        path = self.config.secrets_dir / natsauth.PASSWORDS_FILE
+        self.nats_passwords = natsauth.ensure_passwords(path, natsauth.user_names(namespaces))
+        return natsauth.write_config(self.config.data_dir / "nats", namespaces, self.nats_passwords)
 
     def dead(self) -> str | None:
         """Which embedded server has exited on its own, if any."""
@@ -258,9 +283,12 @@ def service_env(
     nats_url: str,
     database_url: str | None,
     jwt: str | None,
+    nats_credentials: tuple[str, str] | None = None,
 ) -> dict[str, str]:
     """The environment of one service: the developer's, plus what the stack provides."""
     result = dict(env)
+    if nats_credentials is not None:
+        result["NATS_USER"], result["NATS_PASSWORD"] = nats_credentials
     result.update(
         NATS_URL=nats_url,
         HTTP_HOST=env.get("HTTP_HOST", config.host),

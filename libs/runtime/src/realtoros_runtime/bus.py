@@ -13,6 +13,7 @@ from nats.js.api import DiscardPolicy, PubAck, RetentionPolicy, StorageType, Str
 from nats.js.errors import BadRequestError, NotFoundError
 
 from realtoros_contracts import Event, Namespace, StreamSpec, encode, envelope_headers
+from realtoros_runtime.publications import Publications
 from realtoros_runtime.telemetry import publishing
 
 log = logging.getLogger(__name__)
@@ -58,13 +59,22 @@ class EventPublisher:
     """Publishes events with their envelope and waits for JetStream's ack.
 
     A timeout is retried with the same ``Nats-Msg-Id``, so a publish that did land is not
-    stored twice.
+    stored twice. A service's publisher (``build_bus``) has its ``publications``: it
+    refuses a subject they do not declare. Without them (a test or a benchmark standing
+    in for another service) nothing is checked.
     """
 
-    def __init__(self, broker: NatsBroker, ns: Namespace, source: str) -> None:
+    def __init__(
+        self,
+        broker: NatsBroker,
+        ns: Namespace,
+        source: str,
+        publications: Publications | None = None,
+    ) -> None:
         self._broker = broker
         self._ns = ns
         self._source = source
+        self.publications = publications
 
     @property
     def namespace(self) -> Namespace:
@@ -79,6 +89,8 @@ class EventPublisher:
     async def publish_raw(
         self, subject: str, body: bytes, headers: dict[str, str], *, stream: str
     ) -> PubAck:
+        if self.publications is not None:
+            self.publications.check(subject)
         # A span (its traceparent is written into headers) and the publish metrics.
         with publishing(self._source, subject, headers):
             return await self._publish_with_retries(subject, body, headers, stream=stream)

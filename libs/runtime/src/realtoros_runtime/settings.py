@@ -14,7 +14,15 @@ import sys
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BeforeValidator, Field, UrlConstraints, ValidationError, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    UrlConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import Url
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -65,6 +73,15 @@ class ServiceSettings(BaseSettings):
         description="Servers that keep a copy of every stream and KV bucket: 1 on one "
         "server (the embedded default), 3 on a JetStream cluster (production).",
     )
+    nats_user: str | None = Field(
+        default=None, description="This service's NATS user (each service has its own)."
+    )
+    nats_password: SecretStr | None = Field(default=None, description="That user's password.")
+    nats_tls_ca: str | None = Field(
+        default=None,
+        description="PEM of the CA that signed the NATS server's TLS certificate (a file of "
+        "the secrets dir); with it the connection uses TLS verified against it.",
+    )
     nats_namespace: str = Field(
         default="realtoros",
         description="Prefix of every subject, stream and bucket (lets two deployments or "
@@ -92,6 +109,14 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _replica_count(cls, value: object) -> object:
         return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+    @model_validator(mode="after")
+    def _user_with_password(self) -> ServiceSettings:
+        if (self.nats_user is None) != (self.nats_password is None):
+            raise ValueError("NATS_USER and NATS_PASSWORD are set together or not at all")
+        if any(url.username for url in self.nats_url):
+            raise ValueError("NATS_URL must not carry credentials: use NATS_USER/NATS_PASSWORD")
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod

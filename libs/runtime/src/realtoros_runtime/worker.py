@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import ssl
 import typing
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -16,14 +17,16 @@ from faststream.asgi.factories.asyncapi.route import AsyncAPIRoute
 from faststream.asgi.types import Scope
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
-from faststream.specification import AsyncAPI
+from faststream.nats.security import NatsSecurity, NatsUserPassword
 from nats.js.api import AckPolicy as ServerAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from realtoros_contracts import Namespace
+from realtoros_contracts import Namespace, inbox_prefix, published_by
+from realtoros_runtime.asyncapi import ServiceAsyncAPI
 from realtoros_runtime.bus import EventPublisher, ensure_streams
 from realtoros_runtime.consuming import RetryPolicy, consumer_middleware, current_message
 from realtoros_runtime.metrics import install_metrics, watch_dead_letters
+from realtoros_runtime.publications import Publications
 from realtoros_runtime.readiness import Readiness, ReadyCheck
 from realtoros_runtime.settings import ServiceSettings
 from realtoros_runtime.telemetry import instrument_broker
@@ -40,6 +43,16 @@ class Bus:
     settings: ServiceSettings
     readiness: Readiness
     """The service's readiness checks (NATS first), and the gate its consumers wait at."""
+
+    @property
+    def inbox_prefix(self) -> str:
+        user = self.settings.nats_user
+        return inbox_prefix(user) if user is not None else "_INBOX"
+
+    @property
+    def publications(self) -> Publications:
+        assert self.publisher.publications is not None  # build_bus always gives them
+        return self.publisher.publications
 
     async def connect(self) -> None:
         """Connect and make sure every stream exists (before any subscriber starts)."""
@@ -59,6 +72,10 @@ class Bus:
     ) -> Any:
         """A durable pull consumer with explicit acks, shared by every replica; decorates
         ``async def handler(event: SomeEvent[, msg: NatsMessage])``."""
+        if not durable.startswith(f"{self.service}-"):
+            # The NATS permissions tell the services' durables from other systems' by it.
+            raise ValueError(f"durable {durable!r} must start with {self.service + '-'!r}")
+        self.publications.declare_dead_letters()  # what it cannot process goes there
         subscriber = self.broker.subscriber(
             subject,
             stream=JStream(self.ns.stream_name(producer), declare=False),
@@ -72,6 +89,8 @@ class Bus:
             ),
             pull_sub=PullSub(batch_size=batch_size, timeout=1.0),
             max_workers=max_workers,
+            # FastStream's default ("_INBOX.") overrides the connection's own prefix.
+            inbox_prefix=f"{self.inbox_prefix}.".encode(),
             ack_policy=AckPolicy.NACK_ON_ERROR,
             description=description,
         )
@@ -113,6 +132,7 @@ def without_message_parameter(
 def build_bus(service: str, settings: ServiceSettings, retry: RetryPolicy | None = None) -> Bus:
     broker = NatsBroker(
         settings.nats_servers,
+        **nats_connect_options(settings),
         name=f"realtoros-{service}",
         graceful_timeout=30.0,
         max_reconnect_attempts=-1,
@@ -121,7 +141,9 @@ def build_bus(service: str, settings: ServiceSettings, retry: RetryPolicy | None
         log_level=logging.DEBUG,
     )
     ns = settings.namespace
-    publisher = EventPublisher(broker, ns, source=f"realtoros/{service}")
+    publications = Publications(broker, ns, service)
+    publications.declare_events(published_by(service))
+    publisher = EventPublisher(broker, ns, source=f"realtoros/{service}", publications=publications)
     policy = retry or RetryPolicy(max_deliveries=settings.max_deliveries)
     readiness = Readiness(service, [_nats_check(broker)])
     watch_dead_letters(ns.dead_letter_stream().name)
@@ -144,8 +166,22 @@ def _nats_check(broker: NatsBroker) -> ReadyCheck:
     return nats_connected
 
 
-def asyncapi_spec(bus: Bus, *, title: str, description: str) -> AsyncAPI:
-    return AsyncAPI(bus.broker, title=title, version="1.0.0", description=description)
+def nats_connect_options(settings: ServiceSettings) -> dict[str, Any]:
+    """The service's own NATS user (replies on its own inbox prefix, the only one its
+    permissions let it read) and, with a CA file, TLS verified against it."""
+    context = None
+    if settings.nats_tls_ca is not None:
+        context = ssl.create_default_context(cadata=settings.nats_tls_ca)
+    if settings.nats_user is None or settings.nats_password is None:
+        return {"security": NatsSecurity(ssl_context=context)} if context else {}
+    security = NatsUserPassword(
+        settings.nats_user, settings.nats_password.get_secret_value(), ssl_context=context
+    )
+    return {"security": security, "inbox_prefix": inbox_prefix(settings.nats_user)}
+
+
+def asyncapi_spec(bus: Bus, *, title: str, description: str) -> ServiceAsyncAPI:
+    return ServiceAsyncAPI(bus, title=title, description=description)
 
 
 def _healthz() -> Any:

@@ -10,7 +10,6 @@ from datetime import timedelta
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from realtoros_contracts import TaskDue
 from realtoros_crm.activities.api import router as activities_router
 from realtoros_crm.agents.api import router as agents_router
 from realtoros_crm.api.health import database_check
@@ -50,7 +49,7 @@ from realtoros_crm.webhooks.api import router as webhooks_router
 from realtoros_crm.webhooks.dispatcher import RetryPolicy, WebhookDispatcher
 from realtoros_crm.webhooks.fanout import WebhookFanout, subscribe_webhook_events
 from realtoros_crm.webhooks.sender import WebhookSender
-from realtoros_runtime.worker import Bus, build_bus
+from realtoros_runtime.worker import build_bus
 
 SERVICE = "crm"
 
@@ -79,7 +78,6 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
     subscribe_plan_events(bus, sessions, clock)
     webhooks = build_webhook_dispatcher(settings, sessions, clock)
     subscribe_webhook_events(bus, WebhookFanout(sessions, clock, on_queued=webhooks.wake))
-    _document_publications(bus)
     pruner = Pruner(
         sessions,
         clock,
@@ -112,16 +110,6 @@ def build_webhook_dispatcher(
         poll_seconds=settings.webhook_poll_seconds,
         concurrency=settings.webhook_concurrency,
         lease=timedelta(seconds=timeout + 30),
-    )
-
-
-def _document_publications(bus: Bus) -> None:
-    # The relay publishes raw bytes; this declares TaskDue for the AsyncAPI document only.
-    bus.broker.publisher(
-        bus.ns.subject(TaskDue),
-        schema=TaskDue,
-        title="TaskDue",
-        description="A follow-up fell due and was claimed (published through the outbox).",
     )
 
 

@@ -104,14 +104,8 @@ def build_app(settings: Settings) -> AsgiFastStream:
         "Ticks this replica published (JetStream acked) since it started.",
         lambda: float(scheduler.ticker.published),
     )
-    # The ticks are published, never consumed here: declare them for the AsyncAPI document.
-    for schedule in settings.schedules:
-        bus.broker.publisher(
-            bus.ns.tick_subject(schedule),
-            title=f"tick.{schedule}",
-            description=f"SchedulerTick of the {schedule!r} schedule, one per slot.",
-            schema=SchedulerTick,
-        )
+    for schedule in settings.schedules:  # one subject per schedule
+        bus.publications.declare_event(SchedulerTick, bus.ns.tick_subject(schedule))
     app = worker_app(
         bus,
         title="RealtorOS scheduler",

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from faststream.specification.base import Specification
 from sqlalchemy import text
 
 from realtoros_crm.api.deps import StateDep
 from realtoros_crm.state import CrmState
 from realtoros_crm.webhooks.asyncapi import add_webhooks
 from realtoros_runtime.readiness import ReadyCheck
-from realtoros_runtime.worker import asyncapi_spec
+from realtoros_runtime.worker import Bus, asyncapi_spec
 
 router = APIRouter(tags=["operations"])
 
@@ -48,14 +50,23 @@ async def readyz(state: StateDep) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
+def crm_asyncapi(bus: Bus) -> Specification:
+    """The CRM's AsyncAPI document (built from its bus's subscribers and publications)."""
+    return asyncapi_spec(
+        bus,
+        title="RealtorOS CRM",
+        description="Claims due follow-ups and publishes TaskDue through its outbox; "
+        "publishes the agent's decisions (EmailApproved, DraftRequested) and "
+        "ClientUnsubscribed; records every email event on the client's timeline.",
+    ).to_specification()
+
+
+def crm_asyncapi_document(bus: Bus) -> dict[str, Any]:
+    """The CRM's AsyncAPI document with its webhooks (HTTP) beside the NATS subjects."""
+    return add_webhooks(crm_asyncapi(bus).to_jsonable(), bus.ns)
+
+
 @router.get("/asyncapi.json")
 async def asyncapi_document(state: StateDep) -> Response:
     """The AsyncAPI document of the messages the CRM consumes and publishes."""
-    spec = asyncapi_spec(
-        state.bus,
-        title="RealtorOS CRM",
-        description="Claims due follow-ups (TaskDue), records the email events, and "
-        "delivers them as webhooks.",
-    )
-    document = add_webhooks(json.loads(spec.to_specification().to_json()), state.bus.ns)
-    return Response(json.dumps(document), media_type="application/json")
+    return Response(json.dumps(crm_asyncapi_document(state.bus)), media_type="application/json")

@@ -43,8 +43,15 @@ def add_webhooks(spec: dict[str, Any], ns: Namespace) -> dict[str, Any]:
             "payload": {"$ref": REF.format(model=schema["title"])},
         }
         in_channel[key] = {"$ref": f"#/components/messages/{key}"}
+    spec.setdefault("servers", {})["webhooks"] = {
+        "host": "{receiver}",
+        "protocol": "https",
+        "description": "The HTTPS URL an agent subscribed: RealtorOS POSTs to it.",
+        "variables": {"receiver": {"description": "the host of the subscribed URL"}},
+    }
     spec.setdefault("channels", {})["webhooks"] = {
         "address": None,
+        "servers": [{"$ref": "#/servers/webhooks"}],
         "title": "Webhooks",
         "description": "HTTPS POSTs to the URLs agents subscribe (docs/integrations.md).",
         "messages": in_channel,

@@ -28,6 +28,7 @@ from realtoros_contracts import (
     Event,
     TaskCompleted,
 )
+from realtoros_contracts.consumers import webhook_durable
 
 CONTACT_SCOPE = "clients:read"
 PAYLOAD_SCOPES = ("events:read", CONTACT_SCOPE)
@@ -109,7 +110,7 @@ class WebhookType:
 
     @property
     def durable(self) -> str:
-        return f"crm-webhooks-{self.event.ENTITY}-{self.event.ACTION}"
+        return webhook_durable(self.event)
 
     def payload(self, event: Event, contact: ClientContact | None, at: datetime) -> bytes:
         data = self.data.of(event, contact)
