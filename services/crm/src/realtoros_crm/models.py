@@ -9,6 +9,7 @@ from realtoros_crm.emails.models import Email
 from realtoros_crm.imports.models import ClientImport
 from realtoros_crm.messaging.models import InboxEntry, OutboxMessage
 from realtoros_crm.plans.models import Plan, PlanRun, PlanStep
+from realtoros_crm.replies.models import Reply
 from realtoros_crm.tasks.models import Task
 
 __all__ = [
@@ -25,5 +26,6 @@ __all__ = [
     "PlanRun",
     "PlanStep",
     "RefreshToken",
+    "Reply",
     "Task",
 ]
