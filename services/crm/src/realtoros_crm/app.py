@@ -29,6 +29,7 @@ from realtoros_crm.observability import router as observability_router
 from realtoros_crm.plans.api import router as plans_router
 from realtoros_crm.plans.consumer import subscribe_plan_events
 from realtoros_crm.plans.hooks import on_stage_changes_run_plans
+from realtoros_crm.replies.api import router as replies_router
 from realtoros_crm.replies.consumer import subscribe_replies
 from realtoros_crm.settings import CrmSettings
 from realtoros_crm.state import CrmState
@@ -125,6 +126,7 @@ def build_app(settings: CrmSettings, clock: Clock = system_clock) -> FastAPI:
         drafts_router,
         plans_router,
         dashboard_router,
+        replies_router,
         unsubscribe_router,
     ):
         app.include_router(router)

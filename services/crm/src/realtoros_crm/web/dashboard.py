@@ -3,9 +3,10 @@ today, and the recent activity."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.models import STAGES
@@ -19,9 +20,10 @@ from realtoros_crm.dashboard.service import (
     plan_figures,
     task_figures,
 )
+from realtoros_crm.replies.listing import list_replies, mark_answered
 from realtoros_crm.tasks.models import Task
 from realtoros_crm.tasks.service import TaskFilter, list_tasks
-from realtoros_crm.web.render import page
+from realtoros_crm.web.render import page, redirect
 from realtoros_crm.web.session import WebAgent
 
 router = APIRouter(prefix="/app")
@@ -47,8 +49,11 @@ async def dashboard(
     drafts = await tasks(TaskFilter(statuses=["awaiting_approval"]))
     overdue = await tasks(TaskFilter(overdue=True))
     troubled = await tasks(TaskFilter(statuses=["failed", "unknown"]))
+    replies = list(await list_replies(session, agent.id, unanswered=True, limit=20))
     names = await client_names(
-        session, agent.id, [t.client_id for t in [*drafts, *overdue, *troubled]]
+        session,
+        agent.id,
+        [t.client_id for t in [*drafts, *overdue, *troubled]] + [r.client_id for r in replies],
     )
     return page(
         request,
@@ -63,9 +68,20 @@ async def dashboard(
         plans=await plan_figures(session, agent.id),
         days=days,
         day_max=max([1, *(sent + bad for _, sent, _, bad in days)]),
+        replies=replies,
         drafts=drafts,
         overdue=overdue,
         troubled=troubled,
         names=names,
         feed=await activity_feed(session, agent.id, limit=15, client_id=None),
     )
+
+
+@router.post("/replies/{reply_id}/answered")
+async def answer_reply(
+    reply_id: uuid.UUID, agent: WebAgent, session: SessionDep, state: StateDep
+) -> Response:
+    if await mark_answered(session, agent.id, reply_id, state.clock()) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "reply not found")
+    await session.commit()
+    return redirect("/app", "Reply marked answered.")
