@@ -148,7 +148,9 @@ def build_message(
     ``reply_address`` (the email's own reply address) replaces the agent's as Reply-To."""
     delivery = event.delivery
     to_address = checked_address(delivery.to_email, "the recipient address")
-    reply_to = checked_address(reply_address or delivery.reply_to, "the reply-to address")
+    # The email's own reply address is ours (a configured domain, a hex-and-base32 local
+    # part): the special-use domains a local set-up uses (.test, .localhost) are fine.
+    reply_to = reply_address or checked_address(delivery.reply_to, "the reply-to address")
     unsubscribe_url = checked_unsubscribe_url(delivery.unsubscribe_url)
     msg = EmailMessage(policy=POLICY)
     try:

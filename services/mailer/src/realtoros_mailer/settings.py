@@ -131,7 +131,8 @@ class MailerSettings(ServiceSettings):
     )
     mail_inbound_domain: str | None = Field(
         default=None,
-        pattern=r"^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}$",
+        max_length=253,
+        pattern=r"^([A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}$",
         description="Replies: each email's Reply-To becomes reply+<signed token>@ this "
         "domain (its MX points at SES receiving, or the local inbound SMTP server); unset: "
         "replies go straight to the agent and are not detected.",

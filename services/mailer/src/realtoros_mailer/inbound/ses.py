@@ -30,8 +30,11 @@ class S3Mail:
         response = await self.client.get_object(Bucket=bucket, Key=key)
         if int(response.get("ContentLength") or 0) > self._max_bytes:
             raise UnusableReceipt(f"the stored message is over {self._max_bytes} bytes")
-        async with response["Body"] as stream:
-            data: bytes = await stream.read(self._max_bytes + 1)
+        body = response["Body"]
+        async with body:  # releases the connection; the length was checked above
+            data: bytes = await body.read()
+        if len(data) > self._max_bytes:
+            raise UnusableReceipt(f"the stored message is over {self._max_bytes} bytes")
         return data
 
 
