@@ -120,7 +120,7 @@ def sent_message(outbox: Path, email_id: str) -> EmailMessage:
     for path in outbox.glob("*.eml"):
         msg = message_from_bytes(path.read_bytes(), policy=default_policy)
         if email_id in str(msg["Message-ID"]):
-            return cast(EmailMessage, msg)
+            return msg
     raise AssertionError(f"no .eml for email {email_id}")
 
 
@@ -194,7 +194,9 @@ async def test_a_reply_pauses_the_plan_and_resume_sends_the_next_step(
             current = await ok(await http.get(f"/plan-runs/{run['id']}"))
             return cast(dict[str, Any], current) if current["status"] == "paused" else None
 
-        current = await eventually(paused, timeout=60, interval=0.3, what="the plan paused")
+        current: dict[str, Any] = await eventually(
+            paused, timeout=60, interval=0.3, what="the plan paused"
+        )
         assert current["pause_reason"] == "client replied"
         # Step 2 falls due while the plan is paused; a control task proves the CRM kept
         # claiming (ticks went on) and still left step 2 alone.

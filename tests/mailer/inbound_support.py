@@ -11,7 +11,7 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from nats.js import JetStreamContext
 
@@ -54,7 +54,8 @@ async def smtp_send(port: int, rcpt: str, raw: bytes) -> None:
 
 
 def read_eml(path: Path) -> EmailMessage:
-    return cast(EmailMessage, message_from_bytes(path.read_bytes(), policy=default_policy))
+    msg: EmailMessage = message_from_bytes(path.read_bytes(), policy=default_policy)
+    return msg
 
 
 async def wait_outbox(folder: Path, predicate: Any, what: str) -> EmailMessage:
