@@ -70,7 +70,10 @@ async def a_replied_client(http: httpx.AsyncClient, publisher: EventPublisher) -
         received_at=datetime.now(UTC),
     )
     await publisher.publish(reply, event_id=f"reply:{uuid.uuid4().hex}")
-    await eventually(lambda: _replies(http), timeout=60, interval=0.2, what="the reply recorded")
+    recorded: list[Any] = await eventually(
+        lambda: _replies(http), timeout=60, interval=0.2, what="the reply recorded"
+    )
+    assert recorded[0]["text"] == REPLY
 
 
 async def _task_in(http: httpx.AsyncClient, task_id: str, status: str) -> dict[str, Any]:
