@@ -39,6 +39,7 @@ KEY_VAULT_STAND_INS = {
     "OPENAI_API_KEY": "sk-stand-in",
     "AWS_ACCESS_KEY_ID": "AKIASTANDIN000000000",
     "AWS_SECRET_ACCESS_KEY": "stand-in-secret",
+    "MAIL_REPLY_SECRET": "r" * 48,
 }
 
 
