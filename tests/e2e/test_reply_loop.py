@@ -11,6 +11,7 @@ import secrets
 import smtplib
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -28,9 +29,9 @@ from tests.support.processes import ServiceProcess
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
+Stack = tuple[dict[str, "ServiceProcess"], Path, int]
 
 DOMAIN = "replies.realtoros.test"
-CLIENT = "jordan.lee@example.com"
 STEPS = [{"delay_days": d, "purpose": p} for d, p in ((0, "Step 1"), (3, "Step 2"), (7, "Step 3"))]
 
 
@@ -48,7 +49,7 @@ def stack(
     nats_client: Any,
     database_url: str,
     sns: FakeSns,
-) -> Iterator[tuple[dict[str, ServiceProcess], Path, int]]:
+) -> Iterator[Stack]:
     log_dir = run_dir / f"replies-{namespace.name}"
     outbox = log_dir / "outbox"
     outbox.mkdir(parents=True)
@@ -124,9 +125,9 @@ def sent_message(outbox: Path, email_id: str) -> EmailMessage:
     raise AssertionError(f"no .eml for email {email_id}")
 
 
-def client_reply(to: str, in_reply_to: str) -> bytes:
+def client_reply(sender: str, to: str, in_reply_to: str) -> bytes:
     msg = EmailMessage()
-    msg["From"] = f"Jordan Lee <{CLIENT}>"
+    msg["From"] = f"Jordan Lee <{sender}>"
     msg["To"] = to
     msg["Subject"] = "Re: your follow-up"
     msg["Message-ID"] = f"<{uuid.uuid4().hex}@mail.example.com>"
@@ -137,13 +138,17 @@ def client_reply(to: str, in_reply_to: str) -> bytes:
 
 def send_over_smtp(port: int, to: str, raw: bytes) -> None:
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
-        smtp.sendmail(CLIENT, [to], raw)
+        smtp.sendmail("client@example.com", [to], raw)
 
 
 async def send_over_sns(mailer: ServiceProcess, sns: FakeSns, to: str, raw: bytes) -> None:
     receipt = {
         "notificationType": "Received",
-        "mail": {"timestamp": datetime.now(UTC).isoformat(), "source": CLIENT, "destination": [to]},
+        "mail": {
+            "timestamp": datetime.now(UTC).isoformat(),
+            "source": "client@example.com",
+            "destination": [to],
+        },
         "receipt": {
             "recipients": [to],
             "spfVerdict": {"status": "PASS"},
@@ -163,67 +168,86 @@ async def send_over_sns(mailer: ServiceProcess, sns: FakeSns, to: str, raw: byte
     assert response.text == "replied\n", response.text
 
 
-@pytest.mark.parametrize("door", ["smtp", "sns"])
-async def test_a_reply_pauses_the_plan_and_resume_sends_the_next_step(
-    stack: tuple[dict[str, ServiceProcess], Path, int], sns: FakeSns, door: str
+@dataclass
+class Follow:
+    """One client's plan in the test: the run and its three steps."""
+
+    client: dict[str, Any]
+    run: dict[str, Any]
+    steps: list[dict[str, Any]]
+
+
+async def plan_for(http: httpx.AsyncClient, email: str) -> Follow:
+    client = await ok(await http.post("/clients", json={"name": "Jordan Lee", "email": email}))
+    plan = await ok(await http.post("/plans", json={"name": f"For {email}", "steps": STEPS}))
+    body = {"plan_id": plan["id"]}
+    run = await ok(await http.post(f"/clients/{client['id']}/plans", json=body))
+    steps = await ok(await http.get(f"/tasks?plan_run_id={run['id']}"))
+    return Follow(client, run, sorted(steps, key=lambda t: t["step_position"]))
+
+
+async def reply_to_step_one(
+    http: httpx.AsyncClient, follow: Follow, door: str, stack: Stack, sns: FakeSns
 ) -> None:
     procs, outbox, smtp_port = stack
-    async with httpx.AsyncClient(base_url=procs["crm"].base_url, timeout=30) as http:
+    await make_due(http, follow.steps[0])
+    step1 = await task_status(http, follow.steps[0]["id"], "sent")
+    sent = sent_message(outbox, step1["email"]["id"])
+    reply_to = sent["Reply-To"].addresses[0].addr_spec
+    assert reply_to.endswith("@" + DOMAIN)
+    raw = client_reply(follow.client["email"], reply_to, str(sent["Message-ID"]))
+    if door == "smtp":
+        send_over_smtp(smtp_port, reply_to, raw)
+    else:
+        await send_over_sns(procs["mailer"], sns, reply_to, raw)
+
+    async def paused() -> dict[str, Any] | None:
+        current = await ok(await http.get(f"/plan-runs/{follow.run['id']}"))
+        return cast(dict[str, Any], current) if current["status"] == "paused" else None
+
+    current: dict[str, Any] = await eventually(paused, timeout=60, interval=0.3, what="paused")
+    assert current["pause_reason"] == "client replied"
+
+
+async def claims_go_on(http: httpx.AsyncClient) -> None:
+    """A task of another client is claimed and sent: the CRM kept claiming meanwhile."""
+    control = await ok(await http.post("/clients", json={"name": "C", "email": "c@example.com"}))
+    due = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    probe = await ok(await http.post("/tasks", json={"client_id": control["id"], "due_at": due}))
+    await task_status(http, probe["id"], "sent")
+
+
+async def status_of(http: httpx.AsyncClient, task: dict[str, Any]) -> str:
+    return str((await ok(await http.get(f"/tasks/{task['id']}")))["status"])
+
+
+async def test_a_reply_by_smtp_or_sns_pauses_the_plan_and_resume_sends_the_next_step(
+    stack: Stack, sns: FakeSns
+) -> None:
+    doors = {"smtp": "jordan.smtp@example.com", "sns": "jordan.sns@example.com"}
+    async with httpx.AsyncClient(base_url=stack[0]["crm"].base_url, timeout=30) as http:
         await agent(http)
-        client = await ok(await http.post("/clients", json={"name": "Jordan Lee", "email": CLIENT}))
-        plan = await ok(await http.post("/plans", json={"name": "Three steps", "steps": STEPS}))
-        run = await ok(
-            await http.post(f"/clients/{client['id']}/plans", json={"plan_id": plan["id"]})
-        )
-        step1, step2, step3 = sorted(
-            await ok(await http.get(f"/tasks?plan_run_id={run['id']}")),
-            key=lambda t: t["step_position"],
-        )
-        await make_due(http, step1)
-        step1 = await task_status(http, step1["id"], "sent")
-        sent = sent_message(outbox, step1["email"]["id"])
-        reply_to = sent["Reply-To"].addresses[0].addr_spec
-        assert reply_to.endswith("@" + DOMAIN)
-        raw = client_reply(reply_to, str(sent["Message-ID"]))
-        if door == "smtp":
-            send_over_smtp(smtp_port, reply_to, raw)
-        else:
-            await send_over_sns(procs["mailer"], sns, reply_to, raw)
-
-        async def paused() -> dict[str, Any] | None:
-            current = await ok(await http.get(f"/plan-runs/{run['id']}"))
-            return cast(dict[str, Any], current) if current["status"] == "paused" else None
-
-        current: dict[str, Any] = await eventually(
-            paused, timeout=60, interval=0.3, what="the plan paused"
-        )
-        assert current["pause_reason"] == "client replied"
-        # Step 2 falls due while the plan is paused; a control task proves the CRM kept
-        # claiming (ticks went on) and still left step 2 alone.
-        await make_due(http, step2)
-        control = await ok(
-            await http.post("/clients", json={"name": "C", "email": "c@example.com"})
-        )
-        due = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-        probe = await ok(
-            await http.post("/tasks", json={"client_id": control["id"], "due_at": due})
-        )
-        await task_status(http, probe["id"], "sent")
-        assert (await ok(await http.get(f"/tasks/{step2['id']}")))["status"] == "pending"
-        assert (await ok(await http.get(f"/tasks/{step3['id']}")))["status"] == "pending"
-        timeline = await ok(await http.get(f"/clients/{client['id']}/timeline"))
-        assert any("Thursday at 4 works for me." in item["summary"] for item in timeline)
-        assert not any("Any questions?" in item["summary"] for item in timeline)
+        follows = {door: await plan_for(http, email) for door, email in doors.items()}
+        for door, follow in follows.items():
+            await reply_to_step_one(http, follow, door, stack, sns)
+            await make_due(http, follow.steps[1])  # step 2 falls due while paused
+        await claims_go_on(http)
+        for follow in follows.values():
+            assert [await status_of(http, t) for t in follow.steps[1:]] == ["pending", "pending"]
+            timeline = await ok(await http.get(f"/clients/{follow.client['id']}/timeline"))
+            assert any("Thursday at 4 works for me." in i["summary"] for i in timeline)
+            assert not any("Any questions?" in i["summary"] for i in timeline)
         replies = await ok(await http.get("/replies?unanswered=true"))
-        assert [r["text"] for r in replies] == ["Thursday at 4 works for me."]
-        await ok(await http.post(f"/plan-runs/{run['id']}/resume"))
-        await task_status(http, step2["id"], "sent")
-        assert (await ok(await http.get(f"/tasks/{step3['id']}")))["status"] == "pending"
-    forwarded = [
-        m
-        for p in outbox.glob("*.eml")
-        if (m := message_from_bytes(p.read_bytes(), policy=default_policy))["To"]
-        and "dana@harbor.example" in str(m["To"])
-    ]
-    assert len(forwarded) == 1
-    assert CLIENT in str(forwarded[0]["Reply-To"])
+        assert sorted(r["from_email"] for r in replies) == sorted(doors.values())
+        for follow in follows.values():
+            await ok(await http.post(f"/plan-runs/{follow.run['id']}/resume"))
+            await task_status(http, follow.steps[1]["id"], "sent")
+            assert await status_of(http, follow.steps[2]) == "pending"
+    forwards = [m for m in all_messages(stack[1]) if "dana@harbor.example" in str(m["To"])]
+    assert sorted(str(m["Reply-To"].addresses[0].addr_spec) for m in forwards) == sorted(
+        doors.values()
+    )
+
+
+def all_messages(outbox: Path) -> list[EmailMessage]:
+    return [message_from_bytes(p.read_bytes(), policy=default_policy) for p in outbox.glob("*.eml")]
