@@ -11,7 +11,7 @@ from typing import Any
 
 import nats.js
 
-from realtoros_contracts import AutoReplyReceived, ClientReplied, ClientUnsubscribed
+from realtoros_contracts import AutoReplyReceived, ClientReplied, ClientUnsubscribed, TaskDue
 from realtoros_crm.replies.consumer import AUTO_REPLIED_DURABLE, REPLIED_DURABLE
 from realtoros_runtime.bus import EventPublisher
 from tests.crm.helpers import (
@@ -195,3 +195,23 @@ async def test_drafts_awaiting_approval_are_held_when_the_client_replies(
     await deliver(crm, publisher, js, reply(task))
     assert (await call(crm, who, "GET", f"/tasks/{waiting['id']}/draft"))["held_at"] is not None
     assert (await call(crm, who, "GET", f"/tasks/{elsewhere['id']}/draft"))["held_at"] is None
+
+
+async def test_the_next_task_due_carries_the_latest_reply(
+    crm: Crm, publisher: EventPublisher, js: nats.js.JetStreamContext
+) -> None:
+    who, task = await sent_task(crm, publisher)
+    await deliver(crm, publisher, js, reply(task, text="Only weekends work for me."))
+    later = await add_task(crm.http, who, task["client_id"])
+    await publish_tick(publisher)
+    later = await wait_task_status(crm.http, who, later["id"], "composing")
+    ns = crm.state.bus.ns
+
+    async def task_due() -> list[TaskDue]:
+        found = await stream_messages(js, ns.stream_name("crm"), ns.subject(TaskDue))
+        events = [TaskDue.model_validate_json(m.data or b"{}") for m in found]
+        return [e for e in events if str(e.task_id) == later["id"]]
+
+    [event] = await wait_for(task_due, timeout=30, what="the TaskDue of the next task")
+    assert event.latest_reply is not None
+    assert "Only weekends work for me." in event.latest_reply

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.mailer.helpers import SES_FROM
+from tests.mailer.sns_fake import FakeSns
 from tests.support.moto_ses import MotoSes
 
 
@@ -14,3 +15,10 @@ def moto_ses() -> Iterator[MotoSes]:
     with MotoSes() as ses:
         ses.verify_sender(SES_FROM)
         yield ses
+
+
+@pytest.fixture(scope="module")
+def sns() -> Iterator[FakeSns]:
+    """A fake SNS: signs messages with a local certificate it serves over HTTP."""
+    with FakeSns() as fake:
+        yield fake

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +38,6 @@ from tests.mailer.sns_fake import FakeSns
 from tests.support.moto_ses import ACCESS_KEY, REGION, SECRET_KEY, MotoSes
 
 PATH = "/ses/notifications"
-
-
-@pytest.fixture(scope="module")
-def sns() -> Iterator[FakeSns]:
-    with FakeSns() as fake:
-        yield fake
 
 
 @pytest.fixture

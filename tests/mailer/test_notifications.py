@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -34,12 +34,6 @@ from tests.mailer.helpers import (
 from tests.mailer.sns_fake import FakeSns, ses_event
 
 PATH = "/ses/notifications"
-
-
-@pytest.fixture(scope="module")
-def sns() -> Iterator[FakeSns]:
-    with FakeSns() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -1,20 +1,18 @@
 """A client's reply in the browser (headless Chromium, the CRM as a process): the reply on
 the client's timeline, the paused plan with its reason and the resume button, the
-dashboard's replies first, and the Settings choice that turns detection off."""
+dashboard's replies first, the email list's "replied", and the Settings choice that
+turns detection off."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
-from faststream.nats import NatsBroker
 from playwright.async_api import Browser, Page, expect
 
-from realtoros_contracts import ClientReplied, Namespace
+from realtoros_contracts import ClientReplied
 from realtoros_runtime.bus import EventPublisher
 from tests.crm.helpers import SignedIn, publish_tick
 from tests.crm.test_consumers import composed, sent
@@ -24,14 +22,6 @@ from tests.web.system import System
 
 STEPS = [{"delay_days": d, "purpose": f"Step {d}"} for d in (2, 4)]
 REPLY = "Thursday at 4 works for me.\nCould we also see the garden?"
-
-
-@pytest.fixture
-async def publisher(nats_url: str, namespace: Namespace) -> AsyncIterator[EventPublisher]:
-    broker = NatsBroker(nats_url)
-    await broker.connect()
-    yield EventPublisher(broker, namespace, source="realtoros/tests")
-    await broker.stop()
 
 
 async def ok(response: httpx.Response) -> Any:
@@ -116,6 +106,8 @@ async def test_the_reply_the_paused_plan_resume_and_the_dashboard_in_chromium(
     await page.get_by_role("button", name="Resume plan").click()
     await expect(page.get_by_role("button", name="Pause plan")).to_be_visible()
     await expect(page.get_by_test_id("pause-reason")).to_have_count(0)
+    await page.goto(f"{crm_process.url}/app/emails")
+    await expect(page.locator(".status.s-replied")).to_have_count(1)
     await page.goto(f"{crm_process.url}/app")
     await page.get_by_role("button", name="Mark answered").click()
     await expect(page.get_by_text("No reply waiting for you.")).to_be_visible()

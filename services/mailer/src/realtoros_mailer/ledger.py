@@ -32,7 +32,6 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import (
-    BadRequestError,
     KeyNotFoundError,
     KeyWrongLastSequenceError,
     ServiceUnavailableError,
@@ -41,6 +40,7 @@ from nats.js.kv import KeyValue
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from realtoros_contracts import Namespace
+from realtoros_mailer.buckets import open_bucket
 
 log = logging.getLogger(__name__)
 
@@ -120,12 +120,7 @@ class SendLedger:
 
     async def open(self, js: JetStreamContext) -> None:
         """Create the bucket, or bind to it when it exists (idempotent)."""
-        config = bucket_config(self._ns)
-        try:
-            self._kv = await js.create_key_value(config)
-        except BadRequestError:
-            # It exists with another config (e.g. created by an older version): use it.
-            self._kv = await js.key_value(config.bucket)
+        self._kv = await open_bucket(js, bucket_config(self._ns))
 
     @property
     def kv(self) -> KeyValue:

@@ -22,11 +22,12 @@ from typing import Any
 import httpx
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BadRequestError, KeyNotFoundError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
 from realtoros_contracts import Namespace
+from realtoros_mailer.buckets import open_bucket
 from realtoros_mailer.http import BodyTooLarge, Receive, Scope, Send, read_body, respond
 from realtoros_mailer.inbound.intake import InboundIntake
 from realtoros_mailer.inbound.ses import (
@@ -87,10 +88,7 @@ class NotificationReceiver:
             ttl=SEEN_TTL,
             storage=StorageType.FILE,
         )
-        try:
-            self._seen = await js.create_key_value(config)
-        except BadRequestError:
-            self._seen = await js.key_value(config.bucket)
+        self._seen = await open_bucket(js, config)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("method") != "POST":

@@ -15,11 +15,12 @@ from typing import Literal
 
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BadRequestError, KeyNotFoundError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from realtoros_contracts import Namespace
+from realtoros_mailer.buckets import open_bucket
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +63,7 @@ class SuppressionSet:
             history=1,
             storage=StorageType.FILE,
         )
-        try:
-            self._kv = await js.create_key_value(config)
-        except BadRequestError:
-            self._kv = await js.key_value(self._bucket)
+        self._kv = await open_bucket(js, config)
 
     @property
     def kv(self) -> KeyValue:

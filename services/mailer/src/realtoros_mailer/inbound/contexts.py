@@ -11,11 +11,12 @@ import uuid
 
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BadRequestError, KeyNotFoundError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from realtoros_contracts import Namespace
+from realtoros_mailer.buckets import open_bucket
 
 TTL = 180 * 24 * 3600.0
 _ID_PART = re.compile(r"^<?([^@<>]+)@")
@@ -63,10 +64,7 @@ class ReplyContexts:
             ttl=TTL,
             storage=StorageType.FILE,
         )
-        try:
-            self._kv = await js.create_key_value(config)
-        except BadRequestError:
-            self._kv = await js.key_value(config.bucket)
+        self._kv = await open_bucket(js, config)
 
     @property
     def kv(self) -> KeyValue:
