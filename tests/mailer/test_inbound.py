@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,23 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from realtoros_contracts import EmailSent, Namespace
+from realtoros_contracts import ClientReplied, EmailSent, Namespace, encode, envelope_headers
 from realtoros_devstack.embedded import free_port
 from realtoros_mailer.app import Mailer
 from realtoros_mailer.inbound.tokens import reply_address
-from tests.mailer.helpers import composed, delivery, eventually, publish, run_mailer, settings_for
+from realtoros_mailer.inbound.wiring import FORWARD_DURABLE
+from realtoros_mailer.transports import Transport
+from tests.mailer.helpers import (
+    FailsFirst,
+    composed,
+    delivery,
+    eventually,
+    publish,
+    publish_raw,
+    run_mailer,
+    settings_for,
+    wait_consumed,
+)
 from tests.mailer.inbound_support import (
     AGENT,
     CLIENT,
@@ -46,6 +59,12 @@ def smtp_port() -> int:
 
 
 @pytest.fixture
+def transport() -> list[FailsFirst]:
+    """The mailer's transport, counting its sends (filled when the mailer is built)."""
+    return []
+
+
+@pytest.fixture
 async def mailer(
     nats_url: str,
     namespace: Namespace,
@@ -54,6 +73,7 @@ async def mailer(
     tmp_path: Path,
     smtp_port: int,
     moto_ses: MotoSes,
+    transport: list[FailsFirst],
 ) -> AsyncIterator[Mailer]:
     settings = settings_for(
         nats_url,
@@ -65,7 +85,12 @@ async def mailer(
         aws_secret_access_key=SECRET_KEY,
         **inbound_settings(smtp_port, mail_inbound_max_bytes=64 * 1024),
     )
-    async with run_mailer(settings) as running:
+
+    def counted(inner: Transport) -> Transport:
+        transport.append(FailsFirst(inner, None))
+        return transport[-1]
+
+    async with run_mailer(settings, wrap_transport=counted) as running:
         yield running
 
 
@@ -225,3 +250,30 @@ async def _sent(js: Any, ns: Namespace, email_id: uuid.UUID) -> list[EmailSent]:
 async def _at_least(found: Any, count: int) -> Any:
     items = await found
     return items if len(items) >= count else None
+
+
+async def test_a_redelivered_reply_is_forwarded_once(
+    mailer: Mailer, nats_client: NatsClient, namespace: Namespace, transport: list[FailsFirst]
+) -> None:
+    js = nats_client.jetstream()
+    event = composed(delivery=delivery(detect_replies=True))
+    await publish(js, namespace, event)
+    await eventually(lambda: _sent(js, namespace, event.email_id), what="EmailSent")
+    reply = ClientReplied(
+        email_id=event.email_id,
+        matched_by="reply-address",
+        from_email=CLIENT,
+        text="Twice delivered.",
+        received_at=datetime.now(UTC),
+    )
+    event_id = f"reply:{uuid.uuid4().hex}"
+    seq = 0
+    for copy in ("first", "again"):  # the same event under two Nats-Msg-Ids
+        headers = envelope_headers(reply, event_id=event_id, source="realtoros/mailer")
+        headers["Nats-Msg-Id"] = f"{event_id}:{copy}"
+        ack = await publish_raw(
+            js, namespace.subject(reply), namespace.stream_name("mailer"), encode(reply), headers
+        )
+        seq = ack.seq
+    await wait_consumed(js, namespace, "mailer", FORWARD_DURABLE, seq)
+    assert transport[0].calls == 2  # the email, then one forward (the copy found the ledger)

@@ -109,7 +109,9 @@ class ReplyForwarder:
             provider_id = await self._transport.send(outgoing)
         except SendRejected as exc:
             log.warning("reply %s: the forward was refused: %s", event_id, exc)
-            provider_id = ""
+            refused = LedgerEntry(state="failed", at=datetime.now(UTC), reason=str(exc)[:2000])
+            await self._ledger.record(message_id, refused)
+            return
         except SendNotAttempted:
             await self._ledger.release(message_id, claim.revision)
             raise
