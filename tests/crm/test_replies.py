@@ -215,3 +215,23 @@ async def test_the_next_task_due_carries_the_latest_reply(
     [event] = await wait_for(task_due, timeout=30, what="the TaskDue of the next task")
     assert event.latest_reply is not None
     assert "Only weekends work for me." in event.latest_reply
+
+
+async def test_an_agent_who_wants_replies_directly_gets_no_reply_detection(
+    crm: Crm, publisher: EventPublisher, js: nats.js.JetStreamContext
+) -> None:
+    who = await sign_up(crm.http)
+    assert (await call(crm, who, "GET", "/me"))["replies_to_me"] is False
+    await call(crm, who, "PATCH", "/me", json={"replies_to_me": True})
+    _, direct = await claimed_task(crm, publisher, who)
+    _, detected = await claimed_task(crm, publisher)
+    ns = crm.state.bus.ns
+
+    async def deliveries() -> dict[str, bool] | None:
+        found = await stream_messages(js, ns.stream_name("crm"), ns.subject(TaskDue))
+        events = [TaskDue.model_validate_json(m.data or b"{}") for m in found]
+        by_task = {str(e.task_id): e.delivery.detect_replies for e in events}
+        return by_task if {direct["id"], detected["id"]} <= set(by_task) else None
+
+    found = await wait_for(deliveries, timeout=30, what="both TaskDue events")
+    assert (found[direct["id"]], found[detected["id"]]) == (False, True)
