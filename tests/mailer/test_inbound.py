@@ -4,7 +4,6 @@ a person's reply is forwarded to the agent with Reply-To the client."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -33,6 +32,9 @@ from tests.mailer.helpers import (
     settings_for,
     wait_consumed,
 )
+from tests.mailer.helpers import (
+    post_notification as post,
+)
 from tests.mailer.inbound_support import (
     AGENT,
     CLIENT,
@@ -49,8 +51,6 @@ from tests.mailer.inbound_support import (
 from tests.mailer.reply_corpus import OUT_OF_OFFICE
 from tests.mailer.sns_fake import FakeSns
 from tests.support.moto_ses import ACCESS_KEY, REGION, SECRET_KEY, MotoSes
-
-PATH = "/ses/notifications"
 
 
 @pytest.fixture
@@ -92,17 +92,6 @@ async def mailer(
 
     async with run_mailer(settings, wrap_transport=counted) as running:
         yield running
-
-
-@pytest.fixture
-async def http(mailer: Mailer) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=mailer.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mailer.test") as client:
-        yield client
-
-
-async def post(http: httpx.AsyncClient, message: dict[str, Any]) -> httpx.Response:
-    return await http.post(PATH, content=json.dumps(message).encode())
 
 
 async def sent_email(nats_client: NatsClient, namespace: Namespace, tmp_path: Path) -> str:
