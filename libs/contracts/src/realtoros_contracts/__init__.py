@@ -36,6 +36,7 @@ from realtoros_contracts.events import (
     SchedulerTick,
     SenderVerdicts,
     TaskDue,
+    TemplateText,
     TimelineEntry,
     TokenUsage,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "SenderVerdicts",
     "StreamSpec",
     "TaskDue",
+    "TemplateText",
     "TimelineEntry",
     "TokenUsage",
     "decode",

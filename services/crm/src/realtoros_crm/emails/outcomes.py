@@ -156,7 +156,12 @@ async def _unsubscribe(
     client = await _client(session, locked)
     reason = "hard bounce" if source == "bounce" else "spam complaint"
     await unsubscribe_client(
-        session, ns, client, Opt(source, reason, locked.email.id), at=at, now=now
+        session,
+        ns,
+        client,
+        Opt(source, reason, locked.email.id, locked.email.to_email),
+        at=at,
+        now=now,
     )
 
 
@@ -167,6 +172,8 @@ class Opt:
     source: Literal["bounce", "complaint", "reply"]
     reason: str
     email_id: uuid.UUID | None = None
+    to_email: str = ""
+    """The address written to (a phone-only client has none of their own on record)."""
 
 
 async def unsubscribe_client(
@@ -189,7 +196,7 @@ async def unsubscribe_client(
         event = ClientUnsubscribed(
             agent_id=client.agent_id,
             client_id=client.id,
-            email=client.email,
+            email=client.email or opt.to_email,
             source=opt.source,
             unsubscribed_at=at,
         )

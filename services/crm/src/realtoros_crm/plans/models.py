@@ -47,6 +47,9 @@ class Plan(Base):
     builtin: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     on_reply: Mapped[str] = mapped_column(String(10), default="pause", server_default="pause")
     """What a client's reply does to a run of this plan: pause, stop or continue."""
+    pause_on_conversation_minutes: Mapped[int | None]
+    """A logged call (connected) or meeting at least this long pauses the plan for the
+    client; None: logged conversations never pause it."""
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
     deleted_at: Mapped[datetime | None]
@@ -72,6 +75,10 @@ class PlanStep(Base):
     purpose: Mapped[str] = mapped_column(String(200))
     instructions: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[str] = mapped_column(String(10), default="medium")
+    template_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("email_templates.id", ondelete="RESTRICT"), index=True
+    )
+    """An email step sends this template, rendered, instead of an AI-written draft."""
 
 
 class PlanRun(Base):

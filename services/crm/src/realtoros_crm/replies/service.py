@@ -128,7 +128,7 @@ async def record_reply(session: AsyncSession, ns: Namespace, event: Inbound, now
     await respond_to_client_contact(session, client.id, REPLY_REASON, now)
     await hold_drafts(session, client.id, now)
     if event.unsubscribe_requested:
-        opt = Opt("reply", "reply asking to stop", email_id)
+        opt = Opt("reply", "reply asking to stop", email_id, event.from_email)
         await unsubscribe_client(session, ns, client, opt, at=event.received_at, now=now)
     await session.flush()
     return True

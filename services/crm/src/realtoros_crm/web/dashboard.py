@@ -48,12 +48,15 @@ async def dashboard(
     days = await emails_by_day(session, period)
     drafts = await tasks(TaskFilter(statuses=["awaiting_approval"]))
     overdue = await tasks(TaskFilter(overdue=True))
+    kinds = ["call", "meeting", "custom"]  # the agent's own to-dos, not the follow-up emails
+    today = await tasks(TaskFilter(statuses=["pending"], task_types=kinds, due_today=True))
     troubled = await tasks(TaskFilter(statuses=["failed", "unknown"]))
     replies = list(await list_replies(session, agent.id, unanswered=True, limit=20))
     names = await client_names(
         session,
         agent.id,
-        [t.client_id for t in [*drafts, *overdue, *troubled]] + [r.client_id for r in replies],
+        [t.client_id for t in [*drafts, *overdue, *troubled, *today]]
+        + [r.client_id for r in replies],
     )
     return page(
         request,
@@ -71,6 +74,7 @@ async def dashboard(
         replies=replies,
         drafts=drafts,
         overdue=overdue,
+        today=today,
         troubled=troubled,
         names=names,
         feed=await activity_feed(session, agent.id, limit=15, client_id=None),
