@@ -201,8 +201,13 @@ def build_cluster(
     llm_url: str,
     ses_url: str,
     log_dir: Path,
+    replicas: int = 2,
+    nats_env: dict[str, str] | None = None,
 ) -> Cluster:
+    """Every service, ``replicas`` of each; ``nats_env`` overrides the NATS settings (a
+    cluster's URLs and replica count)."""
     common = {"NATS_URL": servers.nats.url, "NATS_NAMESPACE": ns.name, "LOG_LEVEL": "INFO"}
+    common.update(nats_env or {})
     jwt = secrets.token_hex(32)
     env = {
         "crm": {**common, "DATABASE_URL": database_url, "JWT_SECRET": jwt},
@@ -231,6 +236,6 @@ def build_cluster(
     procs = {
         f"{kind}-{n}": ServiceProcess(kind, env[kind], log_dir, name=f"{kind}-{n}")
         for kind in KINDS
-        for n in (1, 2)
+        for n in range(1, replicas + 1)
     }
     return Cluster(servers, ns, procs)

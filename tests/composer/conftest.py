@@ -195,6 +195,7 @@ async def start_composer(
         settings = ComposerSettings(_env_file=None, **values)
         service = build_composer(settings)
         await service.bus.connect()
+        await service.open()
         await service.bus.broker.start()
         started.append(service)
         crm = EventPublisher(service.bus.broker, namespace, source="realtoros/crm")

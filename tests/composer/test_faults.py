@@ -4,11 +4,12 @@ of attempts, the template fallback, and one failing email never holding the othe
 from __future__ import annotations
 
 import pytest
+from nats.aio.client import Client as NatsClient
 
 from realtoros_composer.handlers import FALLBACK_REASON
 from realtoros_composer.limiter import RateLimiter
 from realtoros_composer.retrying import MAX_SERVER_DELAY, parse_duration, server_delay
-from realtoros_contracts import ComposeFailed, EmailComposed
+from realtoros_contracts import ComposeFailed, EmailComposed, Namespace
 from tests.composer.conftest import ComposerFactory, task_due
 from tests.support.fake_llm import FakeLLM, rate_limited, server_error
 
@@ -42,31 +43,60 @@ def test_which_server_hint_wins() -> None:
     assert server_delay({}, 429) is None
 
 
-async def test_the_limiter_spaces_requests_and_charges_real_usage() -> None:
-    now = [0.0]
+async def test_the_limiter_spaces_requests_and_charges_real_usage(
+    namespace: Namespace, nats_client: NatsClient
+) -> None:
+    now = [1000.0]
     slept: list[float] = []
 
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
         now[0] += seconds
 
+    js = nats_client.jetstream()
     requests = RateLimiter(rpm=120, tpm=0, clock=lambda: now[0], sleep=sleep)
+    await requests.open(js, namespace)
     for _ in range(4):  # 2 per second, a burst of 2
         await requests.acquire(10)
-    assert slept == [pytest.approx(0.5), pytest.approx(0.5)]
+    # (the waits carry up to 50 % jitter, so replicas do not race for the same refill)
+    assert len(slept) == 2
+    assert sum(slept) >= 1.0 - 1e-6, slept
     slept.clear()
     # tokens: 100 a second, a burst of 100; a call estimated at 50 that used 150 leaves a
-    # debt of 50, so the next 50 wait a second
+    # debt of 100 paid at the next call: 50 + 100 tokens wait for a full bucket (0.5 s)
+    # and leave it 50 in debt, which the call after waits out
     tokens = RateLimiter(rpm=0, tpm=6000, clock=lambda: now[0], sleep=sleep)
+    await tokens.open(js, namespace)
     await tokens.acquire(50)
     tokens.settle(50, 150)
     await tokens.acquire(50)
-    assert slept == [pytest.approx(1.0)]
+    assert sum(slept) >= 0.5
     slept.clear()
-    await tokens.acquire(10)  # (waits 0.1 s: the bucket is empty)
-    tokens.settle(10, 0)  # a call that used less than estimated gives tokens back
-    assert tokens.tokens is not None
-    assert tokens.tokens.level == pytest.approx(10.0, abs=0.01)
+    await tokens.acquire(10)
+    assert sum(slept) >= 0.6
+    slept.clear()
+    tokens.settle(50, 10)  # a call that used less than estimated gives tokens back
+    await tokens.acquire(40)
+    assert slept == []
+
+
+async def test_replicas_share_the_requests_per_minute(
+    namespace: Namespace, nats_client: NatsClient
+) -> None:
+    now = [1000.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    js = nats_client.jetstream()
+    replicas = [RateLimiter(rpm=60, tpm=0, clock=lambda: now[0], sleep=sleep) for _ in range(3)]
+    for limiter in replicas:
+        await limiter.open(js, namespace)
+    for _ in range(3):
+        for limiter in replicas:
+            await limiter.acquire(10)
+    # 9 requests at 1 a second with a burst of 1: 8 seconds at least, whoever asks.
+    assert now[0] - 1000.0 >= 8.0
 
 
 async def test_a_429_with_only_a_ratelimit_reset_header_is_honoured(

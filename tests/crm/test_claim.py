@@ -38,16 +38,22 @@ from tests.crm.helpers import (
 
 
 async def wait_outbox_published(crm: Crm, count: int) -> None:
+    """Wait for ``count`` TaskDue rows of the outbox to be published (the clients' own
+    ClientCreated rows are not counted)."""
+
     async def check() -> bool:
         async with crm.state.sessions() as session:
             published = await session.scalar(
                 select(func.count())
                 .select_from(OutboxMessage)
-                .where(OutboxMessage.published_at.is_not(None))
+                .where(
+                    OutboxMessage.published_at.is_not(None),
+                    OutboxMessage.event_type == TaskDue.TYPE,
+                )
             )
         return published == count
 
-    await wait_for(check, what=f"{count} outbox rows published")
+    await wait_for(check, what=f"{count} TaskDue outbox rows published")
 
 
 def assert_carries_context(
@@ -103,7 +109,7 @@ async def test_tick_claims_due_tasks_and_publishes_one_task_due_each(
     # Another tick claims nothing more: still exactly one TaskDue per task.
     await publish_tick(publisher, datetime.now(UTC) + timedelta(minutes=1))
     await wait_consumed(js, ns.stream_name("scheduler"), TICKS_DURABLE)
-    assert len(await stream_messages(js, ns.stream_for(TaskDue).name)) == 3
+    assert len(await stream_messages(js, ns.stream_for(TaskDue).name, ns.subject(TaskDue))) == 3
 
 
 async def test_inactive_clients_tasks_are_skipped(crm: Crm, publisher: EventPublisher) -> None:
@@ -172,7 +178,11 @@ async def test_parallel_claimers_never_claim_a_task_twice(crm: Crm) -> None:
     assert set(claimed) == ids
     async with state.sessions() as session:
         emails = await session.scalar(select(func.count()).select_from(Email))
-        outbox = await session.scalar(select(func.count()).select_from(OutboxMessage))
+        outbox = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.event_type == TaskDue.TYPE)
+        )
         statuses = set((await session.scalars(select(Task.status))).all())
     assert emails == outbox == 60
     assert statuses == {"composing"}

@@ -197,7 +197,13 @@ async def _assert_emails_and_outbox(
 ) -> None:
     async with crm.state.sessions() as session:
         emails = {e.task_id: e for e in await session.scalars(select(Email))}
-        outbox = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+        outbox = (
+            await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.event_type == TaskDue.TYPE)
+                .order_by(OutboxMessage.id)
+            )
+        ).all()
     assert set(emails) == set(result.claimed)
     ns = crm.state.bus.ns
     events = []

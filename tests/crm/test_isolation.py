@@ -13,7 +13,14 @@ from tests.crm.helpers import Crm, SignedIn, add_client, add_task, sign_up
 from tests.crm.test_auth_required import PUBLIC, operations
 
 # A path parameter name → which of B's records to put in it.
-ID_PARAMS = {"client_id": "client", "task_id": "task", "import_id": "import", "id": "client"}
+ID_PARAMS = {
+    "client_id": "client",
+    "task_id": "task",
+    "import_id": "import",
+    "id": "client",
+    "endpoint_id": "endpoint",
+    "key_id": "key",
+}
 
 
 async def _bobs_world(crm: Crm) -> tuple[SignedIn, dict[str, str]]:
@@ -23,7 +30,13 @@ async def _bobs_world(crm: Crm) -> tuple[SignedIn, dict[str, str]]:
     files = {"file": ("b.csv", b"Name,Email\r\nB2,b2@example.com\r\n", "text/csv")}
     job = await crm.http.post("/clients/import", files=files, headers=bob.headers)
     assert job.status_code == 201, job.text
-    return bob, {"client": client["id"], "task": task["id"], "import": job.json()["id"]}
+    hook = {"url": "https://hooks.example.com/bob", "event_types": ["client.created"]}
+    endpoint = await crm.http.post("/webhooks", json=hook, headers=bob.headers)
+    key = await crm.http.post(
+        "/api-keys", json={"name": "b", "scopes": ["clients:read"]}, headers=bob.headers
+    )
+    ids = {"client": client["id"], "task": task["id"], "import": job.json()["id"]}
+    return bob, {**ids, "endpoint": endpoint.json()["id"], "key": key.json()["id"]}
 
 
 def _fill(path: str, ids: dict[str, str]) -> str:
@@ -58,6 +71,10 @@ async def test_no_route_reaches_another_agents_records(crm: Crm) -> None:
     assert after == before
     tasks = (await crm.http.get("/tasks", headers=bob.headers)).json()
     assert [t["id"] for t in tasks] == [ids["task"]]
+    [endpoint] = (await crm.http.get("/webhooks", headers=bob.headers)).json()
+    assert endpoint["id"] == ids["endpoint"]
+    [key] = (await crm.http.get("/api-keys", headers=bob.headers)).json()
+    assert key["revoked_at"] is None
 
 
 async def test_bob_ids_are_404_on_the_id_routes(crm: Crm) -> None:

@@ -188,8 +188,9 @@ def test_workers_scale_on_their_jetstream_consumer_lag(worker: str) -> None:
         assert meta["account"] == "$G"  # the default account of a server without accounts
         assert int(meta["lagThreshold"]) > 0
         host, port = meta["natsServerMonitoringEndpoint"].rsplit(":", 1)
-        assert host == f"nats.{NAMESPACE}.svc.cluster.local"
-        nats = one(objs, "Service", "nats")
+        # On a cluster KEDA asks the consumer's leader at <server name>.<host>.
+        assert host == f"nats-headless.{NAMESPACE}.svc.cluster.local"
+        nats = one(objs, "Service", "nats-headless")
         assert int(port) in {p["port"] for p in nats["spec"]["ports"]}
         producer = next(p for p in ns.producers if ns.stream_name(p) == meta["stream"])
         watched.add((producer, meta["consumer"]))

@@ -73,7 +73,7 @@ def test_what_realtoros_needs_gets_through(overlay: str) -> None:
     assert can(overlay, KEDA, nats, 8222), "KEDA reads the consumer lag"
     for name in ("crm", "crm-migrate"):
         assert can(overlay, pod(overlay, name), database(overlay), 5432), f"{name} -> postgres"
-    for worker in ("composer", "mailer"):
+    for worker in ("composer", "mailer", "crm"):  # the crm: webhooks
         assert can(overlay, pod(overlay, worker), INTERNET, 443), f"{worker} -> HTTPS"
 
 
@@ -82,9 +82,9 @@ def test_what_realtoros_does_not_need_is_refused(overlay: str) -> None:
     nats, crm = pod(overlay, "nats"), pod(overlay, "crm")
     for name in ("scheduler", "composer", "mailer"):
         assert not can(overlay, pod(overlay, name), database(overlay), 5432), f"{name} -> db"
-    for name in ("crm", "scheduler", "crm-migrate"):
+    for name in ("scheduler", "crm-migrate"):
         assert not can(overlay, pod(overlay, name), INTERNET, 443), f"{name} -> internet"
-    for worker in ("composer", "mailer"):
+    for worker in ("composer", "mailer", "crm"):
         assert not can(overlay, pod(overlay, worker), PRIVATE, 443), f"{worker} -> private"
         assert not can(overlay, pod(overlay, worker), IMDS, 80), f"{worker} -> IMDS"
         assert not can(overlay, pod(overlay, worker), nats, 8222), "monitoring is KEDA's"

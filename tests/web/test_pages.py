@@ -25,6 +25,7 @@ PAGES = [
     "/app/plans",
     "/app/import",
     "/app/settings",
+    "/app/integrations",
 ]
 
 

@@ -15,6 +15,14 @@ from realtoros_contracts.events import ALL_EVENTS, Event, SchedulerTick
 _NAMESPACE_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 
 DAY = 24 * 3600
+EVENT_MAX_AGE = 7 * DAY
+"""How long a stream keeps an event: the longest any message can still be redelivered."""
+LEDGER_MAX_AGE = 30 * DAY
+"""How long the mailer's send ledger keeps an email's entry: far longer than the longest
+redelivery horizon (:data:`EVENT_MAX_AGE`), so no delivery outlives its ledger entry."""
+REPLICA_COUNTS = (1, 3, 5)
+"""Replicas a stream or bucket may have: 1 on one server, 3 or 5 on a JetStream cluster
+(an odd number, so a majority — the quorum — survives a lost server)."""
 
 
 @dataclass(frozen=True)
@@ -26,16 +34,19 @@ class StreamSpec:
     max_age_seconds: int
     duplicate_window_seconds: int = 600
     description: str = ""
+    replicas: int = 1
 
 
 @dataclass(frozen=True)
 class Namespace:
-    """The names of one RealtorOS deployment on a NATS server."""
+    """The names of one RealtorOS deployment on a NATS server (or cluster), and how many
+    servers keep a copy of each of its streams and buckets (``replicas``)."""
 
     name: str = "realtoros"
     producers: tuple[str, ...] = field(
         default=("scheduler", "crm", "composer", "mailer"), repr=False
     )
+    replicas: int = 1
 
     def __post_init__(self) -> None:
         if not _NAMESPACE_RE.match(self.name):
@@ -43,6 +54,8 @@ class Namespace:
                 f"namespace {self.name!r} must be lower-case letters, digits or '_' "
                 "and start with a letter"
             )
+        if self.replicas not in REPLICA_COUNTS:
+            raise ValueError(f"replicas must be one of {REPLICA_COUNTS}, not {self.replicas}")
 
     # subjects ------------------------------------------------------------------------
     def subject(self, event: type[Event] | Event) -> str:
@@ -86,8 +99,9 @@ class Namespace:
             StreamSpec(
                 name=self.stream_name(producer),
                 subjects=(f"{self.name}.{producer}.>",),
-                max_age_seconds=DAY if producer == "scheduler" else 7 * DAY,
+                max_age_seconds=DAY if producer == "scheduler" else EVENT_MAX_AGE,
                 description=f"Events published by the {producer} service.",
+                replicas=self.replicas,
             )
             for producer in self.producers
         ]
@@ -97,6 +111,7 @@ class Namespace:
                 subjects=(f"{self.name}.deadletter.>",),
                 max_age_seconds=30 * DAY,
                 description="Messages a consumer could not process, with the reason.",
+                replicas=self.replicas,
             )
         )
         return tuple(specs)

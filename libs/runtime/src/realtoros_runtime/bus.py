@@ -30,12 +30,14 @@ def stream_config(spec: StreamSpec) -> StreamConfig:
         storage=StorageType.FILE,
         max_age=float(spec.max_age_seconds),
         duplicate_window=float(spec.duplicate_window_seconds),
+        num_replicas=spec.replicas,
     )
 
 
 async def ensure_streams(js: JetStreamContext, ns: Namespace) -> None:
     """Create every stream of the namespace, or bring its config up to date (idempotent:
-    whichever service starts first creates them)."""
+    whichever service starts first creates them). A changed replica count is applied by
+    the update too: JetStream copies an R1 stream to three servers when told R3."""
     for spec in ns.streams():
         config = stream_config(spec)
         try:

@@ -35,6 +35,9 @@ CommaList = Annotated[list[str], NoDecode, BeforeValidator(split_list)]
 """A list of strings read from ``a,b,c`` or ``["a", "b", "c"]``."""
 
 NatsUrl = Annotated[Url, UrlConstraints(allowed_schemes=["nats", "tls", "ws", "wss"])]
+NatsUrls = Annotated[list[NatsUrl], NoDecode, BeforeValidator(split_list)]
+"""One NATS server URL, or several (``nats://a:4222,nats://b:4222``, or a JSON list): the
+client connects to any and reconnects to the survivors when one goes."""
 
 DEFAULT_SECRETS_DIR = "/run/secrets/realtoros"
 S = TypeVar("S", bound="ServiceSettings")
@@ -52,8 +55,15 @@ class ServiceSettings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
 
-    nats_url: NatsUrl = Field(
-        default=Url("nats://127.0.0.1:4222"), description="NATS server with JetStream."
+    nats_url: NatsUrls = Field(
+        default=[Url("nats://127.0.0.1:4222")],
+        min_length=1,
+        description="NATS server with JetStream, or a comma-separated list of a cluster's servers.",
+    )
+    jetstream_replicas: Literal[1, 3, 5] = Field(
+        default=1,
+        description="Servers that keep a copy of every stream and KV bucket: 1 on one "
+        "server (the embedded default), 3 on a JetStream cluster (production).",
     )
     nats_namespace: str = Field(
         default="realtoros",
@@ -78,6 +88,11 @@ class ServiceSettings(BaseSettings):
         Namespace(value)
         return value
 
+    @field_validator("jetstream_replicas", mode="before")
+    @classmethod
+    def _replica_count(cls, value: object) -> object:
+        return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -90,7 +105,12 @@ class ServiceSettings(BaseSettings):
 
     @property
     def namespace(self) -> Namespace:
-        return Namespace(self.nats_namespace)
+        return Namespace(self.nats_namespace, replicas=self.jetstream_replicas)
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """The server URLs as the NATS client takes them."""
+        return [str(url) for url in self.nats_url]
 
 
 def settings_errors(exc: ValidationError) -> list[str]:

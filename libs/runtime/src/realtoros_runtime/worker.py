@@ -112,7 +112,7 @@ def without_message_parameter(
 
 def build_bus(service: str, settings: ServiceSettings, retry: RetryPolicy | None = None) -> Bus:
     broker = NatsBroker(
-        str(settings.nats_url),
+        settings.nats_servers,
         name=f"realtoros-{service}",
         graceful_timeout=30.0,
         max_reconnect_attempts=-1,

@@ -38,7 +38,16 @@ class ComposerService:
     composer: Composer
     llm_client: AsyncOpenAI | None
     metrics: ComposerMetrics
+    limiter: RateLimiter
     app: AsgiFastStream
+
+    async def open(self) -> None:
+        """What the app opens at start beyond the broker (tests call it themselves)."""
+        await open_limits(self.bus, self.limiter)
+
+
+async def open_limits(bus: Bus, limiter: RateLimiter) -> None:
+    await limiter.open(bus.broker.connection.jetstream(), bus.ns)
 
 
 def http_client(settings: ComposerSettings) -> httpx2.AsyncClient:
@@ -87,14 +96,14 @@ def model_name(settings: ComposerSettings) -> str:
 
 
 def build_llm_composer(
-    settings: ComposerSettings, client: AsyncOpenAI, metrics: ComposerMetrics
+    settings: ComposerSettings, client: AsyncOpenAI, metrics: ComposerMetrics, limiter: RateLimiter
 ) -> LlmComposer:
     caller = LlmCaller(
         client,
         model=model_name(settings),
         max_retries=settings.llm_max_retries,
         max_concurrency=settings.llm_max_concurrency,
-        limiter=RateLimiter(settings.llm_rpm, settings.llm_tpm),
+        limiter=limiter,
         metrics=metrics,
     )
     return LlmComposer(caller, structured_output=settings.llm_structured_output, metrics=metrics)
@@ -106,9 +115,11 @@ def build_composer(settings: ComposerSettings) -> ComposerService:
     client: AsyncOpenAI | None = None
     composer: Composer
     fallback: Composer | None = None
+    # The LLM limits are the account's, shared by every replica (opened at start).
+    limiter = RateLimiter(settings.llm_rpm, settings.llm_tpm)
     if settings.uses_llm:
         client = build_llm_client(settings)
-        composer = build_llm_composer(settings, client, metrics)
+        composer = build_llm_composer(settings, client, metrics, limiter)
         # Handlers waiting out a retry hold no LLM slot: allow more of them than slots.
         workers = settings.llm_max_concurrency * 2
         fallback = TemplateComposer() if settings.composer_fallback_to_template else None
@@ -121,16 +132,19 @@ def build_composer(settings: ComposerSettings) -> ComposerService:
     async def announce() -> None:
         log.info("%s", describe(settings))
 
+    async def open_resources() -> None:
+        await open_limits(bus, limiter)
+
     app = worker_app(
         bus,
         title="RealtorOS composer",
         description="Consumes TaskDue and DraftRequested; publishes EmailComposed or "
         "ComposeFailed.",
-        on_startup=[announce],
+        on_startup=[announce, open_resources],
         on_shutdown=[client.close] if client else [],
     )
     app.mount("/metrics", metrics_route(metrics))
-    return ComposerService(settings, bus, composer, client, metrics, app)
+    return ComposerService(settings, bus, composer, client, metrics, limiter, app)
 
 
 def subscribe(bus: Bus, composing: Composing, workers: int) -> None:

@@ -1,10 +1,10 @@
 """Client-side rate limits: token buckets for requests and tokens per minute.
 
-A provider's per-minute limits are enforced over short windows, so each bucket holds at
-most one second's worth (at least one request, or one request's tokens) and refills
-continuously. Tokens are estimated before a call and corrected with the usage the
-provider reports after it: an under-estimate leaves the bucket in debt, which later
-callers wait out.
+A provider's per-minute limits are the account's, whatever the number of composer
+replicas, and are enforced over short windows: each bucket (one in NATS KV, shared by
+every replica) holds at most one second's worth and refills continuously. Tokens are
+estimated before a call and corrected with the usage the provider reports after it: an
+under-estimate is a debt the replica pays at its next call.
 """
 
 from __future__ import annotations
@@ -13,7 +13,12 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
+from nats.js import JetStreamContext
+from nats.js.kv import KeyValue
 from openai.types.chat import ChatCompletionMessageParam
+
+from realtoros_contracts import Namespace
+from realtoros_runtime.shared_bucket import SharedTokenBucket, open_rate_limits
 
 BURST_SECONDS = 1.0
 COMPLETION_ALLOWANCE = 400
@@ -23,76 +28,64 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class TokenBucket:
-    def __init__(self, per_minute: int, clock: Clock = time.monotonic) -> None:
-        self.rate = per_minute / 60.0
-        self.capacity = max(1.0, self.rate * BURST_SECONDS)
-        self._clock = clock
-        self.level = self.capacity
-        self._updated = clock()
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self.level = min(self.capacity, self.level + (now - self._updated) * self.rate)
-        self._updated = now
-
-    def wait_time(self, amount: float) -> float:
-        """Seconds until ``amount`` can be taken (a request larger than the bucket waits
-        for a full bucket)."""
-        self._refill()
-        needed = min(amount, self.capacity)
-        return 0.0 if self.level >= needed else (needed - self.level) / self.rate
-
-    def take(self, amount: float) -> None:
-        self._refill()
-        self.level -= amount
-
-    def give_back(self, amount: float) -> None:
-        self._refill()
-        self.level = min(self.capacity, self.level + amount)
-
-
 class RateLimiter:
     """``await acquire(tokens)`` before each call; ``settle(estimate, actual)`` after it.
-    Waiters are served in arrival order (the lock), so none starves."""
+
+    The limits are the account's, shared by every composer replica: two token buckets in
+    NATS KV (:mod:`realtoros_runtime.shared_bucket`), opened with :meth:`open`. A call
+    that used more tokens than estimated leaves a debt this replica pays at its next
+    acquire; one that used fewer gives the rest back to this replica."""
 
     def __init__(
-        self, rpm: int, tpm: int, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
+        self, rpm: int, tpm: int, clock: Clock = time.time, sleep: Sleep = asyncio.sleep
     ) -> None:
-        self.requests = TokenBucket(rpm, clock) if rpm > 0 else None
-        self.tokens = TokenBucket(tpm, clock) if tpm > 0 else None
-        self._sleep = sleep
-        self._lock = asyncio.Lock()
-        self.waited = 0.0
-        """Seconds callers spent waiting, in total (for tests and metrics)."""
+        self.rpm, self.tpm = rpm, tpm
+        self._clock, self._sleep = clock, sleep
+        self.requests: SharedTokenBucket | None = None
+        self.tokens: SharedTokenBucket | None = None
+        self._debt = 0.0
 
     @property
     def enabled(self) -> bool:
-        return self.requests is not None or self.tokens is not None
+        return self.rpm > 0 or self.tpm > 0
+
+    async def open(self, js: JetStreamContext, ns: Namespace) -> None:
+        if not self.enabled:
+            return
+        kv = await open_rate_limits(js, ns)
+        if self.rpm > 0:
+            self.requests = self._bucket(kv, "llm-requests", self.rpm)
+        if self.tpm > 0:
+            self.tokens = self._bucket(kv, "llm-tokens", self.tpm)
+
+    def _bucket(self, kv: KeyValue, key: str, per_minute: int) -> SharedTokenBucket:
+        return SharedTokenBucket(
+            kv,
+            key,
+            rate=per_minute / 60.0,
+            burst_seconds=BURST_SECONDS,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
 
     async def acquire(self, tokens: int) -> None:
         if not self.enabled:
             return
-        async with self._lock:
-            while (wait := self._wait_time(tokens)) > 0:
-                self.waited += wait
-                await self._sleep(wait)
-            if self.requests is not None:
-                self.requests.take(1)
-            if self.tokens is not None:
-                self.tokens.take(tokens)
+        if self.requests is None and self.tokens is None:
+            raise RuntimeError("the LLM rate limits are not open yet")
+        if self.requests is not None:
+            await self.requests.take(1)
+        if self.tokens is not None:
+            debt, self._debt = self._debt, 0.0
+            await self.tokens.take(tokens + debt)
 
     def settle(self, estimate: int, actual: int | None) -> None:
-        if self.tokens is not None and actual is not None:
+        if self.tokens is None or actual is None:
+            return
+        if actual > estimate:
+            self._debt += actual - estimate
+        else:
             self.tokens.give_back(estimate - actual)
-
-    def _wait_time(self, tokens: int) -> float:
-        waits = [0.0]
-        if self.requests is not None:
-            waits.append(self.requests.wait_time(1))
-        if self.tokens is not None:
-            waits.append(self.tokens.wait_time(tokens))
-        return max(waits)
 
 
 def estimate_tokens(messages: Sequence[ChatCompletionMessageParam]) -> int:

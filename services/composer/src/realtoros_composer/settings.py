@@ -54,10 +54,12 @@ class ComposerSettings(ServiceSettings):
     azure_openai_api_version: str | None = Field(default=None, max_length=40)
     azure_openai_deployment: str | None = Field(default=None, max_length=200)
     llm_rpm: int = Field(
-        default=0, ge=0, description="LLM requests per minute per replica (0: unlimited)."
+        default=0,
+        ge=0,
+        description="LLM requests per minute, all replicas together (0: unlimited).",
     )
     llm_tpm: int = Field(
-        default=0, ge=0, description="LLM tokens per minute per replica (0: unlimited)."
+        default=0, ge=0, description="LLM tokens per minute, all replicas together (0: unlimited)."
     )
     composer_fallback_to_template: bool = Field(
         default=False,

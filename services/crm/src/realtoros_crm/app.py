@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -14,20 +15,24 @@ from realtoros_crm.activities.api import router as activities_router
 from realtoros_crm.agents.api import router as agents_router
 from realtoros_crm.api.health import router as health_router
 from realtoros_crm.api.problems import install_problem_handlers
+from realtoros_crm.apikeys.api import router as api_keys_router
 from realtoros_crm.claims.consumer import Claimer, subscribe_ticks
 from realtoros_crm.claims.context import ClaimContext
 from realtoros_crm.clients.api import router as clients_router
+from realtoros_crm.clients.events import announce_new_clients
 from realtoros_crm.clock import Clock, system_clock
 from realtoros_crm.customfields.api import router as custom_fields_router
 from realtoros_crm.dashboard.api import router as dashboard_router
-from realtoros_crm.db import build_engine, build_sessions
+from realtoros_crm.db import Sessions, build_engine, build_sessions
 from realtoros_crm.email_templates.api import install_template_errors
 from realtoros_crm.email_templates.api import router as templates_router
 from realtoros_crm.emails.api import router as drafts_router
 from realtoros_crm.emails.consumers import subscribe_email_events
 from realtoros_crm.imports.api import router as imports_router
 from realtoros_crm.imports.jobs import drain_imports
+from realtoros_crm.leads.api import router as leads_router
 from realtoros_crm.lists.api import router as lists_router
+from realtoros_crm.messaging.pruning import Horizons, Pruner
 from realtoros_crm.messaging.relay import OutboxRelay
 from realtoros_crm.observability import instrument_app, instrument_engine
 from realtoros_crm.observability import router as observability_router
@@ -41,6 +46,10 @@ from realtoros_crm.state import CrmState
 from realtoros_crm.tasks.api import router as tasks_router
 from realtoros_crm.unsubscribe import router as unsubscribe_router
 from realtoros_crm.web import mount_web
+from realtoros_crm.webhooks.api import router as webhooks_router
+from realtoros_crm.webhooks.dispatcher import RetryPolicy, WebhookDispatcher
+from realtoros_crm.webhooks.fanout import WebhookFanout, subscribe_webhook_events
+from realtoros_crm.webhooks.sender import WebhookSender
 from realtoros_runtime.worker import Bus, build_bus
 
 SERVICE = "crm"
@@ -69,8 +78,32 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
     subscribe_email_events(bus, sessions, clock)
     subscribe_replies(bus, sessions, clock)
     subscribe_plan_events(bus, sessions, clock)
+    webhooks = build_webhook_dispatcher(settings, sessions, clock)
+    subscribe_webhook_events(bus, WebhookFanout(sessions, clock, on_queued=webhooks.wake))
     _document_publications(bus)
-    return CrmState(settings, clock, engine, sessions, bus, relay)
+    pruner = Pruner(
+        sessions,
+        clock,
+        horizons=Horizons(outbox=timedelta(hours=settings.prune_outbox_after_hours)),
+        interval=settings.prune_interval_seconds,
+    )
+    return CrmState(settings, clock, engine, sessions, bus, relay, webhooks, pruner)
+
+
+def build_webhook_dispatcher(
+    settings: CrmSettings, sessions: Sessions, clock: Clock
+) -> WebhookDispatcher:
+    timeout = settings.webhook_timeout_seconds
+    sender = WebhookSender(timeout_seconds=timeout, allow_loopback=settings.webhook_allow_loopback)
+    return WebhookDispatcher(
+        sessions,
+        clock,
+        sender,
+        RetryPolicy.of(settings),
+        poll_seconds=settings.webhook_poll_seconds,
+        concurrency=settings.webhook_concurrency,
+        lease=timedelta(seconds=timeout + 30),
+    )
 
 
 def _document_publications(bus: Bus) -> None:
@@ -94,9 +127,13 @@ def _lifespan(
             await state.bus.connect()
             await state.bus.broker.start()
             state.relay.start()
+            await state.webhooks.start()
+            state.pruner.start()
             yield
         finally:
             await drain_imports(app)
+            await state.pruner.stop()
+            await state.webhooks.stop()
             await state.relay.stop()
             await state.bus.broker.stop()
             await state.engine.dispose()
@@ -121,7 +158,11 @@ def build_app(settings: CrmSettings, clock: Clock = system_clock) -> FastAPI:
     install_problem_handlers(app)
     install_template_errors(app)
     # Plans start and stop with the client's stage (clients/stages.py).
-    app.state.stage_hooks = [*getattr(app.state, "stage_hooks", ()), on_stage_changes_run_plans]
+    app.state.stage_hooks = [
+        *getattr(app.state, "stage_hooks", ()),
+        on_stage_changes_run_plans,
+        announce_new_clients(settings.namespace),
+    ]
     for router in (
         health_router,
         observability_router,
@@ -138,6 +179,9 @@ def build_app(settings: CrmSettings, clock: Clock = system_clock) -> FastAPI:
         dashboard_router,
         replies_router,
         unsubscribe_router,
+        api_keys_router,
+        leads_router,
+        webhooks_router,
     ):
         app.include_router(router)
     mount_web(app)  # the agents' web app under /app

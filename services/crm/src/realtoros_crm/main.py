@@ -1,4 +1,5 @@
-"""``realtoros-crm`` / ``python -m realtoros_crm``: ``serve`` (the default) or ``migrate``."""
+"""``realtoros-crm`` / ``python -m realtoros_crm``: ``serve`` (the default), ``migrate``,
+``demo`` or ``webhook-schemas``."""
 
 from __future__ import annotations
 
@@ -19,7 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="create an account filled with demo clients and emails")
     demo.add_argument("--email", required=True, help="the new account's email address")
     demo.add_argument("--password", default="correct horse battery", help="its password")
+    schemas = sub.add_parser("webhook-schemas", help="write the webhook payloads' JSON Schemas")
+    schemas.add_argument("directory", help="e.g. docs/events/webhooks")
     args = parser.parse_args(argv)
+    if args.command == "webhook-schemas":
+        return _webhook_schemas(args.directory)
     if args.command == "migrate":
         return _migrate()
     if args.command == "demo":
@@ -46,6 +51,20 @@ def _demo(email: str, password: str) -> int:
     settings = load_settings(DatabaseSettings, SERVICE)
     configure_logging(SERVICE, settings.log_level, settings.log_format)
     return asyncio.run(run_demo(settings.database_url, email, password))
+
+
+def _webhook_schemas(directory: str) -> int:
+    import json
+    from pathlib import Path
+
+    from realtoros_crm.webhooks.catalogue import webhook_schemas
+
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    for name, schema in webhook_schemas().items():
+        (target / f"{name}.json").write_text(json.dumps(schema, indent=2) + "\n")
+        print(target / f"{name}.json")
+    return 0
 
 
 def _serve() -> int:

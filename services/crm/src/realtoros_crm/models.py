@@ -3,6 +3,7 @@
 from realtoros_crm.activities.models import Activity
 from realtoros_crm.agents.models import Agent
 from realtoros_crm.agents.tokens_models import LoginFailure, RefreshToken
+from realtoros_crm.apikeys.models import ApiKey, ClientLeadId
 from realtoros_crm.clients.models import Client
 from realtoros_crm.customfields.models import CustomField
 from realtoros_crm.db import Base
@@ -14,13 +15,16 @@ from realtoros_crm.messaging.models import InboxEntry, OutboxMessage
 from realtoros_crm.plans.models import Plan, PlanRun, PlanStep
 from realtoros_crm.replies.models import Reply
 from realtoros_crm.tasks.models import Task
+from realtoros_crm.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Activity",
     "Agent",
+    "ApiKey",
     "Base",
     "Client",
     "ClientImport",
+    "ClientLeadId",
     "CustomField",
     "Email",
     "EmailTemplate",
@@ -34,4 +38,6 @@ __all__ = [
     "Reply",
     "SavedList",
     "Task",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

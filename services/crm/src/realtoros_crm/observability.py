@@ -3,6 +3,9 @@ traces) the FastAPI and SQLAlchemy instrumentation."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from fastapi import APIRouter, FastAPI, Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -34,7 +37,21 @@ def instrument_app(app: FastAPI) -> None:
     if tracing_enabled():
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+        FastAPIInstrumentor.instrument_app(
+            app, excluded_urls="healthz,readyz,metrics", server_request_hook=redact_url_key
+        )
+
+
+_URL_KEY = re.compile(r"((?:^|[?&])key=)[^&#\s]*")
+
+
+def redact_url_key(span: Any, scope: dict[str, Any]) -> None:
+    """A lead form's API key travels in the URL (``?key=``): never into a trace."""
+    if span is None or not span.is_recording() or b"key=" not in scope.get("query_string", b""):
+        return
+    for name, value in dict(span.attributes or {}).items():
+        if isinstance(value, str) and "key=" in value:
+            span.set_attribute(name, _URL_KEY.sub(r"\1REDACTED", value))
 
 
 def instrument_engine(engine: AsyncEngine) -> None:

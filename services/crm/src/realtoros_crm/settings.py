@@ -76,12 +76,46 @@ class CrmSettings(DatabaseSettings):
     claim_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    prune_interval_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="How often published outbox rows, old inbox rows and expired tokens "
+        "are deleted (docs/operations.md#what-is-kept-and-for-how-long).",
+    )
+    prune_outbox_after_hours: float = Field(
+        default=24.0,
+        ge=0,
+        le=24 * 90,
+        description="Hours a published outbox row is kept (for looking into an incident).",
+    )
     cors_origins: CommaList = Field(default_factory=list)
     web_secure_cookies: Literal["auto", "always", "never"] = Field(
         default="auto",
         description="The web app's session cookie is Secure: auto = when the request came "
         "over HTTPS (X-Forwarded-Proto from a trusted proxy counts).",
     )
+
+    webhook_allow_loopback: bool = Field(
+        default=False,
+        description="Tests only: let webhooks reach receivers on 127.0.0.1 (plain HTTP).",
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_base_seconds: float = Field(
+        default=10.0, gt=0, le=3600, description="The wait after a webhook's first failure."
+    )
+    webhook_retry_factor: float = Field(default=4.0, ge=1, le=10)
+    webhook_retry_max_delay_seconds: float = Field(default=8 * 3600, gt=0, le=86_400)
+    webhook_max_attempts: int = Field(
+        default=11, ge=1, le=50, description="Attempts per delivery (default: over ~36 h)."
+    )
+    webhook_disable_after_seconds: float = Field(
+        default=3 * 86_400,
+        gt=0,
+        description="An endpoint failing without a success for this long is disabled.",
+    )
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_concurrency: int = Field(default=16, ge=1, le=500)
 
     @field_validator("jwt_secret")
     @classmethod

@@ -8,8 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
+from realtoros_crm.messaging.pruning import Pruner
 from realtoros_crm.messaging.relay import OutboxRelay
 from realtoros_crm.settings import CrmSettings
+from realtoros_crm.webhooks.dispatcher import WebhookDispatcher
 from realtoros_runtime.worker import Bus
 
 
@@ -21,3 +23,5 @@ class CrmState:
     sessions: Sessions
     bus: Bus
     relay: OutboxRelay
+    webhooks: WebhookDispatcher
+    pruner: Pruner

@@ -20,7 +20,8 @@ from realtoros_mailer.http import Receive, Scope, Send, respond
 from realtoros_mailer.inbound.wiring import Inbound, build_inbound, register_forwarding
 from realtoros_mailer.ledger import SendLedger
 from realtoros_mailer.metrics import MailerMetrics
-from realtoros_mailer.pacing import RateLimiter, SendingPause
+from realtoros_mailer.pacing import SendingPause
+from realtoros_mailer.quota import SendQuota
 from realtoros_mailer.receiver import NotificationReceiver
 from realtoros_mailer.sender import Pacing, Sender
 from realtoros_mailer.settings import MailerSettings
@@ -143,7 +144,7 @@ def _readiness(
 
 def _status(sender: Sender, settings: MailerSettings) -> ASGIApp:
     async def status(scope: Scope, receive: Receive, send: Send) -> None:
-        pause = sender.pacing.pause
+        pause, quota = sender.pacing.pause, sender.pacing.limiter
         left = pause.remaining()
         sender.metrics.paused.set(1 if left > 0 else 0)
         body = {
@@ -151,11 +152,21 @@ def _status(sender: Sender, settings: MailerSettings) -> ASGIApp:
             "sending": "paused" if left > 0 else "active",
             "paused_reason": pause.reason,
             "paused_for_seconds": round(left, 1),
-            "max_send_rate_per_second": settings.ses_max_send_rate,
+            "max_send_rate_per_second": quota.rate if quota else None,
+            "max_send_rate_from": quota.source if quota else None,
         }
         await respond(send, 200, json.dumps(body).encode(), content_type="application/json")
 
     return status
+
+
+def _quota(settings: MailerSettings, bus: Bus, transport: AnyTransport) -> SendQuota:
+    return SendQuota(
+        bus.ns,
+        fallback_rate=settings.ses_max_send_rate,
+        read_rate=transport.max_send_rate if isinstance(transport, SesTransport) else None,
+        refresh_seconds=settings.ses_quota_refresh_seconds,
+    )
 
 
 def _sender(
@@ -163,10 +174,11 @@ def _sender(
     bus: Bus,
     parts: tuple[SendLedger, SuppressionSet, MailerMetrics],
     transport: Transport,
+    quota: SendQuota,
 ) -> Sender:
     ledger, suppression, metrics = parts
     pacing = Pacing(
-        limiter=RateLimiter(settings.ses_max_send_rate),
+        limiter=quota,
         pause=SendingPause(),
         pause_seconds=settings.mail_pause_seconds,
     )
@@ -236,7 +248,8 @@ def build_mailer(
     resources = AsyncExitStack()
     transport, open_transport = _transport(settings, resources)
     sending = wrap_transport(transport) if wrap_transport else transport
-    sender = _sender(settings, bus, (ledger, suppression, metrics), sending)
+    quota = _quota(settings, bus, transport)
+    sender = _sender(settings, bus, (ledger, suppression, metrics), sending, quota)
     register_handlers(bus, sender, suppression, max_workers=settings.mail_max_workers)
     inbound = build_inbound(settings, bus, session_kwargs(settings))
     if inbound is not None:
@@ -251,12 +264,14 @@ def build_mailer(
         await suppression.open(js)
         await receiver.open(js)
         await open_transport()
+        await quota.open(js)  # after the transport: it reads the quota from SES
         if inbound is not None:
             await inbound.open(js, resources)
 
     async def close_resources() -> None:
         if inbound is not None:
             await inbound.close()
+        await quota.close()
         await resources.aclose()
         await http.aclose()
 

@@ -39,8 +39,8 @@ from nats.js.errors import (
 from nats.js.kv import KeyValue
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
-from realtoros_contracts import Namespace
-from realtoros_mailer.buckets import open_bucket
+from realtoros_contracts import LEDGER_MAX_AGE, Namespace
+from realtoros_runtime.buckets import ensure_bucket
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +100,15 @@ class Claim:
 
 
 def bucket_config(ns: Namespace) -> KeyValueConfig:
-    # No TTL: the ledger must outlive every possible redelivery of the email's events.
+    # Entries expire after LEDGER_MAX_AGE, far past the last possible redelivery of the
+    # email's events (streams keep them EVENT_MAX_AGE): the bucket stays bounded.
     return KeyValueConfig(
         bucket=ns.bucket("send_ledger"),
         description="The mailer's send ledger: one entry per email id.",
         history=1,
+        ttl=float(LEDGER_MAX_AGE),
         storage=StorageType.FILE,
+        replicas=ns.replicas,
     )
 
 
@@ -120,7 +123,8 @@ class SendLedger:
 
     async def open(self, js: JetStreamContext) -> None:
         """Create the bucket, or bind to it when it exists (idempotent)."""
-        self._kv = await open_bucket(js, bucket_config(self._ns))
+        # An older version's bucket (no expiry, one replica) is brought up to date.
+        self._kv = await ensure_bucket(js, bucket_config(self._ns), replicas=self._ns.replicas)
 
     @property
     def kv(self) -> KeyValue:

@@ -27,7 +27,6 @@ from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
 from realtoros_contracts import Namespace
-from realtoros_mailer.buckets import open_bucket
 from realtoros_mailer.http import BodyTooLarge, Receive, Scope, Send, read_body, respond
 from realtoros_mailer.inbound.intake import InboundIntake
 from realtoros_mailer.inbound.ses import (
@@ -42,6 +41,7 @@ from realtoros_mailer.metrics import MailerMetrics
 from realtoros_mailer.ses_events import UnusableNotification, interpret
 from realtoros_mailer.sns import SUBSCRIPTION_TYPES, CertificateUnavailable, NotTrusted, SnsVerifier
 from realtoros_mailer.suppression import SuppressionSet
+from realtoros_runtime.buckets import ensure_bucket
 from realtoros_runtime.bus import EventPublisher
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class NotificationReceiver:
             ttl=SEEN_TTL,
             storage=StorageType.FILE,
         )
-        self._seen = await open_bucket(js, config)
+        self._seen = await ensure_bucket(js, config, replicas=self._ns.replicas)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("method") != "POST":

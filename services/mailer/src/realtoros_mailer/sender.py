@@ -45,7 +45,8 @@ from realtoros_mailer.ledger import (
 )
 from realtoros_mailer.message import InvalidEmail, Outgoing, Sendable, build_message
 from realtoros_mailer.metrics import MailerMetrics
-from realtoros_mailer.pacing import PausedError, RateLimiter, SendingPause
+from realtoros_mailer.pacing import PausedError, SendingPause
+from realtoros_mailer.quota import SendQuota
 from realtoros_mailer.reserved import refusal_reason, reserved_domain
 from realtoros_mailer.suppression import SuppressionSet
 from realtoros_mailer.transports import (
@@ -99,7 +100,7 @@ def unknown_reason(claimed_at: datetime) -> str:
 class Pacing:
     """The rate limit and the pause every send goes through."""
 
-    limiter: RateLimiter | None = None
+    limiter: SendQuota | None = None
     pause: SendingPause = field(default_factory=SendingPause)
     pause_seconds: float = 300.0
 

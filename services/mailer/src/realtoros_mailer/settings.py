@@ -99,8 +99,16 @@ class MailerSettings(ServiceSettings):
         default=14.0,
         gt=0,
         le=10_000,
-        description="Emails per second this replica may send (the account's maximum send "
-        "rate divided by the number of replicas).",
+        description="Emails per second all replicas together may send when SES's "
+        "GetAccount cannot be read (file/SMTP transports, an SES stand-in); with SES the "
+        "account's own maximum send rate applies.",
+    )
+    ses_quota_refresh_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="How often the account's send quota is read again from SES "
+        "(GetAccount), so a raised quota is used without a redeploy.",
     )
     mail_pause_seconds: float = Field(
         default=300.0,

@@ -20,7 +20,7 @@ from nats.js.kv import KeyValue
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from realtoros_contracts import Namespace
-from realtoros_mailer.buckets import open_bucket
+from realtoros_runtime.buckets import ensure_bucket
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ def suppression_key(address: str) -> str:
 class SuppressionSet:
     def __init__(self, ns: Namespace) -> None:
         self._bucket = ns.bucket("suppression")
+        self._replicas = ns.replicas
         self._kv: KeyValue | None = None
 
     @property
@@ -63,7 +64,7 @@ class SuppressionSet:
             history=1,
             storage=StorageType.FILE,
         )
-        self._kv = await open_bucket(js, config)
+        self._kv = await ensure_bucket(js, config, replicas=self._replicas)
 
     @property
     def kv(self) -> KeyValue:

@@ -33,6 +33,7 @@ class Scheduler:
             bus.ns.bucket("leader"),
             replica=settings.replica_id,
             ttl=settings.lease_ttl_seconds,
+            replicas=bus.ns.replicas,
         )
         self.ticker = Ticker(
             bus.publisher,

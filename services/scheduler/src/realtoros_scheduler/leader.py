@@ -33,13 +33,10 @@ from typing import TypeVar
 
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
-from nats.js.errors import (
-    BadRequestError,
-    BucketNotFoundError,
-    KeyNotFoundError,
-    KeyWrongLastSequenceError,
-)
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
+
+from realtoros_runtime.buckets import ensure_bucket
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +55,11 @@ class LeaderLease:
         replica: str,
         ttl: float,
         key: str = LEADER_KEY,
+        replicas: int = 1,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bucket = bucket
+        self.replicas = replicas
         self.key = key
         self.replica = replica
         self._ttl = ttl
@@ -154,20 +153,15 @@ class LeaderLease:
         return kv
 
     async def _bind_or_create(self, js: JetStreamContext) -> KeyValue:
-        try:
-            return await js.key_value(self.bucket)
-        except BucketNotFoundError:
-            pass
         config = KeyValueConfig(
             bucket=self.bucket,
             description="RealtorOS scheduler leader lease",
             ttl=self._ttl,
             history=1,
         )
-        try:
-            return await js.create_key_value(config)
-        except BadRequestError:  # another replica created it in between, maybe differently
-            return await js.key_value(self.bucket)
+        # An existing bucket keeps its TTL (see _open); its replica count is brought up
+        # to date.
+        return await ensure_bucket(js, config, replicas=self.replicas, keep_ttl=True)
 
     async def _campaign(self, kv: KeyValue) -> None:
         started = self._clock()

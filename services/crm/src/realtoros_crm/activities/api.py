@@ -35,7 +35,7 @@ async def add_activity(
     if client is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"client {client_id} not found")
     try:
-        logged = await log_activity(session, client, data, state.clock())
+        logged = await log_activity(session, client, data, state.clock(), ns=state.bus.ns)
     except TaskNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except TaskConflict as exc:

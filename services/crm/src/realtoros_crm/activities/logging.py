@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from realtoros_contracts import Namespace
 from realtoros_crm.activities.models import Activity
 from realtoros_crm.activities.schemas import OUTCOME_LABELS, ActivityCreate
 from realtoros_crm.activities.service import record_activity
@@ -49,7 +50,7 @@ def is_conversation(data: ActivityCreate) -> bool:
 
 
 async def log_activity(
-    session: AsyncSession, client: Client, data: ActivityCreate, now: datetime
+    session: AsyncSession, client: Client, data: ActivityCreate, now: datetime, *, ns: Namespace
 ) -> Logged:
     """Record the activity (at ``occurred_at``, default now); pause the plans it reaches;
     complete the task it was logged from when asked. :class:`TaskNotFound`,
@@ -76,7 +77,7 @@ async def log_activity(
             session, client.id, data.duration_minutes, reason, now
         )
     if task is not None and data.complete_task:
-        await finish_task(session, task, "complete", now)
+        await finish_task(session, task, "complete", now, ns=ns)
         logged.task_completed = True
     await session.flush()
     return logged

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
@@ -10,6 +11,7 @@ from sqlalchemy import text
 
 from realtoros_crm.api.deps import StateDep
 from realtoros_crm.state import CrmState
+from realtoros_crm.webhooks.asyncapi import add_webhooks
 from realtoros_runtime.worker import asyncapi_spec
 
 router = APIRouter(tags=["operations"])
@@ -51,6 +53,8 @@ async def asyncapi_document(state: StateDep) -> Response:
     spec = asyncapi_spec(
         state.bus,
         title="RealtorOS CRM",
-        description="Claims due follow-ups (TaskDue) and records the email events.",
+        description="Claims due follow-ups (TaskDue), records the email events, and "
+        "delivers them as webhooks.",
     )
-    return Response(spec.to_specification().to_json(), media_type="application/json")
+    document = add_webhooks(json.loads(spec.to_specification().to_json()), state.bus.ns)
+    return Response(json.dumps(document), media_type="application/json")

@@ -115,7 +115,7 @@ async def update_clients(
     hooks: StageHooksDep,
 ) -> BulkResult:
     """Set the stage and/or add and remove tags on many clients at once."""
-    result, changes = await bulk_update(session, agent.id, data, now=state.clock())
+    result, changes = await bulk_update(session, agent.id, data, state.bus.ns, now=state.clock())
     await hooks.notify(session, changes)
     await session.commit()
     return result

@@ -10,6 +10,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from realtoros_contracts import Namespace
+from realtoros_crm.clients.events import announce_client_update
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.schemas import BulkResult, BulkUpdate
 from realtoros_crm.clients.service import _note, change_stage, soft_delete
@@ -47,7 +49,7 @@ def _retag(client: Client, add: list[str], remove: list[str], now: datetime) -> 
 
 
 async def bulk_update(
-    session: AsyncSession, agent_id: uuid.UUID, data: BulkUpdate, *, now: datetime
+    session: AsyncSession, agent_id: uuid.UUID, data: BulkUpdate, ns: Namespace, *, now: datetime
 ) -> tuple[BulkResult, list[StageChange]]:
     clients, missing = await _locked(session, agent_id, data.ids)
     changes: list[StageChange] = []
@@ -57,6 +59,8 @@ async def bulk_update(
         change = change_stage(client, data.stage, now) if data.stage is not None else None
         if change is not None:
             changes.append(change)
+        what = [*(["tags"] if touched else []), *(["stage"] if change else [])]
+        announce_client_update(session, ns, client, what, now)
         changed += bool(touched or change)
     await session.flush()
     return BulkResult(changed=changed, not_found=missing), changes

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_object_session
 
 from realtoros_contracts import ClientUnsubscribed, Namespace
 from realtoros_crm.activities.service import record_activity
+from realtoros_crm.clients.events import announce_client_update
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.schemas import REACHABLE, ClientCreate, ClientUpdate, DuplicateMatch
 from realtoros_crm.clients.stages import StageChange
@@ -190,6 +191,7 @@ async def update_client(
     email, phone = changes.get("email", client.email), changes.get("phone", client.phone)
     if not email and not phone:
         raise ClientInvalid(REACHABLE)
+    changed = [k for k, v in changes.items() if v != getattr(client, k)]
     _describe_changes(client, changes, now)
     stage = changes.pop("stage", None)
     unsubscribed = changes.pop("unsubscribed", None)
@@ -202,6 +204,7 @@ async def update_client(
     elif unsubscribed is False and client.unsubscribed:
         client.unsubscribed = False
         _note(client, "resubscribed", "Follow-ups resumed by the agent.", now)
+    announce_client_update(session, ns, client, changed, now)
     await session.flush()
     return change
 

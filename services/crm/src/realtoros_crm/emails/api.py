@@ -113,7 +113,7 @@ async def skip_draft(
     """Do not send this follow-up: the task and its draft are skipped."""
     task = await _task(session, agent.id, task_id)
     try:
-        await finish_task(session, task, "skip", state.clock())
+        await finish_task(session, task, "skip", state.clock(), ns=state.bus.ns)
     except TaskConflict as exc:
         raise _conflict(exc) from exc
     await session.commit()

@@ -65,7 +65,9 @@ def parse_csv(content: bytes, max_rows: int) -> Parsed:
     return Parsed(headers, rows)
 
 
-def _fields(values: dict[str, str], custom: dict[str, Any]) -> dict[str, Any]:
+def client_fields(values: dict[str, str], custom: dict[str, Any]) -> dict[str, Any]:
+    """A ``ClientCreate``'s fields from cells by target field (see ``mapping``) and the
+    cells of unmapped columns (custom fields)."""
     name = values.get("name") or " ".join(
         part for part in (values.get("first_name"), values.get("last_name")) if part
     )
@@ -136,7 +138,7 @@ def check_rows(
             checked.skipped.append({"row": number, "reason": "no email address or phone"})
             continue
         try:
-            client = ClientCreate.model_validate(_fields(values, custom))
+            client = ClientCreate.model_validate(client_fields(values, custom))
         except ValidationError as exc:
             checked.skipped.append({"row": number, "reason": _reason(exc)})
             continue

@@ -73,9 +73,10 @@ class Progress:
         }
 
 
-async def _existing(
+async def existing_matches(
     session: AsyncSession, agent_id: uuid.UUID, batch: Sequence[tuple[int, ClientCreate]]
 ) -> tuple[dict[str, uuid.UUID], dict[str, uuid.UUID]]:
+    """The agent's clients with the batch's email keys, and with its phone digits."""
     emails = list({email_key(c.email) for _, c in batch if c.email})
     phones = list({d for _, c in batch if len(d := phone_digits(c.phone)) >= 7})
     columns = (Client.id, Client.email_key, Client.phone_digits)
@@ -96,6 +97,15 @@ async def _existing(
     return by_email, by_phone
 
 
+async def lock_agent_clients(session: AsyncSession, agent_id: uuid.UUID) -> None:
+    """One writer of new clients at a time per agent (an import's batch, a lead), until the
+    transaction ends: duplicates are judged against committed rows."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"client-import:{agent_id}"},
+    )
+
+
 def _record(agent_id: uuid.UUID, client: ClientCreate, now: datetime) -> tuple[Any, ...]:
     """The row of ``CLIENT_COLUMNS`` (read off the model: ``model_dump`` per row was a
     tenth of an import's CPU)."""
@@ -107,7 +117,7 @@ def _record(agent_id: uuid.UUID, client: ClientCreate, now: datetime) -> tuple[A
     )  # fmt: skip
 
 
-def _admit(
+def admit_row(
     progress: Progress,
     number: int,
     client: ClientCreate,
@@ -150,16 +160,12 @@ async def _write_batch(
     progress: Progress,
     now: datetime,
 ) -> list[StageChange]:
-    # One import at a time per agent: duplicates are judged against committed rows.
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"client-import:{job.agent_id}"},
-    )
-    by_email, by_phone = await _existing(session, job.agent_id, batch)
+    await lock_agent_clients(session, job.agent_id)
+    by_email, by_phone = await existing_matches(session, job.agent_id, batch)
     records = [
         _record(job.agent_id, client, now)
         for number, client in batch
-        if _admit(progress, number, client, by_email, by_phone)
+        if admit_row(progress, number, client, by_email, by_phone)
     ]
     summary = f"Imported from {job.filename}"
     activities = [

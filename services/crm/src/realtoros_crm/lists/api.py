@@ -119,7 +119,7 @@ async def update_list_clients(
 ) -> BulkResult:
     """Set the stage and/or add and remove tags on every client in the list."""
     saved = await _list(session, agent_id, list_id)
-    result, changes = await bulk_update_list(session, saved, data, state.clock())
+    result, changes = await bulk_update_list(session, saved, data, state.clock(), ns=state.bus.ns)
     await hooks.notify(session, changes)
     await session.commit()
     return result

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from realtoros_contracts import Namespace
 from realtoros_crm.clients.bulk import bulk_update
 from realtoros_crm.clients.listing import ClientFilter, list_statement
 from realtoros_crm.clients.models import Client
@@ -80,7 +81,7 @@ def filter_of(saved: SavedList) -> ClientFilter:
 
 
 async def bulk_update_list(
-    session: AsyncSession, saved: SavedList, data: ListBulkUpdate, now: datetime
+    session: AsyncSession, saved: SavedList, data: ListBulkUpdate, now: datetime, *, ns: Namespace
 ) -> tuple[BulkResult, list[StageChange]]:
     """The change for every client in the list now (up to :data:`BULK_LIMIT`)."""
     where = filter_of(saved).model_copy(update={"sort": "created_at", "order": "asc"})
@@ -91,7 +92,7 @@ async def bulk_update_list(
     result, changes = BulkResult(changed=0, not_found=[]), []
     for start in range(0, len(ids), 1000):
         chunk = BulkUpdate(ids=ids[start : start + 1000], **data.model_dump())
-        part, part_changes = await bulk_update(session, saved.agent_id, chunk, now=now)
+        part, part_changes = await bulk_update(session, saved.agent_id, chunk, ns, now=now)
         result.changed += part.changed
         changes.extend(part_changes)
     return result, changes

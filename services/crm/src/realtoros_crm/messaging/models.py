@@ -35,6 +35,7 @@ class InboxEntry(Base):
     """One event one consumer has handled; written in the transaction of its effect."""
 
     __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_processed_at", "processed_at"),)
 
     consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(200), primary_key=True)

@@ -8,7 +8,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from realtoros_contracts import Namespace
 from realtoros_crm.activities.service import record_activity
+from realtoros_crm.clients.events import announce_task_completed
 from realtoros_crm.plans.runs import finish_if_complete
 from realtoros_crm.tasks.models import Task
 from realtoros_crm.tasks.schemas import TaskUpdate
@@ -44,8 +46,11 @@ async def reschedule_task(
     await session.flush()
 
 
-async def finish_task(session: AsyncSession, task: Task, action: str, now: datetime) -> None:
-    """Complete, skip or cancel the task (and its unsent draft, if any)."""
+async def finish_task(
+    session: AsyncSession, task: Task, action: str, now: datetime, *, ns: Namespace
+) -> None:
+    """Complete, skip or cancel the task (and its unsent draft, if any); a completed task
+    is announced (TaskCompleted)."""
     _check(task, action)
     status = RESULT[action]
     task.status, task.updated_at = status, now
@@ -67,6 +72,11 @@ async def finish_task(session: AsyncSession, task: Task, action: str, now: datet
         task_id=task.id,
         email_id=task.email_id,
     )
+    if action == "complete":
+        ids = (task.agent_id, task.id, task.client_id)
+        announce_task_completed(
+            session, ns, task_ids=ids, task_type=task.task_type, purpose=task.purpose, now=now
+        )
     await session.flush()
     await finish_if_complete(session, task.plan_run_id, now)
 

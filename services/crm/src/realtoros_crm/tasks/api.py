@@ -123,7 +123,7 @@ async def bulk_tasks(
             if data.action == "reschedule":
                 await reschedule_task(session, task, TaskUpdate(due_at=data.due_at), now)
             else:
-                await finish_task(session, task, data.action, now)
+                await finish_task(session, task, data.action, now, ns=state.bus.ns)
         except TaskConflict as exc:
             result.not_done.append(BulkProblem(task_id=task_id, detail=str(exc)))
             continue
@@ -171,7 +171,7 @@ async def act_on_task(
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no action '{action}' on a task")
     task = await _task(session, agent, task_id)
     try:
-        await finish_task(session, task, action, state.clock())
+        await finish_task(session, task, action, state.clock(), ns=state.bus.ns)
     except TaskConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     await session.commit()

@@ -130,7 +130,7 @@ async def bulk_change(
         if not ids:
             detail = "Select at least one client first."
         return redirect(f"/app/clients{where}", f"Nothing changed: {detail}")
-    result, changes = await bulk_update(session, agent.id, data, now=state.clock())
+    result, changes = await bulk_update(session, agent.id, data, state.bus.ns, now=state.clock())
     await hooks.notify(session, changes)
     await session.commit()
     return redirect(f"/app/clients{where}", f"{result.changed} client(s) changed.")

@@ -25,6 +25,7 @@ from realtoros_crm.tasks.models import Task
 from realtoros_crm.tasks.service import TaskFilter, list_tasks
 from realtoros_crm.web.render import page, redirect
 from realtoros_crm.web.session import WebAgent
+from realtoros_crm.webhooks.service import disabled_endpoints
 
 router = APIRouter(prefix="/app")
 
@@ -78,6 +79,7 @@ async def dashboard(
         troubled=troubled,
         names=names,
         feed=await activity_feed(session, agent.id, limit=15, client_id=None),
+        disabled_webhooks=await disabled_endpoints(session, agent.id),
     )
 
 

@@ -112,7 +112,7 @@ async def act(
             extra = DraftInstructions(instructions=instructions).instructions
             await regenerate_draft(session, claim_context(state), task, extra or None, now)
         elif action == "skip":
-            await finish_task(session, task, "skip", now)
+            await finish_task(session, task, "skip", now, ns=state.bus.ns)
         else:
             raise PageNotFound("action")
     except ValidationError as exc:  # raised before anything changed

@@ -199,7 +199,7 @@ async def bulk_list(
         data = ListBulkUpdate.model_validate({"stage": form.get("stage") or None, **tags})
     except ValidationError as exc:
         return redirect(back, f"Nothing changed: {problem_text(exc)}")
-    result, changes = await bulk_update_list(session, saved, data, state.clock())
+    result, changes = await bulk_update_list(session, saved, data, state.clock(), ns=state.bus.ns)
     await hooks.notify(session, changes)
     await session.commit()
     return redirect(back, f"{result.changed} client(s) in “{saved.name}” changed.")

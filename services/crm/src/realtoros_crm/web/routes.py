@@ -14,10 +14,12 @@ def routers() -> list[APIRouter]:
         drafts,
         emails,
         imports,
+        integrations,
         library,
         plans,
         profile,
         tasks,
+        webhook_page,
         working_day,
     )
 
@@ -34,4 +36,6 @@ def routers() -> list[APIRouter]:
         emails.router,
         plans.router,
         profile.router,
+        integrations.router,
+        webhook_page.router,
     ]

@@ -130,7 +130,7 @@ async def bulk(
             if due is not None:
                 await reschedule_task(session, task, TaskUpdate(due_at=due), now)
             else:
-                await finish_task(session, task, action, now)
+                await finish_task(session, task, action, now, ns=state.bus.ns)
             done += 1
         except TaskConflict as exc:
             problems.append(f"{task.purpose}: {exc}")
@@ -192,7 +192,7 @@ async def act(
     ):
         raise PageNotFound("task")
     try:
-        await finish_task(session, task, action, state.clock())
+        await finish_task(session, task, action, state.clock(), ns=state.bus.ns)
     except TaskConflict as exc:
         return redirect(f"/app/tasks/{task.id}", f"Not done: {exc}")
     await session.commit()

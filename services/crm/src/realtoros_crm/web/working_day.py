@@ -56,7 +56,7 @@ async def log_from_page(
     }
     try:
         logged = await log_activity(
-            session, client, ActivityCreate.model_validate(raw), state.clock()
+            session, client, ActivityCreate.model_validate(raw), state.clock(), ns=state.bus.ns
         )
     except (ValidationError, TaskNotFound, TaskConflict) as exc:
         return redirect(back, f"Not logged: {problem_text(exc)}")

@@ -16,7 +16,7 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from realtoros_contracts import Namespace
-from realtoros_mailer.buckets import open_bucket
+from realtoros_runtime.buckets import ensure_bucket
 
 TTL = 180 * 24 * 3600.0
 _ID_PART = re.compile(r"^<?([^@<>]+)@")
@@ -64,7 +64,7 @@ class ReplyContexts:
             ttl=TTL,
             storage=StorageType.FILE,
         )
-        self._kv = await open_bucket(js, config)
+        self._kv = await ensure_bucket(js, config, replicas=self._ns.replicas)
 
     @property
     def kv(self) -> KeyValue:

@@ -124,6 +124,21 @@ class SesTransport:
             params["ConfigurationSetName"] = self.configuration_set
         return params
 
+    async def max_send_rate(self) -> float | None:
+        """The account's maximum send rate (``GetAccount``), or None where the endpoint
+        does not answer the call (an SES stand-in; the quota setting applies)."""
+        if self._client is None:
+            return None
+        try:
+            account = await self._client.get_account()
+        except ClientError as exc:
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+            if status in (404, 501):
+                return None
+            raise
+        rate = account.get("SendQuota", {}).get("MaxSendRate")
+        return float(rate) if rate else None
+
     async def send(self, message: Outgoing) -> str:
         if self._client is None:
             raise SendNotAttempted("the SES client is not started")

@@ -2,7 +2,7 @@
 paused, the email's replied/held times and the agent's "replies straight to me" choice.
 
 Revision ID: 0007_replies
-Revises: 0009_working_day
+Revises: 0008_scale
 Create Date: 2026-12-02 05:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0007_replies"
-down_revision: str | Sequence[str] | None = "0009_working_day"
+down_revision: str | Sequence[str] | None = "0008_scale"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

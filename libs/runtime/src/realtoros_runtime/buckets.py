@@ -1,0 +1,58 @@
+"""KV buckets created the one way: with the deployment's replica count, and brought up to
+date when an older version created them differently (fewer replicas, no expiry).
+
+A KV bucket is a JetStream stream named ``KV_<bucket>``. Its replica count, max age (the
+bucket TTL) and duplicate window can change on a live stream, so a redeployment with
+``JETSTREAM_REPLICAS=3`` or a new expiry migrates an existing bucket in place: JetStream
+copies an R1 bucket to two more servers when told R3.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig
+from nats.js.errors import BadRequestError, BucketNotFoundError
+from nats.js.kv import KeyValue
+
+log = logging.getLogger(__name__)
+
+
+async def ensure_bucket(
+    js: JetStreamContext, config: KeyValueConfig, *, replicas: int, keep_ttl: bool = False
+) -> KeyValue:
+    """Bind to ``config.bucket``, creating it, or bringing an existing bucket's replicas
+    (and TTL, unless ``keep_ttl``: the caller adopts the bucket's own) up to date."""
+    config.replicas = replicas
+    try:
+        kv = await js.key_value(config.bucket)
+    except BucketNotFoundError:
+        try:
+            return await js.create_key_value(config)
+        except BadRequestError:  # another replica created it in between
+            kv = await js.key_value(config.bucket)
+    await _bring_up_to_date(js, config, keep_ttl=keep_ttl)
+    return kv
+
+
+async def _bring_up_to_date(
+    js: JetStreamContext, config: KeyValueConfig, *, keep_ttl: bool
+) -> None:
+    current = (await js.stream_info(f"KV_{config.bucket}")).config
+    age = float(current.max_age or 0.0) if keep_ttl else float(config.ttl or 0.0)
+    if current.num_replicas == config.replicas and float(current.max_age or 0.0) == age:
+        return
+    log.info(
+        "bucket %s: replicas %s -> %s, max age %ss -> %ss",
+        config.bucket,
+        current.num_replicas,
+        config.replicas,
+        current.max_age,
+        age,
+    )
+    current.num_replicas = config.replicas
+    current.max_age = age
+    if age and float(current.duplicate_window or 0.0) > age:
+        current.duplicate_window = age  # the server refuses a window longer than the age
+    await js.update_stream(current)
