@@ -10,7 +10,10 @@ import random
 import secrets
 import signal
 import time
+import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,8 @@ import httpx
 import nats
 
 from realtoros_contracts import Namespace
-from tests.chaos.conftest import ChaosServers
+from tests.chaos.conftest import ChaosServers, create_database
+from tests.support.moto_ses import MotoSes
 from tests.support.processes import ServiceProcess
 from tests.support.waiting import eventually
 
@@ -157,15 +161,20 @@ class Cluster:
             self.servers.nats.start()
         self.note("NATS restarted (same port and store)")
 
-    async def restart_postgres(self) -> None:
+    async def restart_postgres(self, outage: float = 0.0) -> None:
+        """Kill PostgreSQL, keep it down ``outage`` seconds (at least until every ready CRM
+        replica says so), start it again."""
         ready = await self._ready_now(self.of_kind("crm"))
         self.servers.postgres.kill()
+        killed = time.monotonic()
         self.note(f"PostgreSQL killed ({len(ready)} CRM replicas up to watch /readyz)")
         try:
             await self._all_report(503, ready, "PostgreSQL down")
+            # A timed outage (fault injection, not synchronisation).
+            await asyncio.sleep(max(0.0, outage - (time.monotonic() - killed)))
         finally:
             await asyncio.to_thread(self.servers.postgres.start)
-        self.note("PostgreSQL restarted (same port and data)")
+        self.note(f"PostgreSQL restarted after {time.monotonic() - killed:.0f}s (same port, data)")
 
     async def _ready_now(self, procs: list[ServiceProcess]) -> list[ServiceProcess]:
         """The replicas up and ready now (one still starting would not answer at all)."""
@@ -239,3 +248,32 @@ def build_cluster(
         for n in range(1, replicas + 1)
     }
     return Cluster(servers, ns, procs)
+
+
+@contextmanager
+def running_cluster(
+    servers: ChaosServers, llm_url: str, prefix: str, *, replicas: int = 2
+) -> Iterator[tuple[Cluster, MotoSes, str]]:
+    """A cluster on its own namespace and database, with the SES fake, started; and the
+    database's URL."""
+    ns = Namespace(f"{prefix}{uuid.uuid4().hex[:8]}")
+    database_url = create_database(servers, f"{prefix}_{ns.name}")
+    log_dir = servers.root / ns.name
+    log_dir.mkdir()
+    with MotoSes() as ses:
+        ses.verify_sender(SENDER)
+        built = build_cluster(
+            servers,
+            ns,
+            database_url=database_url,
+            llm_url=llm_url,
+            ses_url=ses.endpoint_url,
+            log_dir=log_dir,
+            replicas=replicas,
+        )
+        try:
+            built.start_all()
+            yield built, ses, database_url
+        finally:
+            built.stop_all()
+            print(f"chaos: service logs in {log_dir}")

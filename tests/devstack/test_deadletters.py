@@ -14,7 +14,8 @@ import pytest
 from faststream.nats import NatsMessage
 from nats.aio.client import Client as NATS
 
-from realtoros_contracts import EmailSent, Namespace, encode, envelope_headers
+from realtoros_contracts import EmailSent, Namespace, SchedulerTick, encode, envelope_headers
+from realtoros_runtime.bus import ensure_streams
 from realtoros_runtime.consuming import RetryPolicy, envelope_of
 from realtoros_runtime.settings import ServiceSettings
 from realtoros_runtime.worker import build_bus
@@ -126,7 +127,7 @@ async def test_list_and_show_describe_each_dead_letter(
     failing = next(x for x in letters if x.headers.get("ce-id") == "keeps-failing")
     shown = await command(nats_url, namespace, "show", str(failing.seq))
     assert f"seq {failing.seq}" in shown
-    assert "x-dead-letter-reason: gave up after 2 deliveries" in shown
+    assert "x-dead-letter-reason: gave up after 2 failures" in shown
     assert "ce-id: keeps-failing" in shown
     assert json.dumps(str(SENT.email_id)) in shown  # the body, pretty-printed
     assert seqs == sorted(x.seq for x in await stored(nats_client, namespace))
@@ -170,3 +171,52 @@ async def test_replay_all_of_one_service(
         lambda: sorted(service.done) == ["evt-0", "evt-1", "evt-2"], timeout=20, what="replays"
     )
     assert await stored(nats_client, namespace) == []
+
+
+async def letter(nc: NATS, ns: Namespace, subject: str, body: bytes, ce_type: str) -> None:
+    """A dead letter as the runtime writes one (ticks are no longer dead-lettered: an old
+    stream may still hold some)."""
+    await ensure_streams(nc.jetstream(), ns)
+    headers = {
+        "ce-id": f"old:{subject}",
+        "ce-type": ce_type,
+        "x-dead-letter-subject": subject,
+        "x-dead-letter-service": SERVICE,
+        "x-dead-letter-stream": ns.stream_name(subject.split(".")[1]),
+    }
+    await nc.jetstream().publish(ns.dead_letter_subject(SERVICE), body, headers=headers)
+
+
+async def test_replay_skips_stale_letters_and_says_so(
+    nats_url: str, namespace: Namespace, nats_client: NATS, database_url: str
+) -> None:
+    tick = next(e for e in samples() if isinstance(e, SchedulerTick))
+    await letter(
+        nats_client, namespace, namespace.tick_subject("due-tasks"), encode(tick), tick.TYPE
+    )
+    # The sample's email was never in this (fresh) CRM database.
+    await letter(nats_client, namespace, namespace.subject(EmailSent), encode(SENT), SENT.TYPE)
+    no_ids = json.dumps({"note": "nothing to look up"}).encode()
+    await letter(nats_client, namespace, namespace.subject(EmailSent), no_ids, SENT.TYPE)
+
+    out = await command(nats_url, namespace, "replay", "--all", "--database-url", database_url)
+    assert "stale, a tick (the next tick covers it)" in out
+    assert f"stale, its email {SENT.email_id} no longer exists" in out
+    assert "replayed 1 dead letter(s), skipped 2 stale" in out
+    assert await stored(nats_client, namespace) == []  # skipped ones are deleted too
+    replayed = await nats_client.jetstream().get_last_msg(
+        namespace.stream_name("mailer"), namespace.subject(EmailSent)
+    )
+    assert replayed.data == no_ids
+
+
+async def test_without_the_database_only_ticks_are_stale(
+    nats_url: str, namespace: Namespace, nats_client: NATS
+) -> None:
+    tick = next(e for e in samples() if isinstance(e, SchedulerTick))
+    await letter(
+        nats_client, namespace, namespace.tick_subject("due-tasks"), encode(tick), tick.TYPE
+    )
+    await letter(nats_client, namespace, namespace.subject(EmailSent), encode(SENT), SENT.TYPE)
+    out = await command(nats_url, namespace, "replay", "--all")
+    assert "replayed 1 dead letter(s), skipped 1 stale" in out

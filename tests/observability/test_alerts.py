@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from prometheus_client import REGISTRY
 
+import realtoros_crm.emails.reconciler  # noqa: F401 - registers the reconciler's counter
 import realtoros_runtime.metrics  # noqa: F401 - registers the runtime's metrics
 from tests.support.processes import REPO
 

@@ -23,6 +23,11 @@ redelivery horizon (:data:`EVENT_MAX_AGE`), so no delivery outlives its ledger e
 REPLICA_COUNTS = (1, 3, 5)
 """Replicas a stream or bucket may have: 1 on one server, 3 or 5 on a JetStream cluster
 (an odd number, so a majority — the quorum — survives a lost server)."""
+DEAD_LETTER_MAX_AGE_DAYS = 30
+DEAD_LETTER_MAX_MESSAGES = 100_000
+DEAD_LETTER_MAX_BYTES = 1024**3
+"""The dead-letter stream's limits (docs/operations.md): a month, 100,000 letters, 1 GiB,
+whichever comes first; beyond them the oldest go."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,9 @@ class StreamSpec:
     duplicate_window_seconds: int = 600
     description: str = ""
     replicas: int = 1
+    max_messages: int = -1
+    """-1: no limit; else the oldest are discarded beyond it (as beyond ``max_bytes``)."""
+    max_bytes: int = -1
 
 
 @dataclass(frozen=True)
@@ -94,7 +102,7 @@ class Namespace:
 
     def streams(self) -> tuple[StreamSpec, ...]:
         """Every stream of the deployment. Events are kept a week so a new subscriber can
-        replay; ticks only a day; dead letters a month."""
+        replay; ticks only a day; dead letters a month (and at most 100,000 or 1 GiB)."""
         specs = [
             StreamSpec(
                 name=self.stream_name(producer),
@@ -109,9 +117,11 @@ class Namespace:
             StreamSpec(
                 name=self.stream_name("deadletter"),
                 subjects=(f"{self.name}.deadletter.>",),
-                max_age_seconds=30 * DAY,
+                max_age_seconds=DEAD_LETTER_MAX_AGE_DAYS * DAY,
                 description="Messages a consumer could not process, with the reason.",
                 replicas=self.replicas,
+                max_messages=DEAD_LETTER_MAX_MESSAGES,
+                max_bytes=DEAD_LETTER_MAX_BYTES,
             )
         )
         return tuple(specs)

@@ -9,7 +9,9 @@ original subject with a fresh ``Nats-Msg-Id`` — ``<ce-id>:replay:<n>`` — so 
 de-duplication does not drop it, records ``n`` in ``x-replay-count`` (a dead letter of a
 replay is replayed as ``n + 1``), and deletes the dead letter from its stream so it is
 not replayed twice. Two dead letters of one message (two services gave up on it) replay
-as the same id: one copy reaches every consumer of the subject.
+as the same id: one copy reaches every consumer of the subject. Replay skips (and
+deletes) what is stale — ticks, and with ``--database-url`` events about an email, task
+or client that no longer exists (``realtoros_devstack.stale``) — and says so.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+import asyncpg
 import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
 from nats.js.errors import NotFoundError
+
+from realtoros_devstack.stale import Staleness
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:14222"  # `./dev run`'s embedded server
 DEAD_LETTER_PREFIX = "x-dead-letter-"
@@ -102,8 +107,11 @@ class DeadLetterStore:
         headers = letter.replay_headers()
         stream = letter.header("stream") or None
         ack = await self._js.publish(target, letter.body, stream=stream, headers=headers)
-        await self._js.delete_msg(self.stream, letter.seq)
+        await self.delete(letter)
         return headers["Nats-Msg-Id"], bool(ack.duplicate)
+
+    async def delete(self, letter: DeadLetter) -> None:
+        await self._js.delete_msg(self.stream, letter.seq)
 
 
 def _letter(raw: RawStreamMsg) -> DeadLetter:
@@ -149,6 +157,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     which.add_argument("seq", type=int, nargs="?", help="the dead letter's sequence")
     which.add_argument("--all", action="store_true", help="every dead letter (of --service)")
     replay.add_argument("--service", help="with --all: only this service's dead letters")
+    replay.add_argument(
+        "--database-url",
+        help="the CRM's database: also skip events of deleted emails, tasks, clients "
+        "(without it only ticks are skipped as stale)",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
@@ -183,13 +196,31 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
             await _list(store, args.service, args.limit, out)
         elif args.action == "show":
             _show(await store.get(args.seq), out)
-        elif args.all:
-            await _replay_all(store, args.service, out)
         else:
-            await _replay_one(store, await store.get(args.seq), out)
+            await _replay(store, args, out)
     finally:
         await nc.close()
     return 0
+
+
+async def _replay(store: DeadLetterStore, args: argparse.Namespace, out: TextIO) -> None:
+    database = await _connect_database(args.database_url)
+    try:
+        stale = Staleness(database)
+        if args.all:
+            await _replay_all(store, stale, args.service, out)
+        else:
+            await _replay_one(store, stale, await store.get(args.seq), out)
+    finally:
+        if database is not None:
+            await database.close()
+
+
+async def _connect_database(url: str | None) -> asyncpg.Connection | None:
+    if not url:
+        return None
+    plain = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    return await asyncio.wait_for(asyncpg.connect(plain), CONNECT_TIMEOUT)
 
 
 async def _quiet(exc: Exception) -> None:
@@ -225,14 +256,24 @@ def _show(letter: DeadLetter, out: TextIO) -> None:
     print(body, file=out)
 
 
-async def _replay_one(store: DeadLetterStore, letter: DeadLetter, out: TextIO) -> None:
+async def _replay_one(
+    store: DeadLetterStore, stale: Staleness, letter: DeadLetter, out: TextIO
+) -> bool:
+    """Replay ``letter``, or skip (and delete) it when stale; whether it was replayed."""
+    if (reason := await stale.reason(letter)) is not None:
+        await store.delete(letter)
+        print(f"skipped {letter.seq} ({letter.header('subject')}): stale, {reason}", file=out)
+        return False
     msg_id, duplicate = await store.replay(letter)
     note = " (same message as another replay: one copy)" if duplicate else ""
     print(f"replayed {letter.seq} to {letter.header('subject')} as {msg_id}{note}", file=out)
+    return True
 
 
-async def _replay_all(store: DeadLetterStore, service: str | None, out: TextIO) -> None:
+async def _replay_all(
+    store: DeadLetterStore, stale: Staleness, service: str | None, out: TextIO
+) -> None:
     letters: Sequence[DeadLetter] = [letter async for letter in store.iterate(service)]
-    for letter in letters:
-        await _replay_one(store, letter, out)
-    print(f"replayed {len(letters)} dead letter(s)", file=out)
+    replayed = [await _replay_one(store, stale, letter, out) for letter in letters]
+    skipped = replayed.count(False)
+    print(f"replayed {replayed.count(True)} dead letter(s), skipped {skipped} stale", file=out)

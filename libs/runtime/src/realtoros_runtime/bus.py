@@ -9,7 +9,7 @@ from datetime import datetime
 from faststream.nats import NatsBroker
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import PubAck, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, PubAck, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from realtoros_contracts import Event, Namespace, StreamSpec, encode, envelope_headers
@@ -31,6 +31,9 @@ def stream_config(spec: StreamSpec) -> StreamConfig:
         max_age=float(spec.max_age_seconds),
         duplicate_window=float(spec.duplicate_window_seconds),
         num_replicas=spec.replicas,
+        max_msgs=spec.max_messages,
+        max_bytes=spec.max_bytes,
+        discard=DiscardPolicy.OLD,
     )
 
 

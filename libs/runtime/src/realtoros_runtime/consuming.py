@@ -1,13 +1,21 @@
-"""Consuming with bounded retries and dead letters.
+"""Consuming: retries, outages and dead letters, one policy for every consumer.
 
-Every RealtorOS consumer is a durable JetStream consumer with explicit acks. This
-middleware gives each of them the same policy:
+Every RealtorOS consumer is a durable JetStream consumer with explicit acks and no
+server-side ``max_deliver`` (-1): how often a message is tried is decided here, by what
+went wrong (``realtoros_runtime.faults.classify``):
 
-* a message whose envelope or body does not validate is dead-lettered at once, with the
-  reason, and terminated (never acked as a success, never retried);
-* a handler error is retried with exponential backoff and jitter done here (the server does
-  not back off naks), up to ``max_deliveries``; after the last attempt the message is
-  dead-lettered with the error, the service and the delivery count;
+* permanent (the envelope or body fails validation, an unknown schema, ``Unprocessable``):
+  dead-lettered at once with the reason, and terminated;
+* transient (a dependency is unavailable): the service's readiness gate closes, the message
+  is nacked with capped exponential backoff and jitter (the server does not back off naks),
+  and the delivery does not count toward dead-lettering, however long the outage lasts;
+  the next messages wait at the gate (``realtoros_runtime.readiness``) instead of failing;
+* anything else: retried with backoff up to ``max_deliveries`` failures of that kind, then
+  dead-lettered with the error, the service and the count. The count is this process's
+  (JetStream's ``num_delivered`` also counts transient redeliveries): several replicas or
+  a restart can only give a message more tries, never fewer;
+* ticks are disposable: a tick that cannot be handled is acked and dropped (the next tick
+  covers it), never dead-lettered;
 * the dead letter is published before the original is terminated, so nothing is lost if
   NATS is unreachable at that moment (the original is then redelivered).
 """
@@ -16,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
@@ -26,8 +35,46 @@ from faststream.message import StreamMessage
 from faststream.nats.message import NatsMessage
 from pydantic import ValidationError
 
-from realtoros_contracts import Envelope, EnvelopeError, Namespace, decode, parse_envelope
+from realtoros_contracts import (
+    Envelope,
+    EnvelopeError,
+    Namespace,
+    SchedulerTick,
+    decode,
+    parse_envelope,
+)
 from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.dead_letters import (
+    H_DL_DELIVERIES,
+    H_DL_ERROR,
+    H_DL_REASON,
+    H_DL_SEQUENCE,
+    H_DL_SERVICE,
+    H_DL_STREAM,
+    H_DL_SUBJECT,
+    DeadLetters,
+    describe_validation_error,
+    one_line,
+)
+from realtoros_runtime.faults import Fault, classify
+from realtoros_runtime.metrics import counter
+from realtoros_runtime.readiness import Readiness
+
+__all__ = [
+    "H_DL_DELIVERIES",
+    "H_DL_ERROR",
+    "H_DL_REASON",
+    "H_DL_SEQUENCE",
+    "H_DL_SERVICE",
+    "H_DL_STREAM",
+    "H_DL_SUBJECT",
+    "RetryPolicy",
+    "consumer_middleware",
+    "current_message",
+    "describe_validation_error",
+    "envelope_of",
+    "validate_message",
+]
 
 log = logging.getLogger(__name__)
 
@@ -42,85 +89,87 @@ def current_message() -> NatsMessage:
     return msg
 
 
-H_DL_REASON = "x-dead-letter-reason"
-H_DL_SERVICE = "x-dead-letter-service"
-H_DL_SUBJECT = "x-dead-letter-subject"
-H_DL_STREAM = "x-dead-letter-stream"
-H_DL_SEQUENCE = "x-dead-letter-stream-seq"
-H_DL_DELIVERIES = "x-dead-letter-deliveries"
-H_DL_ERROR = "x-dead-letter-error"
+TRANSIENT_RETRIES = counter(
+    "realtoros_messages_retried_transient",
+    "Deliveries nacked because a dependency was unavailable (never dead-lettered).",
+    ["service", "subject"],
+)
+TICKS_DROPPED = counter(
+    "realtoros_ticks_dropped",
+    "Ticks that could not be handled and were dropped (the next tick covers them).",
+    ["service", "reason"],
+)
 
 
 class RetryPolicy:
-    """Bounded redeliveries with exponential backoff and full jitter."""
+    """Exponential backoff with jitter: bounded for errors, capped but endless for outages."""
 
     def __init__(
-        self, max_deliveries: int = 5, base_delay: float = 1.0, max_delay: float = 60.0
+        self,
+        max_deliveries: int = 5,
+        base_delay: float = 1.0,
+        max_delay: float = 60.0,
+        max_transient_delay: float = 10.0,
     ) -> None:
         self.max_deliveries = max_deliveries
         self.base_delay = base_delay
         self.max_delay = max_delay
+        self.max_transient_delay = max_transient_delay
 
     def delay(self, delivered: int) -> float:
-        ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, delivered - 1))
+        return self._jittered(self.max_delay, delivered)
+
+    def transient_delay(self, delivered: int) -> float:
+        """Short at first, then at most ``max_transient_delay``: the wait after an outage
+        ends is bounded by it."""
+        return self._jittered(self.max_transient_delay, delivered)
+
+    def _jittered(self, cap: float, delivered: int) -> float:
+        ceiling = min(cap, self.base_delay * 2 ** min(30, max(0, delivered - 1)))
         return random.uniform(ceiling / 2, ceiling)
 
 
-def _one_line(text: str, limit: int = 1000) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+class FailureCounts:
+    """How often this process saw each message fail for a reason that was not an outage,
+    keyed by consumer and stream sequence; forgotten on success or dead letter, and the
+    oldest first beyond ``limit`` (a forgotten count only means more tries)."""
 
+    def __init__(self, limit: int = 10_000) -> None:
+        self._counts: OrderedDict[tuple[str, int], int] = OrderedDict()
+        self._limit = limit
 
-def describe_validation_error(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:10]:
-        where = ".".join(str(p) for p in error["loc"]) or "body"
-        parts.append(f"{where}: {error['msg']}")
-    return "invalid event body: " + "; ".join(parts)
+    def add(self, key: tuple[str, int]) -> int:
+        count = self._counts.pop(key, 0) + 1
+        self._counts[key] = count
+        while len(self._counts) > self._limit:
+            self._counts.popitem(last=False)
+        return count
 
-
-class DeadLetters:
-    """Publishes a message that could not be processed to the service's dead-letter subject."""
-
-    def __init__(self, publisher: EventPublisher, service: str) -> None:
-        self._publisher = publisher
-        self._service = service
-
-    async def send(
-        self, msg: StreamMessage[Any], *, reason: str, error: str, deliveries: int
-    ) -> None:
-        raw = msg.raw_message
-        meta = raw.metadata
-        ns = self._publisher.namespace
-        headers = {k: v for k, v in (raw.headers or {}).items() if k != "Nats-Msg-Id"}
-        headers |= {
-            "Nats-Msg-Id": f"dl:{self._service}:{meta.stream}:{meta.sequence.stream}",
-            H_DL_REASON: _one_line(reason),
-            H_DL_SERVICE: self._service,
-            H_DL_SUBJECT: raw.subject,
-            H_DL_STREAM: meta.stream,
-            H_DL_SEQUENCE: str(meta.sequence.stream),
-            H_DL_DELIVERIES: str(deliveries),
-            H_DL_ERROR: error,
-        }
-        await self._publisher.publish_raw(
-            ns.dead_letter_subject(self._service),
-            raw.data,
-            headers,
-            stream=ns.dead_letter_stream().name,
-        )
-        log.error(
-            "dead-lettered %s seq %s after %d deliveries: %s",
-            raw.subject,
-            meta.sequence.stream,
-            deliveries,
-            _one_line(reason, 300),
-        )
+    def forget(self, key: tuple[str, int]) -> None:
+        self._counts.pop(key, None)
 
 
 async def _nack(msg: StreamMessage[Any], delay: float) -> None:
     assert isinstance(msg, NatsMessage)
-    await msg.nack(delay=delay)
+    try:
+        await msg.nack(delay=delay)
+    except Exception as exc:  # NATS is away: the server redelivers after ack_wait
+        log.warning("could not nack %s (%s); it will be redelivered", msg.raw_message.subject, exc)
+
+
+async def _in_progress(msg: StreamMessage[Any]) -> None:
+    try:
+        await msg.raw_message.in_progress()
+    except Exception as exc:  # NATS is away: a redelivery later is harmless
+        log.debug("could not extend the ack deadline: %s", exc)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        return describe_validation_error(exc)
+    if isinstance(exc, EnvelopeError):
+        return f"invalid envelope: {exc}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def validate_message(ns: Namespace, msg: StreamMessage[Any]) -> Envelope:
@@ -138,12 +187,108 @@ def envelope_of(msg: StreamMessage[Any]) -> Envelope:
     return parse_envelope(msg.headers)
 
 
+class _Policy:
+    """What the middleware does with one delivery, by the kind of failure."""
+
+    def __init__(
+        self,
+        publisher: EventPublisher,
+        service: str,
+        policy: RetryPolicy,
+        readiness: Readiness,
+    ) -> None:
+        self.dead_letters = DeadLetters(publisher, service)
+        self.ns = publisher.namespace
+        self.service = service
+        self.policy = policy
+        self.readiness = readiness
+        self.failures = FailureCounts()
+
+    async def consume(
+        self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: NatsMessage
+    ) -> Any:
+        meta = msg.raw_message.metadata
+        key = (meta.consumer or "", meta.sequence.stream)
+        await self.readiness.wait_until_open(lambda: _in_progress(msg))
+        try:
+            validate_message(self.ns, msg)
+            result = await call_next(msg)
+        except HandlerException:
+            raise
+        except Exception as exc:
+            await self.failed(msg, key, exc)
+            return None
+        self.failures.forget(key)
+        return result
+
+    async def failed(self, msg: NatsMessage, key: tuple[str, int], exc: Exception) -> None:
+        subject = msg.raw_message.subject
+        deliveries = msg.raw_message.metadata.num_delivered
+        fault = classify(exc)
+        if fault is Fault.TRANSIENT:
+            self.readiness.suspect(f"{type(exc).__name__} handling {subject}")
+        if self.ns.event_for_subject(subject) is SchedulerTick:
+            TICKS_DROPPED.labels(self.service, fault.value).inc()
+            log.warning("dropped tick %s (%s): %s", subject, fault.value, one_line(str(exc), 300))
+            return  # acked: the next tick covers it
+        if fault is Fault.PERMANENT:
+            await self.dead_letter(msg, key, _describe(exc), type(exc).__name__, 1)
+        elif fault is Fault.TRANSIENT:
+            await self.retry_after_outage(msg, exc, deliveries)
+        else:
+            await self.retry_or_dead_letter(msg, key, exc)
+
+    async def retry_after_outage(self, msg: NatsMessage, exc: Exception, deliveries: int) -> None:
+        subject = msg.raw_message.subject
+        delay = self.policy.transient_delay(deliveries)
+        TRANSIENT_RETRIES.labels(self.service, subject).inc()
+        log.warning(
+            "%s: a dependency is unavailable (%s: %s); retrying in %.1fs, not counted",
+            subject,
+            type(exc).__name__,
+            one_line(str(exc), 300),
+            delay,
+        )
+        await _nack(msg, delay)
+
+    async def retry_or_dead_letter(
+        self, msg: NatsMessage, key: tuple[str, int], exc: Exception
+    ) -> None:
+        failures = self.failures.add(key)
+        if failures < self.policy.max_deliveries:
+            delay = self.policy.delay(failures)
+            log.warning(
+                "%s failed (%d of %d: %s: %s); retrying in %.1fs",
+                msg.raw_message.subject,
+                failures,
+                self.policy.max_deliveries,
+                type(exc).__name__,
+                one_line(str(exc), 300),
+                delay,
+            )
+            await _nack(msg, delay)
+            return
+        reason = f"gave up after {failures} failures: {type(exc).__name__}: {exc}"
+        await self.dead_letter(msg, key, reason, type(exc).__name__, failures)
+
+    async def dead_letter(
+        self, msg: NatsMessage, key: tuple[str, int], reason: str, error: str, failures: int
+    ) -> None:
+        try:
+            await self.dead_letters.send(msg, reason=reason, error=error, deliveries=failures)
+        except Exception:
+            log.exception("could not publish dead letter; the message will be redelivered")
+            await _nack(msg, self.policy.delay(failures))
+            return
+        self.failures.forget(key)
+        await msg.reject()
+
+
 def consumer_middleware(
-    publisher: EventPublisher, service: str, policy: RetryPolicy
+    publisher: EventPublisher, service: str, policy: RetryPolicy, readiness: Readiness
 ) -> type[BaseMiddleware]:
-    """The broker middleware that applies the retry and dead-letter policy above."""
-    dead_letters = DeadLetters(publisher, service)
-    ns = publisher.namespace
+    """The broker middleware that applies the policy above to every consumed message."""
+    consuming = _Policy(publisher, service, policy, readiness)
 
     class RetryAndDeadLetter(BaseMiddleware):
         async def consume_scope(
@@ -151,49 +296,11 @@ def consumer_middleware(
             call_next: Callable[[StreamMessage[Any]], Awaitable[Any]],
             msg: StreamMessage[Any],
         ) -> Any:
-            deliveries = msg.raw_message.metadata.num_delivered
             assert isinstance(msg, NatsMessage)
             token = _CURRENT.set(msg)
             try:
-                validate_message(ns, msg)
-                return await call_next(msg)
-            except HandlerException:
-                raise
-            except (EnvelopeError, ValidationError) as exc:
-                reason = (
-                    describe_validation_error(exc)
-                    if isinstance(exc, ValidationError)
-                    else f"invalid envelope: {exc}"
-                )
-                await _dead_letter_or_retry(msg, reason, type(exc).__name__, deliveries)
-            except Exception as exc:
-                if deliveries < policy.max_deliveries:
-                    delay = policy.delay(deliveries)
-                    log.warning(
-                        "%s failed on delivery %d (%s: %s); retrying in %.1fs",
-                        msg.raw_message.subject,
-                        deliveries,
-                        type(exc).__name__,
-                        _one_line(str(exc), 300),
-                        delay,
-                    )
-                    await _nack(msg, delay)
-                    return None
-                reason = f"gave up after {deliveries} deliveries: {type(exc).__name__}: {exc}"
-                await _dead_letter_or_retry(msg, reason, type(exc).__name__, deliveries)
+                return await consuming.consume(call_next, msg)
             finally:
                 _CURRENT.reset(token)
-            return None
-
-    async def _dead_letter_or_retry(
-        msg: StreamMessage[Any], reason: str, error: str, deliveries: int
-    ) -> None:
-        try:
-            await dead_letters.send(msg, reason=reason, error=error, deliveries=deliveries)
-        except Exception:
-            log.exception("could not publish dead letter; the message will be redelivered")
-            await _nack(msg, policy.delay(deliveries))
-            return
-        await msg.reject()
 
     return RetryAndDeadLetter

@@ -41,6 +41,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from realtoros_runtime.background import Periodic
+
 log = logging.getLogger(__name__)
 
 SAMPLE_TIMEOUT = 1.0
@@ -134,6 +136,17 @@ CONSUMER_ACK_PENDING = gauge(
     ["service", "stream", "durable"],
 )
 NATS_CONNECTED = gauge("realtoros_nats_connected", "1 while connected to NATS.", ["service"])
+DEAD_LETTER_DEPTH = gauge(
+    "realtoros_dead_letters",
+    "Messages in the dead-letter stream (every service reports the same stream).",
+    ["stream"],
+)
+_dead_letter_streams: set[str] = set()
+
+
+def watch_dead_letters(stream: str) -> None:
+    """Report the depth of ``stream`` with the consumers' backlog."""
+    _dead_letter_streams.add(stream)
 
 
 def consume_metrics(service: str) -> type[BaseMiddleware]:
@@ -194,7 +207,18 @@ async def sample_consumers(broker: NatsBroker, service: str) -> None:
         CONSUMER_PENDING.labels(service, stream, durable).set(info.num_pending or 0)
         CONSUMER_ACK_PENDING.labels(service, stream, durable).set(info.num_ack_pending or 0)
 
-    await asyncio.gather(*(one(stream, durable) for stream, durable in durables(broker)))
+    async def depth(stream: str) -> None:
+        try:
+            info = await js.stream_info(stream)
+        except Exception as exc:
+            log.debug("stream_info %s: %s", stream, exc)
+            return
+        DEAD_LETTER_DEPTH.labels(stream).set(info.state.messages)
+
+    await asyncio.gather(
+        *(one(stream, durable) for stream, durable in durables(broker)),
+        *(depth(stream) for stream in sorted(_dead_letter_streams)),
+    )
 
 
 def render(registry: CollectorRegistry = REGISTRY) -> tuple[bytes, str]:
@@ -240,44 +264,26 @@ def include_runtime_metrics(registry: CollectorRegistry) -> CollectorRegistry:
     return registry
 
 
-class ConsumerSampler:
+def consumer_sampler(
+    broker: NatsBroker, service: str, interval: float = SAMPLE_INTERVAL
+) -> Periodic:
     """Samples the consumers' backlog every ``interval`` seconds, for ``/metrics`` routes
     that cannot wait on NATS while rendering (a service's own synchronous one)."""
-
-    def __init__(self, broker: NatsBroker, service: str, interval: float = SAMPLE_INTERVAL) -> None:
-        self._broker = broker
-        self._service = service
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"{self._service}-consumer-sampler")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await sample_consumers(self._broker, self._service)
-            except Exception:
-                log.exception("sampling the consumers failed")
-            await asyncio.sleep(self._interval)
+    return Periodic(
+        f"{service}-consumer-sampler", lambda: sample_consumers(broker, service), interval
+    )
 
 
 def install_metrics(app: AsgiFastStream, broker: NatsBroker, service: str) -> None:
     """``GET /metrics`` on a worker app: the default registry, unless the service mounted
     its own route there before the app started (which then should include the runtime's
     metrics: ``include_runtime_metrics``); and the periodic consumer sampler."""
-    sampler = ConsumerSampler(broker, service)
+    sampler = consumer_sampler(broker, service)
 
     async def started() -> None:
         if not any(path == METRICS_PATH for path, _ in app.routes):
             app.mount(METRICS_PATH, metrics_route(broker, service))
-        await sampler.start()
+        sampler.start()
 
     app.after_startup(started)
     app.on_shutdown(sampler.stop)

@@ -23,12 +23,10 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from realtoros_contracts import Namespace
 from realtoros_runtime.bus import EventPublisher, ensure_streams
 from realtoros_runtime.consuming import RetryPolicy, consumer_middleware, current_message
-from realtoros_runtime.metrics import install_metrics
+from realtoros_runtime.metrics import install_metrics, watch_dead_letters
+from realtoros_runtime.readiness import Readiness, ReadyCheck
 from realtoros_runtime.settings import ServiceSettings
 from realtoros_runtime.telemetry import instrument_broker
-
-ReadyCheck = Callable[[], Awaitable[str | None]]
-"""A readiness check returns None when ready, or a short reason when not."""
 
 
 @dataclass
@@ -40,6 +38,8 @@ class Bus:
     publisher: EventPublisher
     ns: Namespace
     settings: ServiceSettings
+    readiness: Readiness
+    """The service's readiness checks (NATS first), and the gate its consumers wait at."""
 
     async def connect(self) -> None:
         """Connect and make sure every stream exists (before any subscriber starts)."""
@@ -123,9 +123,25 @@ def build_bus(service: str, settings: ServiceSettings, retry: RetryPolicy | None
     ns = settings.namespace
     publisher = EventPublisher(broker, ns, source=f"realtoros/{service}")
     policy = retry or RetryPolicy(max_deliveries=settings.max_deliveries)
-    broker.add_middleware(consumer_middleware(publisher, service, policy))
+    readiness = Readiness(service, [_nats_check(broker)])
+    watch_dead_letters(ns.dead_letter_stream().name)
+    broker.add_middleware(consumer_middleware(publisher, service, policy, readiness))
     instrument_broker(broker, service)  # trace and metrics middlewares, outermost
-    return Bus(service=service, broker=broker, publisher=publisher, ns=ns, settings=settings)
+    return Bus(
+        service=service,
+        broker=broker,
+        publisher=publisher,
+        ns=ns,
+        settings=settings,
+        readiness=readiness,
+    )
+
+
+def _nats_check(broker: NatsBroker) -> ReadyCheck:
+    async def nats_connected() -> str | None:
+        return None if await broker.ping(2.0) else "nats: not connected"
+
+    return nats_connected
 
 
 def asyncapi_spec(bus: Bus, *, title: str, description: str) -> AsyncAPI:
@@ -140,14 +156,10 @@ def _healthz() -> Any:
     return healthz
 
 
-def _readyz(bus: Bus, checks: Sequence[ReadyCheck]) -> Any:
+def _readyz(bus: Bus) -> Any:
     @get(include_in_schema=False)
     async def readyz(scope: Scope) -> AsgiResponse:
-        problems = [] if await bus.broker.ping(2.0) else ["nats: not connected"]
-        for check in checks:
-            if (problem := await check()) is not None:
-                problems.append(problem)
-        if problems:
+        if problems := await bus.readiness.problems():
             body = json.dumps({"status": "unavailable", "problems": problems}).encode()
             return AsgiResponse(body, 503, headers={"content-type": "application/json"})
         return AsgiResponse(
@@ -169,12 +181,14 @@ def worker_app(
 ) -> AsgiFastStream:
     """The ASGI app of a worker service: the broker's lifecycle plus /healthz, /readyz and
     the AsyncAPI document at /asyncapi (HTML) and /asyncapi.json."""
+    for check in ready_checks:
+        bus.readiness.add_check(check)
     app = AsgiFastStream(
         bus.broker,
-        asgi_routes=[("/healthz", _healthz()), ("/readyz", _readyz(bus, ready_checks))],
+        asgi_routes=[("/healthz", _healthz()), ("/readyz", _readyz(bus))],
         on_startup=[bus.connect, *on_startup],
         after_startup=list(after_startup),
-        on_shutdown=list(on_shutdown),
+        on_shutdown=[*on_shutdown, bus.readiness.close],
         specification=asyncapi_spec(bus, title=title, description=description),
         asyncapi_path=AsyncAPIRoute("/asyncapi", try_it_out_path=None),
     )

@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from realtoros_contracts import TaskDue
 from realtoros_crm.activities.api import router as activities_router
 from realtoros_crm.agents.api import router as agents_router
+from realtoros_crm.api.health import database_check
 from realtoros_crm.api.health import router as health_router
 from realtoros_crm.api.problems import install_problem_handlers
 from realtoros_crm.apikeys.api import router as api_keys_router
@@ -28,6 +29,7 @@ from realtoros_crm.email_templates.api import install_template_errors
 from realtoros_crm.email_templates.api import router as templates_router
 from realtoros_crm.emails.api import router as drafts_router
 from realtoros_crm.emails.consumers import subscribe_email_events
+from realtoros_crm.emails.reconciler import Reconciler
 from realtoros_crm.imports.api import router as imports_router
 from realtoros_crm.imports.jobs import drain_imports
 from realtoros_crm.leads.api import router as leads_router
@@ -87,7 +89,17 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
         horizons=Horizons(outbox=timedelta(hours=settings.prune_outbox_after_hours)),
         interval=settings.prune_interval_seconds,
     )
-    return CrmState(settings, clock, engine, sessions, bus, relay, webhooks, pruner)
+    reconciler = Reconciler(
+        sessions,
+        ctx,
+        clock,
+        stuck_after=timedelta(seconds=settings.reconcile_after_seconds),
+        interval=settings.reconcile_interval_seconds,
+        on_commit=relay.wake,
+    )
+    state = CrmState(settings, clock, engine, sessions, bus, relay, webhooks, pruner, reconciler)
+    bus.readiness.add_check(database_check(state))
+    return state
 
 
 def build_webhook_dispatcher(
@@ -129,13 +141,16 @@ def _lifespan(
             state.relay.start()
             await state.webhooks.start()
             state.pruner.start()
+            state.reconciler.start()
             yield
         finally:
             await drain_imports(app)
+            await state.reconciler.stop()
             await state.pruner.stop()
             await state.webhooks.stop()
             await state.relay.stop()
             await state.bus.broker.stop()
+            await state.bus.readiness.close()
             await state.engine.dispose()
 
     return lifespan

@@ -25,6 +25,7 @@ NAMING_CONVENTION = {
 }
 
 Sessions = async_sessionmaker[AsyncSession]
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 class Base(DeclarativeBase):
@@ -41,7 +42,14 @@ def created_at_column() -> Mapped[datetime]:
 
 
 def build_engine(database_url: str) -> AsyncEngine:
-    return create_async_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_async_engine(
+        database_url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        # A failover that drops packets must not hold a request for asyncpg's default 60 s.
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+    )
 
 
 def build_sessions(engine: AsyncEngine) -> Sessions:

@@ -89,6 +89,13 @@ class CrmSettings(DatabaseSettings):
         le=24 * 90,
         description="Hours a published outbox row is kept (for looking into an incident).",
     )
+    reconcile_after_seconds: int = Field(
+        default=900,
+        ge=1,
+        description="An email in flight (composing, sending) longer than this is asked for "
+        "again by the reconciler; keep it above JetStream's 10-minute duplicate window.",
+    )
+    reconcile_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
     cors_origins: CommaList = Field(default_factory=list)
     web_secure_cookies: Literal["auto", "always", "never"] = Field(
         default="auto",

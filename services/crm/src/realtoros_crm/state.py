@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
+from realtoros_crm.emails.reconciler import Reconciler
 from realtoros_crm.messaging.pruning import Pruner
 from realtoros_crm.messaging.relay import OutboxRelay
 from realtoros_crm.settings import CrmSettings
@@ -25,3 +26,4 @@ class CrmState:
     relay: OutboxRelay
     webhooks: WebhookDispatcher
     pruner: Pruner
+    reconciler: Reconciler

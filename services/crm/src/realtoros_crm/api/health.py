@@ -12,6 +12,7 @@ from sqlalchemy import text
 from realtoros_crm.api.deps import StateDep
 from realtoros_crm.state import CrmState
 from realtoros_crm.webhooks.asyncapi import add_webhooks
+from realtoros_runtime.readiness import ReadyCheck
 from realtoros_runtime.worker import asyncapi_spec
 
 router = APIRouter(tags=["operations"])
@@ -25,24 +26,24 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def _database_problem(state: CrmState) -> str | None:
-    try:
-        async with asyncio.timeout(CHECK_TIMEOUT), state.engine.connect() as connection:
-            await connection.execute(text("select 1"))
-    except Exception as exc:
-        return f"database: {type(exc).__name__}"
-    return None
+def database_check(state: CrmState) -> ReadyCheck:
+    """The CRM's readiness check of its database (also the gate its consumers wait at)."""
+
+    async def database_answers() -> str | None:
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT), state.engine.connect() as connection:
+                await connection.execute(text("select 1"))
+        except Exception as exc:
+            return f"database: {type(exc).__name__}"
+        return None
+
+    return database_answers
 
 
 @router.get("/readyz", responses={503: {"description": "Not ready; the problems say why."}})
 async def readyz(state: StateDep) -> JSONResponse:
-    """Readiness: the database answers and NATS is connected."""
-    problems = []
-    if (problem := await _database_problem(state)) is not None:
-        problems.append(problem)
-    if not await state.bus.broker.ping(CHECK_TIMEOUT):
-        problems.append("nats: not connected")
-    if problems:
+    """Readiness: NATS is connected and the database answers."""
+    if problems := await state.bus.readiness.problems():
         return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
     return JSONResponse({"status": "ready"})
 

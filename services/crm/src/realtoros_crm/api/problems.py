@@ -4,16 +4,18 @@ in the OpenAPI document for every route (including the ones added later)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
+
+from realtoros_runtime.faults import Fault, classify
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +109,52 @@ async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, str(exc.detail), headers=exc.headers)
 
 
-async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE = "RealtorOS can't reach its database; retrying"
+
+OutagePage = Callable[[Request], Response]
+"""Renders the outage page of a part of the app (the web app under /app has its own)."""
+
+
+async def on_unexpected_error(request: Request, exc: Exception) -> Response:
+    if classify(exc) is Fault.TRANSIENT:  # the database is away: not a bug, not a 500
+        log.warning(
+            "%s %s: 503, a dependency is unavailable (%s)",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+        )
+        return _unavailable(request)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "an unexpected error occurred; it has been logged")
 
 
+def _unavailable(request: Request) -> Response:
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    pages: dict[str, OutagePage] = getattr(request.app.state, "outage_pages", {})
+    for prefix, render in pages.items():
+        if request.url.path.startswith(prefix):
+            response = render(request)
+            response.headers.update(headers)
+            return response
+    return problem(503, f"{UNAVAILABLE}: try again shortly", headers=headers)
+
+
+def add_outage_page(app: FastAPI, prefix: str, render: OutagePage) -> None:
+    """Requests under ``prefix`` get ``render``'s page instead of the problem document
+    while the database is unreachable."""
+    pages = getattr(app.state, "outage_pages", {})
+    app.state.outage_pages = {**pages, prefix: render}
+
+
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _PROBLEM_CONTENT = {MEDIA_TYPE: {"schema": _PROBLEM_REF}}
+_UNAVAILABLE_RESPONSE = {
+    "description": "The database is unreachable (an outage, a failover): try again after "
+    "the Retry-After header's seconds.",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}},
+    "content": _PROBLEM_CONTENT,
+}
 
 
 def _describe_problems(operation: dict[str, Any], authenticated: bool) -> None:
@@ -124,6 +165,7 @@ def _describe_problems(operation: dict[str, Any], authenticated: bool) -> None:
             response["content"] = _PROBLEM_CONTENT
     if authenticated and "401" not in responses:
         responses["401"] = {"description": "Not signed in", "content": _PROBLEM_CONTENT}
+    responses.setdefault("503", _UNAVAILABLE_RESPONSE)
     responses.setdefault("4XX", {"description": "Problem details", "content": _PROBLEM_CONTENT})
 
 

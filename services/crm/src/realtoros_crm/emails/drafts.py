@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_contracts import DraftRequested, EmailApproved
+from realtoros_contracts import DraftRequested, EmailApproved, TaskDue
 from realtoros_crm.activities.service import recent_timelines, record_activity
 from realtoros_crm.agents.models import Agent
 from realtoros_crm.claims.context import ClaimContext, delivery_context, task_due_event
@@ -61,11 +61,7 @@ async def request_draft(
     now: datetime,
 ) -> DraftRequested:
     """Queue a DraftRequested for ``email``; the draft always comes back for review."""
-    client, agent = await _people(session, task)
-    if (reason := client.no_email_reason()) is not None:
-        raise DraftConflict(f"no email can be drafted: {reason}")
-    timeline = (await recent_timelines(session, [client.id]))[client.id]
-    due = task_due_event(task, client, agent, timeline, email_id=email.id, ctx=ctx)
+    due = await due_again(session, ctx, task, email)
     delivery = due.delivery.model_copy(update={"send_mode": "approval"})
     event = DraftRequested(**{**dict(due), "delivery": delivery, "regenerate": regenerate})
     kind = "regenerate" if regenerate else "draft"
@@ -91,28 +87,16 @@ async def approve_draft(
 ) -> Email:
     """Send the draft as saved: EmailApproved carries exactly the stored subject and body."""
     email = _held(task.email)
-    client, agent = await _people(session, task)
-    if (reason := client.no_email_reason()) is not None:
-        raise DraftConflict(f"cannot send: {reason}")
-    if not email.subject or not email.body_text:
-        raise DraftConflict("the draft has no subject or no text")
-    event = EmailApproved(
-        email_id=email.id,
-        task_id=task.id,
-        agent_id=agent.id,
-        client_id=client.id,
-        subject=email.subject,
-        body_text=email.body_text,
-        delivery=delivery_context(client, agent, ctx),
-    )
+    event = await approved_event(session, ctx, task, email)
+    client_id, agent_id = event.client_id, event.agent_id
     add_to_outbox(session, ctx.ns, event, event_id=f"approved:{email.id}", now=now)
     email.status = task.status = "sending"
     email.approved_at = email.updated_at = task.updated_at = now
     summary = f"Email approved{' (edited)' if email.edited_at else ''}: {email.subject}"
     record_activity(
         session,
-        agent_id=agent.id,
-        client_id=client.id,
+        agent_id=agent_id,
+        client_id=client_id,
         kind="email_approved",
         summary=summary,
         occurred_at=now,
@@ -121,6 +105,36 @@ async def approve_draft(
     )
     await session.flush()
     return email
+
+
+async def approved_event(
+    session: AsyncSession, ctx: ClaimContext, task: Task, email: Email
+) -> EmailApproved:
+    """The mailer's order to send ``email``'s stored text (raises DraftConflict when it
+    cannot be sent)."""
+    client, agent = await _people(session, task)
+    if (reason := client.no_email_reason()) is not None:
+        raise DraftConflict(f"cannot send: {reason}")
+    if not email.subject or not email.body_text:
+        raise DraftConflict("the draft has no subject or no text")
+    return EmailApproved(
+        email_id=email.id,
+        task_id=task.id,
+        agent_id=agent.id,
+        client_id=client.id,
+        subject=email.subject,
+        body_text=email.body_text,
+        delivery=delivery_context(client, agent, ctx),
+    )
+
+
+async def due_again(session: AsyncSession, ctx: ClaimContext, task: Task, email: Email) -> TaskDue:
+    """The TaskDue of a claimed task, built again (the reconciler re-asks the composer)."""
+    client, agent = await _people(session, task)
+    if (reason := client.no_email_reason()) is not None:
+        raise DraftConflict(f"no email can be drafted: {reason}")
+    timeline = (await recent_timelines(session, [client.id]))[client.id]
+    return task_due_event(task, client, agent, timeline, email_id=email.id, ctx=ctx)
 
 
 async def draft_on_demand(

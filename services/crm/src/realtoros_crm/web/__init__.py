@@ -7,7 +7,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from realtoros_crm.web.render import HERE, page
+from realtoros_crm.api.problems import UNAVAILABLE, add_outage_page
+from realtoros_crm.web.render import HERE, page, templates
 from realtoros_crm.web.session import CsrfRejected, SignInRequired
 
 
@@ -29,7 +30,15 @@ def mount_web(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, _to_sign_in)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
     app.add_exception_handler(PageNotFound, _not_found)
+    add_outage_page(app, "/app", _database_unreachable)
     app.add_api_route("/", _home, include_in_schema=False)
+
+
+def _database_unreachable(request: Request) -> Response:
+    # Self-contained: the usual layout may need what the database holds.
+    return templates.TemplateResponse(
+        request, "unavailable.html", {"message": UNAVAILABLE}, status_code=503
+    )
 
 
 async def _home() -> RedirectResponse:

@@ -1,0 +1,79 @@
+"""Nothing stays in flight: an email stuck composing or sending longer than the bound is
+asked for again through the normal path (the mailer's ledger answers for a sent one)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import nats.js
+
+from realtoros_contracts import EmailApproved, TaskDue
+from realtoros_crm.emails.reconciler import reconcile_once
+from realtoros_runtime.bus import EventPublisher
+from tests.crm.helpers import (
+    Crm,
+    claimed_task,
+    stream_messages,
+    wait_for,
+    wait_task_status,
+)
+from tests.crm.test_consumers import composed, sent
+
+BOUND = timedelta(minutes=15)
+
+
+async def reconcile(crm: Crm, now: datetime) -> int:
+    state = crm.state
+    ctx = state.reconciler._ctx
+    async with state.sessions() as session, session.begin():
+        found = await reconcile_once(session, ctx, now, BOUND)
+    state.relay.wake()
+    return found
+
+
+async def published_for(js: nats.js.JetStreamContext, crm: Crm, event: type, email_id: str) -> int:
+    ns = crm.state.bus.ns
+    if not (await js.stream_info(ns.stream_name("crm"))).state.messages:
+        return 0
+    messages = await stream_messages(js, ns.stream_name("crm"), ns.subject(event))
+    return sum(json.loads(m.data or b"{}").get("email_id") == email_id for m in messages)
+
+
+async def test_an_email_stuck_sending_is_asked_again_then_completes(
+    crm: Crm, publisher: EventPublisher, js: nats.js.JetStreamContext
+) -> None:
+    who, task = await claimed_task(crm, publisher)
+    await publisher.publish(composed(task, who), event_id=str(uuid.uuid4()))
+    task = await wait_task_status(crm.http, who, task["id"], "sending")
+    email_id = task["email"]["id"]
+
+    assert await reconcile(crm, datetime.now(UTC)) == 0  # in flight, but not for long
+    assert await reconcile(crm, datetime.now(UTC) + BOUND + timedelta(minutes=1)) == 1
+
+    async def asked() -> bool:
+        return await published_for(js, crm, EmailApproved, email_id) == 1
+
+    await wait_for(asked, timeout=30, what="EmailApproved for the stuck email")
+    # Asked again once per bound, not on every round.
+    assert await reconcile(crm, datetime.now(UTC) + BOUND + timedelta(minutes=2)) == 0
+    # The mailer's ledger knows it was sent: its answer completes the task.
+    await publisher.publish(sent(task, who, datetime.now(UTC)), event_id=f"sent:{email_id}")
+    await wait_task_status(crm.http, who, task["id"], "sent")
+
+
+async def test_an_email_stuck_composing_is_composed_again_with_the_same_email_id(
+    crm: Crm, publisher: EventPublisher, js: nats.js.JetStreamContext
+) -> None:
+    who, task = await claimed_task(crm, publisher)
+    email_id = task["email"]["id"]
+
+    async def dues(count: int) -> bool:
+        return await published_for(js, crm, TaskDue, email_id) == count
+
+    await wait_for(lambda: dues(1), timeout=30, what="the claim's TaskDue")
+    assert await reconcile(crm, datetime.now(UTC) + BOUND + timedelta(minutes=1)) == 1
+    await wait_for(lambda: dues(2), timeout=30, what="a second TaskDue for the same email")
+    await publisher.publish(composed(task, who), event_id=str(uuid.uuid4()))
+    await wait_task_status(crm.http, who, task["id"], "sending")
