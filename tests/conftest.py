@@ -16,9 +16,11 @@ from pathlib import Path
 import asyncpg
 import nats
 import pytest
+from faststream.nats import NatsBroker
 from nats.aio.client import Client as NATS
 
 from realtoros_contracts import Namespace
+from realtoros_runtime.bus import EventPublisher
 from tests.support.backends import Backend, nats_backend, postgres_backend, with_database
 
 RUN_ID = uuid.uuid4().hex[:8]
@@ -123,3 +125,12 @@ def _admin(url: str, sql: str) -> None:
             await conn.close()
 
     asyncio.run(run())
+
+
+@pytest.fixture
+async def publisher(nats_url: str, namespace: Namespace) -> AsyncIterator[EventPublisher]:
+    """Publishes events as another service would, on the test's namespace."""
+    broker = NatsBroker(nats_url)
+    await broker.connect()
+    yield EventPublisher(broker, namespace, source="realtoros/tests")
+    await broker.stop()

@@ -8,8 +8,10 @@ from uuid import UUID
 
 from realtoros_contracts import (
     AgentContext,
+    AutoReplyReceived,
     ClientContext,
     ClientCreated,
+    ClientReplied,
     ClientUnsubscribed,
     ClientUpdated,
     ComposeFailed,
@@ -28,6 +30,7 @@ from realtoros_contracts import (
     EmailSent,
     Event,
     SchedulerTick,
+    SenderVerdicts,
     TaskCompleted,
     TaskDue,
     TimelineEntry,
@@ -102,6 +105,24 @@ def samples() -> list[Event]:
         EmailOpened(**provider, user_agent="Mozilla/5.0"),
         EmailClicked(**provider, link="https://harbor.example/listing/12-elm"),
         *_loop_samples(),
+        *_inbound_samples(),
+    ]
+
+
+def _inbound_samples() -> list[Event]:
+    inbound: dict[str, Any] = {
+        "email_id": IDS["email_id"],
+        "matched_by": "reply-address",
+        "from_email": "jordan@example.com",
+        "from_name": "Jordan Lee",
+        "subject": "Re: Checking in about 12 Elm St",
+        "received_at": NOW,
+        "message_id": "<CAF=abc@mail.gmail.com>",
+        "verdicts": SenderVerdicts(spf="PASS", dkim="PASS", dmarc="PASS"),
+    }
+    return [
+        ClientReplied(**inbound, text="Thursday at 4 works.", attachments=["plan.pdf"]),
+        AutoReplyReceived(**inbound, text="I am out of the office.", reason="Auto-Submitted"),
     ]
 
 

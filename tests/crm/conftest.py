@@ -6,14 +6,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from faststream.nats import NatsBroker
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from realtoros_contracts import Namespace
 from realtoros_crm.app import build_app
 from realtoros_crm.settings import CrmSettings
-from realtoros_runtime.bus import EventPublisher
 from tests.crm.helpers import Crm
 
 PUBLIC_BASE_URL = "https://crm.example.test"
@@ -43,15 +41,6 @@ async def crm(crm_settings: CrmSettings, nats_client: NATS) -> AsyncIterator[Crm
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://crm.test") as http,
     ):
         yield Crm(app, http)
-
-
-@pytest.fixture
-async def publisher(nats_url: str, namespace: Namespace) -> AsyncIterator[EventPublisher]:
-    """Publishes events as another service would, on the test's namespace."""
-    broker = NatsBroker(nats_url)
-    await broker.connect()
-    yield EventPublisher(broker, namespace, source="realtoros/tests")
-    await broker.stop()
 
 
 @pytest.fixture

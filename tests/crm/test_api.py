@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from realtoros_contracts import AutoReplyReceived, ClientReplied
 from tests.crm.helpers import PASSWORD, Crm, add_client, add_task, sign_up
 
 
@@ -104,6 +105,8 @@ async def test_probes_and_asyncapi(crm: Crm) -> None:
     assert ns.all_ticks() in channels
     assert "email.sent" in channels
     assert "task.due" in channels
+    assert ns.subject(ClientReplied) in channels  # a client's reply, from the mailer
+    assert ns.subject(AutoReplyReceived) in channels
 
 
 async def test_readyz_reports_an_unreachable_database(crm: Crm) -> None:

@@ -51,7 +51,7 @@ def test_the_services_use_replicas_3_and_know_every_server() -> None:
     settings = common_settings(rendered("aks"))
     assert settings["JETSTREAM_REPLICAS"] == str(SERVERS)
     assert settings["NATS_URL"].split(",") == [
-        f"nats://nats-{n}.nats-headless:4222" for n in range(SERVERS)
+        f"tls://nats-{n}.nats-headless:4222" for n in range(SERVERS)
     ]
     local = common_settings(rendered("local"))
     assert "JETSTREAM_REPLICAS" not in local, "one server: the default of 1"

@@ -43,6 +43,7 @@ KEY_VAULT_STAND_INS = {
     "AWS_SECRET_ACCESS_KEY": "stand-in-secret",
     "NATS_PASSWORD": "stand-in-nats-password",
     "NATS_TLS_CA": "-----BEGIN CERTIFICATE-----\nstand-in\n-----END CERTIFICATE-----\n",
+    "MAIL_REPLY_SECRET": "r" * 48,
 }
 
 

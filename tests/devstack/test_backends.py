@@ -10,6 +10,7 @@ import asyncpg
 import nats
 import pytest
 
+from realtoros_devstack import natsauth
 from realtoros_devstack.embedded import EmbeddedPostgres, free_port
 from realtoros_devstack.stack import Backends, DevConfig, ensure_database, resolve_config
 from tests.support.backends import Backend, with_database
@@ -32,7 +33,9 @@ async def test_embedded_servers_keep_their_data_across_runs(data_dir: Path) -> N
         conn = await asyncpg.connect(first.database_url)
         await conn.execute("CREATE TABLE kept (note text); INSERT INTO kept VALUES ('hello')")
         await conn.close()
-        nc = await nats.connect(first.nats_url)
+        admin = first.nats_credentials(natsauth.ADMIN)
+        assert admin is not None, "the embedded server has users (natsauth)"
+        nc = await nats.connect(first.nats_url, user=admin[0], password=admin[1])
         kv = await nc.jetstream().create_key_value(bucket="kept")
         await kv.put("note", b"hello")
         await nc.close()
@@ -51,7 +54,9 @@ async def test_embedded_servers_keep_their_data_across_runs(data_dir: Path) -> N
         conn = await asyncpg.connect(second.database_url)
         assert await conn.fetchval("SELECT note FROM kept") == "hello"
         await conn.close()
-        nc = await nats.connect(second.nats_url)
+        admin = second.nats_credentials(natsauth.ADMIN)
+        assert admin is not None
+        nc = await nats.connect(second.nats_url, user=admin[0], password=admin[1])
         entry = await (await nc.jetstream().key_value("kept")).get("note")
         assert entry.value == b"hello"
         await nc.close()

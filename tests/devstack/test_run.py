@@ -84,6 +84,7 @@ class DevRun:
         self.env |= {
             "REALTOROS_DEV_NATS_PORT": str(free_port()),
             "REALTOROS_DEV_PG_PORT": str(free_port()),
+            "REALTOROS_DEV_INBOUND_SMTP_PORT": str(free_port()),
             "REALTOROS_SECRETS_DIR": "/nonexistent",
             **env,
         }

@@ -126,6 +126,15 @@ def test_each_service_gets_its_port_and_what_it_needs(tmp_path: Path) -> None:
     assert "JWT_SECRET" not in mailer
     assert env_of("mailer", {**env, "MAIL_TRANSPORT": "ses"})["MAIL_TRANSPORT"] == "ses"
     assert "DATABASE_URL" not in env_of("scheduler", env)
+    assert "MAIL_INBOUND_DOMAIN" not in mailer  # replies only with a reply secret
+    replies = service_env(
+        spec("mailer"), config, env, nats_url="n", database_url=None, jwt=None, reply_secret="r"
+    )
+    assert (replies["MAIL_INBOUND_DOMAIN"], replies["MAIL_REPLY_SECRET"]) == (
+        "replies.localhost",
+        "r",
+    )
+    assert replies["MAIL_INBOUND_SMTP_PORT"] == "2525"
 
 
 def test_asyncpg_urls_name_no_driver() -> None:

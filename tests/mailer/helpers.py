@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,6 +13,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import httpx
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from nats.js.errors import NotFoundError
@@ -240,3 +242,12 @@ class FailsFirst:
         if self.calls == 1 and self.error is not None:
             raise self.error
         return await self.inner.send(message)
+
+
+async def post_notification(
+    http: httpx.AsyncClient, message: dict[str, Any] | bytes
+) -> httpx.Response:
+    """POST an SNS message to the mailer's notification endpoint, as SNS does."""
+    body = message if isinstance(message, bytes) else json.dumps(message).encode()
+    headers = {"content-type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "x"}
+    return await http.post("/ses/notifications", content=body, headers=headers)

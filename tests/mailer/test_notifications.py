@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -31,15 +31,12 @@ from tests.mailer.helpers import (
     settings_for,
     stream_messages,
 )
+from tests.mailer.helpers import (
+    post_notification as post,
+)
 from tests.mailer.sns_fake import FakeSns, ses_event
 
 PATH = "/ses/notifications"
-
-
-@pytest.fixture(scope="module")
-def sns() -> Iterator[FakeSns]:
-    with FakeSns() as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -53,21 +50,8 @@ async def mailer(
         yield running
 
 
-@pytest.fixture
-async def http(mailer: Mailer) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=mailer.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mailer.test") as client:
-        yield client
-
-
 def ids() -> dict[str, str]:
     return {k: str(uuid.uuid4()) for k in ("email_id", "task_id", "agent_id", "client_id")}
-
-
-async def post(http: httpx.AsyncClient, message: dict[str, Any] | bytes) -> httpx.Response:
-    body = message if isinstance(message, bytes) else json.dumps(message).encode()
-    headers = {"content-type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "x"}
-    return await http.post(PATH, content=body, headers=headers)
 
 
 CASES: list[tuple[str, dict[str, Any], type[Any], dict[str, Any]]] = [

@@ -103,3 +103,28 @@ def test_empty_variables_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = make(**SES, **KEYS)
     assert settings.ses_configuration_set is None
     assert settings.ses_endpoint_url is None
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"mail_inbound_domain": "replies.example.com"}, "MAIL_REPLY_SECRET: required when"),
+        (
+            {"mail_inbound_domain": "replies.example.com", "mail_reply_secret": "short"},
+            "MAIL_REPLY_SECRET: must be at least 32 characters",
+        ),
+        (
+            {"mail_inbound_domain": "not a domain", "mail_reply_secret": "s" * 32},
+            "MAIL_INBOUND_DOMAIN",
+        ),
+        ({"mail_inbound_smtp_port": 70000}, "MAIL_INBOUND_SMTP_PORT"),
+    ],
+)
+def test_bad_reply_settings_are_named(values: dict[str, Any], expected: str) -> None:
+    assert any(line.startswith(expected) for line in errors(**values)), errors(**values)
+
+
+def test_replies_are_off_unless_a_domain_is_set() -> None:
+    assert make().mail_inbound_domain is None
+    on = make(mail_inbound_domain="replies.example.com", mail_reply_secret="s" * 32)
+    assert on.reply_key() == b"s" * 32

@@ -27,6 +27,8 @@ SERVICE_DURABLES: Mapping[str, tuple[str, ...]] = {
         "crm-email-sent",
         "crm-email-failed",
         "crm-plans-unsubscribed",
+        "crm-client-replied",
+        "crm-client-auto-replied",
         *(f"crm-email-{event_cls.ACTION}" for event_cls in PROVIDER_EVENTS),
         # Every event an agent may one day subscribe a webhook to (the CRM's catalogue
         # picks some): protected whether or not its consumer exists yet.
@@ -34,5 +36,10 @@ SERVICE_DURABLES: Mapping[str, tuple[str, ...]] = {
     ),
     "scheduler": (),
     "composer": ("composer-task-due", "composer-draft-requested"),
-    "mailer": ("mailer-email-composed", "mailer-email-approved", "mailer-client-unsubscribed"),
+    "mailer": (
+        "mailer-email-composed",
+        "mailer-email-approved",
+        "mailer-client-unsubscribed",
+        "mailer-reply-forward",
+    ),
 }

@@ -106,6 +106,11 @@ class DeliveryContext(BaseModel):
     postal_address: str = Field(default="", max_length=500)
     unsubscribe_url: str = Field(default="", max_length=2000)
     send_mode: SendMode = "automatic"
+    detect_replies: bool = Field(
+        default=False,
+        description="Give the email a reply address of its own, so that the client's reply "
+        "reaches RealtorOS (and is forwarded to reply_to); false: replies go to reply_to.",
+    )
 
 
 class TemplateText(BaseModel):
@@ -178,6 +183,11 @@ class TaskDue(_EmailEvent):
     client: ClientContext
     agent: AgentContext
     timeline: list[TimelineEntry] = Field(default_factory=list, max_length=50)
+    latest_reply: str | None = Field(
+        default=None,
+        max_length=5000,
+        description="The new text of the client's latest reply (untrusted, as it came).",
+    )
     delivery: DeliveryContext
     template: TemplateText | None = Field(
         default=None, description="Send this rendered template instead of composing a draft."
@@ -281,7 +291,7 @@ class ClientUnsubscribed(Event):
     agent_id: UUID
     client_id: UUID
     email: str = Field(max_length=320)
-    source: Literal["link", "one-click", "agent", "complaint", "bounce"]
+    source: Literal["link", "one-click", "agent", "complaint", "bounce", "reply"]
     unsubscribed_at: AwareDatetime
 
     def ce_subject(self) -> str:
@@ -431,6 +441,74 @@ class EmailClicked(_ProviderEvent):
     user_agent: str = Field(default="", max_length=500)
 
 
+# --- inbound email ------------------------------------------------------------------------
+
+MatchedBy = Literal["reply-address", "in-reply-to", "sender"]
+
+
+class SenderVerdicts(BaseModel):
+    """What the receiving provider (SES) concluded about the sender: PASS, FAIL, GRAY,
+    PROCESSING_FAILED, or empty when unknown (the local SMTP inbound checks nothing)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    spf: str = Field(default="", max_length=40)
+    dkim: str = Field(default="", max_length=40)
+    dmarc: str = Field(default="", max_length=40)
+    spam: str = Field(default="", max_length=40)
+    virus: str = Field(default="", max_length=40)
+
+
+class _InboundEmail(Event):
+    """An email a client sent back, as the mailer received and parsed it. Every text field
+    came from outside: untrusted, size-limited, control characters removed from headers.
+
+    ``email_id`` is the email it answers when the reply address (signed token) or the
+    In-Reply-To/References header identified it; when only the sender's address is known
+    (``matched_by="sender"``) it is None and the CRM matches the sender against the clients
+    it recently emailed."""
+
+    PRODUCER = "mailer"
+    ENTITY = "client"
+
+    email_id: UUID | None = None
+    matched_by: MatchedBy
+    from_email: str = Field(max_length=320)
+    from_name: str = Field(default="", max_length=200)
+    subject: str = Field(default="", max_length=300)
+    text: str = Field(default="", max_length=10_000, description="The new text, quotes stripped.")
+    received_at: AwareDatetime
+    message_id: str = Field(default="", max_length=300)
+    attachments: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=50, description="Attachment names (never stored)."
+    )
+    verdicts: SenderVerdicts = Field(default_factory=SenderVerdicts)
+
+    def ce_subject(self) -> str:
+        return str(self.email_id) if self.email_id else self.from_email
+
+
+class ClientReplied(_InboundEmail):
+    """A person answered one of our emails: the CRM pauses the client's plans and shows the
+    reply; the mailer forwards it to the agent."""
+
+    TYPE = "realtoros.client.replied.v1"
+    ACTION = "replied"
+
+    unsubscribe_requested: bool = Field(
+        default=False, description="The first lines ask to stop (stop, unsubscribe, remove me)."
+    )
+
+
+class AutoReplyReceived(_InboundEmail):
+    """An automatic answer (out of office, RFC 3834 Auto-Submitted…): recorded, pauses nothing."""
+
+    TYPE = "realtoros.client.auto-replied.v1"
+    ACTION = "auto-replied"
+
+    reason: str = Field(default="", max_length=200, description="Why it counts as automatic.")
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     SchedulerTick,
     TaskDue,
@@ -451,6 +529,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     EmailRejected,
     EmailOpened,
     EmailClicked,
+    ClientReplied,
+    AutoReplyReceived,
 )
 
 PROVIDER_EVENTS: tuple[type[Event], ...] = (

@@ -39,6 +39,7 @@ from realtoros_devstack.stack import (
     ensure_database,
     ensure_port_free,
     jwt_secret,
+    kept_secret,
     resolve_config,
     service_env,
 )
@@ -185,6 +186,12 @@ async def _start_services(
 ) -> None:
     """Start each service as ``python -m realtoros_<service>`` (appended as it starts, so a
     failure part-way still stops those already running)."""
+    replies = None
+    if "mailer" in config.services:
+        replies = kept_secret("MAIL_REPLY_SECRET", env, config.secrets_dir)
+        if "MAIL_INBOUND_SMTP_PORT" not in env:
+            port_variable = "REALTOROS_DEV_INBOUND_SMTP_PORT"
+            ensure_port_free(config.inbound_smtp_port, port_variable, config.host)
     for spec in config.specs():
         child_env = service_env(
             spec,
@@ -194,6 +201,7 @@ async def _start_services(
             database_url=backends.database_url,
             jwt=jwt,
             nats_credentials=backends.nats_credentials(spec.name),
+            reply_secret=replies,
         )
         if spec.name == "crm":
             child_env.setdefault("PUBLIC_BASE_URL", _url(config, "crm"))
@@ -251,6 +259,8 @@ def _banner(config: DevConfig, env: Mapping[str, str], backends: Backends) -> li
             lines.append(f"  Emails    written as .eml files to {outbox}")
         else:
             lines.append(f"  Emails    sent with MAIL_TRANSPORT={transport}")
+        port = env.get("MAIL_INBOUND_SMTP_PORT", str(config.inbound_smtp_port))
+        lines.append(f"  Replies   SMTP on {config.host}:{port} (reply to an email's Reply-To)")
     lines.append(f"  NATS      {backends.nats_url}")
     if (reader := backends.nats_credentials("subscriber")) is not None:
         lines.append(

@@ -37,7 +37,7 @@ SERVICE_BUCKETS: Mapping[str, tuple[str, ...]] = {
     "crm": (),
     "scheduler": ("leader",),
     "composer": ("rate_limits",),
-    "mailer": ("send_ledger", "suppression", "sns_seen", "rate_limits"),
+    "mailer": ("send_ledger", "suppression", "sns_seen", "rate_limits", "reply_contexts"),
 }
 """The KV buckets (``Namespace.bucket`` purposes) each service opens."""
 

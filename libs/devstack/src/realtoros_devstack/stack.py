@@ -41,6 +41,9 @@ SERVICE_NAMES = tuple(spec.name for spec in SERVICES)
 
 DEFAULT_NATS_PORT = 14222  # not 4222/5432: leave the machine's usual servers alone
 DEFAULT_PG_PORT = 15432
+DEFAULT_INBOUND_SMTP_PORT = 2525
+"""The mailer's local inbound SMTP server (replies): REALTOROS_DEV_INBOUND_SMTP_PORT."""
+INBOUND_DOMAIN = "replies.localhost"
 DATABASE = "realtoros"
 
 
@@ -59,6 +62,7 @@ class DevConfig:
     services: tuple[str, ...] = SERVICE_NAMES
     nats_port: int = DEFAULT_NATS_PORT
     pg_port: int = DEFAULT_PG_PORT
+    inbound_smtp_port: int = DEFAULT_INBOUND_SMTP_PORT
     ports: Mapping[str, int] = field(default_factory=dict)
     host: str = "127.0.0.1"
     ready_timeout: float = 90.0
@@ -108,6 +112,7 @@ def resolve_config(
         services=tuple(name for name in SERVICE_NAMES if not only or name in only),
         nats_port=_port(env, "REALTOROS_DEV_NATS_PORT", DEFAULT_NATS_PORT),
         pg_port=_port(env, "REALTOROS_DEV_PG_PORT", DEFAULT_PG_PORT),
+        inbound_smtp_port=_port(env, "REALTOROS_DEV_INBOUND_SMTP_PORT", DEFAULT_INBOUND_SMTP_PORT),
         ports=ports,
         ready_timeout=ready_timeout,
     )
@@ -261,9 +266,15 @@ async def ensure_database(url: str, timeout: float = 15.0) -> bool:
 def jwt_secret(env: Mapping[str, str], secrets_dir: Path) -> str:
     """``JWT_SECRET`` from the environment, else the one generated on the first run and kept
     in ``<secrets_dir>/JWT_SECRET`` (mode 0600)."""
-    if value := env.get("JWT_SECRET"):
+    return kept_secret("JWT_SECRET", env, secrets_dir)
+
+
+def kept_secret(name: str, env: Mapping[str, str], secrets_dir: Path) -> str:
+    """``name`` from the environment, else the value generated on the first run and kept in
+    ``<secrets_dir>/<name>`` (mode 0600), so it survives restarts."""
+    if value := env.get(name):
         return value
-    path = secrets_dir / "JWT_SECRET"
+    path = secrets_dir / name
     if path.exists() and (existing := path.read_text().strip()):
         return existing
     secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -284,6 +295,7 @@ def service_env(
     database_url: str | None,
     jwt: str | None,
     nats_credentials: tuple[str, str] | None = None,
+    reply_secret: str | None = None,
 ) -> dict[str, str]:
     """The environment of one service: the developer's, plus what the stack provides."""
     result = dict(env)
@@ -304,4 +316,8 @@ def service_env(
     if spec.name == "mailer":
         result.setdefault("MAIL_TRANSPORT", "file")
         result.setdefault("MAIL_OUTBOX_DIR", str(config.outbox_dir))
+        if reply_secret is not None:  # replies: the local inbound SMTP server
+            result.setdefault("MAIL_INBOUND_DOMAIN", INBOUND_DOMAIN)
+            result.setdefault("MAIL_INBOUND_SMTP_PORT", str(config.inbound_smtp_port))
+            result.setdefault("MAIL_REPLY_SECRET", reply_secret)
     return result

@@ -40,6 +40,8 @@ from realtoros_crm.observability import router as observability_router
 from realtoros_crm.plans.api import router as plans_router
 from realtoros_crm.plans.consumer import subscribe_plan_events
 from realtoros_crm.plans.hooks import on_stage_changes_run_plans
+from realtoros_crm.replies.api import router as replies_router
+from realtoros_crm.replies.consumer import subscribe_replies
 from realtoros_crm.settings import CrmSettings
 from realtoros_crm.state import CrmState
 from realtoros_crm.tasks.api import router as tasks_router
@@ -75,6 +77,7 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
     claimer = Claimer(sessions, clock, ctx, settings.claim_batch_size, on_commit=relay.wake)
     subscribe_ticks(bus, claimer)
     subscribe_email_events(bus, sessions, clock)
+    subscribe_replies(bus, sessions, clock)
     subscribe_plan_events(bus, sessions, clock)
     webhooks = build_webhook_dispatcher(settings, sessions, clock)
     subscribe_webhook_events(bus, WebhookFanout(sessions, clock, on_queued=webhooks.wake))
@@ -177,6 +180,7 @@ def build_app(settings: CrmSettings, clock: Clock = system_clock) -> FastAPI:
         drafts_router,
         plans_router,
         dashboard_router,
+        replies_router,
         unsubscribe_router,
         api_keys_router,
         leads_router,

@@ -13,6 +13,7 @@ from realtoros_crm.imports.models import ClientImport
 from realtoros_crm.lists.models import SavedList
 from realtoros_crm.messaging.models import InboxEntry, OutboxMessage
 from realtoros_crm.plans.models import Plan, PlanRun, PlanStep
+from realtoros_crm.replies.models import Reply
 from realtoros_crm.tasks.models import Task
 from realtoros_crm.webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -34,6 +35,7 @@ __all__ = [
     "PlanRun",
     "PlanStep",
     "RefreshToken",
+    "Reply",
     "SavedList",
     "Task",
     "WebhookDelivery",

@@ -17,6 +17,7 @@ from faststream.asgi.types import ASGIApp
 
 from realtoros_mailer.handlers import register_handlers
 from realtoros_mailer.http import Receive, Scope, Send, respond
+from realtoros_mailer.inbound.wiring import Inbound, build_inbound, register_forwarding
 from realtoros_mailer.ledger import SendLedger
 from realtoros_mailer.metrics import MailerMetrics
 from realtoros_mailer.pacing import SendingPause
@@ -42,7 +43,9 @@ DESCRIPTION = (
     "Sends each composed (automatic, no review) or approved email at most once, through "
     "Amazon SES, SMTP or the local outbox, skipping suppressed addresses, and reports "
     "EmailSent or EmailFailed; turns SES notifications (POST /ses/notifications, via SNS) "
-    "into EmailDelivered, EmailBounced, EmailComplained, EmailOpened, EmailClicked…"
+    "into EmailDelivered, EmailBounced, EmailComplained, EmailOpened, EmailClicked…; "
+    "turns clients' replies (SES receiving via SNS, or the inbound SMTP server) into "
+    "ClientReplied / AutoReplyReceived and forwards replies to the agent"
 )
 
 
@@ -59,6 +62,7 @@ class Mailer:
     receiver: NotificationReceiver
     metrics: MailerMetrics
     transport: AnyTransport
+    inbound: Inbound | None
     open: Hook
     close: Hook
     app: AsgiFastStream = field(init=False)  # built from the rest: see build_mailer
@@ -200,6 +204,7 @@ def _receiver(
     suppression: SuppressionSet,
     metrics: MailerMetrics,
     http: httpx.AsyncClient,
+    inbound: Inbound | None,
 ) -> NotificationReceiver:
     return NotificationReceiver(
         ns=bus.ns,
@@ -209,6 +214,7 @@ def _receiver(
         http=http,
         metrics=metrics,
         topic_arns=settings.sns_topic_arns,
+        inbound=(inbound.intake, inbound.s3) if inbound else None,
     )
 
 
@@ -245,8 +251,12 @@ def build_mailer(
     quota = _quota(settings, bus, transport)
     sender = _sender(settings, bus, (ledger, suppression, metrics), sending, quota)
     register_handlers(bus, sender, suppression, max_workers=settings.mail_max_workers)
+    inbound = build_inbound(settings, bus, session_kwargs(settings))
+    if inbound is not None:
+        sender.replies = inbound.addressing
+        register_forwarding(bus, inbound, ledger, sending, sender.owner, settings.from_address)
     http = httpx.AsyncClient(timeout=10.0)
-    receiver = _receiver(settings, bus, suppression, metrics, http)
+    receiver = _receiver(settings, bus, suppression, metrics, http, inbound)
 
     async def open_resources() -> None:
         js = bus.broker.connection.jetstream()
@@ -255,8 +265,12 @@ def build_mailer(
         await receiver.open(js)
         await open_transport()
         await quota.open(js)  # after the transport: it reads the quota from SES
+        if inbound is not None:
+            await inbound.open(js, resources)
 
     async def close_resources() -> None:
+        if inbound is not None:
+            await inbound.close()
         await quota.close()
         await resources.aclose()
         await http.aclose()
@@ -269,6 +283,7 @@ def build_mailer(
         receiver=receiver,
         metrics=metrics,
         transport=transport,
+        inbound=inbound,
         open=open_resources,
         close=close_resources,
     )

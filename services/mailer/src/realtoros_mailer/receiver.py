@@ -8,6 +8,9 @@ id ``ses:<SNS MessageId>``; hard bounces and complaints suppress the address. SN
 retries deliveries, so a MessageId already handled (KV bucket ``<ns>_sns_seen``, one day)
 is acknowledged and dropped. Infrastructure trouble (NATS, the certificate host) is a 503,
 for SNS to retry.
+
+A ``Received`` notification (SES receiving: a client's reply) goes to the inbound intake
+(:mod:`realtoros_mailer.inbound`), with the raw MIME from ``content`` or from S3.
 """
 
 from __future__ import annotations
@@ -25,6 +28,15 @@ from pydantic import ValidationError
 
 from realtoros_contracts import Namespace
 from realtoros_mailer.http import BodyTooLarge, Receive, Scope, Send, read_body, respond
+from realtoros_mailer.inbound.intake import InboundIntake
+from realtoros_mailer.inbound.ses import (
+    S3Mail,
+    UnusableReceipt,
+    raw_message,
+    received_at,
+    recipients_of,
+    verdicts_of,
+)
 from realtoros_mailer.metrics import MailerMetrics
 from realtoros_mailer.ses_events import UnusableNotification, interpret
 from realtoros_mailer.sns import SUBSCRIPTION_TYPES, CertificateUnavailable, NotTrusted, SnsVerifier
@@ -56,7 +68,9 @@ class NotificationReceiver:
         http: httpx.AsyncClient,
         metrics: MailerMetrics,
         topic_arns: list[str],
+        inbound: tuple[InboundIntake, S3Mail] | None = None,
     ) -> None:
+        self._inbound = inbound
         self._ns = ns
         self._publisher = publisher
         self._suppression = suppression
@@ -130,7 +144,15 @@ class NotificationReceiver:
         if await self._already_seen(message_id):
             return "duplicate"
         try:
-            outcome = interpret(json.loads(str(message["Message"])))
+            notification = json.loads(str(message["Message"]))
+        except ValueError:
+            raise Rejected(400, "not a usable SES notification: not JSON") from None
+        if isinstance(notification, dict) and notification.get("notificationType") == "Received":
+            result = await self._receive_mail(notification)
+            await self._mark_seen(message_id)
+            return result
+        try:
+            outcome = interpret(notification)
         except (ValueError, UnusableNotification, ValidationError) as exc:
             reason = exc.error_count() if isinstance(exc, ValidationError) else exc
             raise Rejected(400, f"not a usable SES notification: {reason}") from None
@@ -140,6 +162,20 @@ class NotificationReceiver:
             await self._suppression.add(address, why, f"SES {outcome.kind}")
         await self._mark_seen(message_id)
         return "published" if outcome.event is not None else "ignored"
+
+    async def _receive_mail(self, notification: dict[str, Any]) -> str:
+        if self._inbound is None:
+            raise Rejected(400, "inbound mail is not configured (MAIL_INBOUND_DOMAIN)")
+        intake, s3 = self._inbound
+        try:
+            raw = await raw_message(notification, s3)
+        except UnusableReceipt as exc:
+            raise Rejected(400, f"not a usable SES receipt: {exc}") from None
+        mail = notification.get("mail")
+        when = received_at(mail if isinstance(mail, dict) else {})
+        receipt = notification.get("receipt")
+        verdicts = verdicts_of(receipt if isinstance(receipt, dict) else {})
+        return await intake.take(raw, recipients_of(notification), verdicts, when)
 
     async def _confirm(self, message: dict[str, Any]) -> str:
         url = message.get("SubscribeURL")

@@ -34,6 +34,7 @@ from typing import Literal
 from uuid import UUID
 
 from realtoros_contracts import EmailFailed, EmailSent
+from realtoros_mailer.inbound.replies import ReplyAddressing
 from realtoros_mailer.ledger import (
     RECORD_PATIENCE,
     TRANSIENT,
@@ -118,7 +119,9 @@ class Sender:
         claim_grace: float = DEFAULT_CLAIM_GRACE,
         owner: str | None = None,
         refuse_reserved: bool = False,
+        replies: ReplyAddressing | None = None,
     ) -> None:
+        self.replies = replies
         self.owner = owner or instance_id()
         self.claim_grace = claim_grace
         self.refuse_reserved = refuse_reserved
@@ -146,7 +149,8 @@ class Sender:
         problem: str | None = None
         outgoing: Outgoing | None = None
         try:
-            outgoing = build_message(event, self._from_address)
+            reply_address = self.replies.address_for(event) if self.replies else None
+            outgoing = build_message(event, self._from_address, reply_address=reply_address)
         except InvalidEmail as exc:
             problem = str(exc)
         if outgoing is not None:
@@ -318,6 +322,8 @@ class Sender:
             transport=entry.transport or self._transport.name,
             sent_at=entry.at,
         )
+        if self.replies is not None:  # before the publish: a redelivery writes it again
+            await self.replies.remember(event, sent.provider_message_id, sent.transport)
         await self._publisher.publish(sent, event_id=sent_event_id(event.email_id))
 
     async def _publish_failed(self, event: Sendable, entry: LedgerEntry) -> None:

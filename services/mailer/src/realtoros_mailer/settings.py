@@ -137,6 +137,46 @@ class MailerSettings(ServiceSettings):
         description="FOR TESTS ONLY: the URLs SNS signing certificates and subscription "
         "confirmations may come from (default: the genuine sns.<region>.amazonaws.com).",
     )
+    mail_inbound_domain: str | None = Field(
+        default=None,
+        max_length=253,
+        pattern=r"^([A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}$",
+        description="Replies: each email's Reply-To becomes reply+<signed token>@ this "
+        "domain (its MX points at SES receiving, or the local inbound SMTP server); unset: "
+        "replies go straight to the agent and are not detected.",
+    )
+    mail_reply_secret: SecretStr | None = Field(
+        default=None,
+        validate_default=True,
+        description="Signs the reply addresses (at least 32 characters); required with "
+        "MAIL_INBOUND_DOMAIN.",
+    )
+    mail_inbound_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        le=40 * 1024 * 1024,
+        description="Inbound messages larger than this are refused (logged, never parsed).",
+    )
+    mail_inbound_smtp_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Listen for inbound mail (replies) on this SMTP port (./dev run: 2525).",
+    )
+    mail_inbound_smtp_host: str = Field(default="127.0.0.1", max_length=255)
+    s3_endpoint_url: HttpUrl | None = Field(
+        default=None,
+        description="S3 endpoint for mail an SES receipt rule stored in S3 (default: AWS).",
+    )
+
+    @field_validator("mail_reply_secret")
+    @classmethod
+    def _reply_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None and info.data.get("mail_inbound_domain"):
+            raise PydanticCustomError("missing", "required when MAIL_INBOUND_DOMAIN is set")
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise PydanticCustomError("too_short", "must be at least 32 characters")
+        return value
 
     @field_validator("sns_cert_url_pattern")
     @classmethod
@@ -215,6 +255,10 @@ class MailerSettings(ServiceSettings):
             "aws_container_credentials_relative_uri",
         )
         return any(info.data.get(name) for name in names)
+
+    def reply_key(self) -> bytes:
+        assert self.mail_reply_secret is not None, "checked with MAIL_INBOUND_DOMAIN"
+        return self.mail_reply_secret.get_secret_value().encode()
 
     @property
     def from_address(self) -> str:

@@ -53,6 +53,8 @@ class Agent(Base):
     sending_end: Mapped[time] = mapped_column(
         Time, default=time(18), server_default=text("'18:00'")
     )
+    replies_to_me: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    """Replies go straight to the agent's own address (and are not detected)."""
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
 

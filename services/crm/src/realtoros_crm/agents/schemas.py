@@ -98,10 +98,15 @@ class ProfileUpdate(InputModel):
     sending_days: SendingDays | None = None
     sending_start: time | None = Field(default=None, description="Local time, e.g. 09:00.")
     sending_end: time | None = Field(default=None, description="Local time, e.g. 18:00.")
+    replies_to_me: bool | None = Field(
+        default=None,
+        description="true: clients' replies go straight to your address and are no longer "
+        "detected (plans do not pause on a reply).",
+    )
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> ProfileUpdate:
-        for name in ("name", "email", "timezone", "send_mode", "sending_days"):
+        for name in ("name", "email", "timezone", "send_mode", "sending_days", "replies_to_me"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         for name in ("sending_start", "sending_end"):
@@ -144,6 +149,7 @@ class AgentPublic(BaseModel):
     sending_days: list[int]
     sending_start: time
     sending_end: time
+    replies_to_me: bool = False
     google_linked: bool = False
     created_at: datetime
 

@@ -20,6 +20,7 @@ from realtoros_contracts import (
     TaskDue,
     TimelineEntry,
 )
+from realtoros_crm.replies.models import REPLY_KIND
 from realtoros_crm.unsubscribe_tokens import sign_unsubscribe
 
 HEADER_LIMIT = 300
@@ -84,6 +85,8 @@ class AgentFacts(Protocol):
     def postal_address(self) -> str | None: ...
     @property
     def send_mode(self) -> str: ...
+    @property
+    def replies_to_me(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,18 @@ def delivery_fields(client: ClientFacts, agent: AgentFacts, unsubscribe_url: str
         "postal_address": agent.postal_address or "",
         "unsubscribe_url": unsubscribe_url,
         "send_mode": _send_mode(agent),
+        "detect_replies": not agent.replies_to_me,
     }
+
+
+def latest_reply(timeline: list[dict[str, Any]] | list[TimelineEntry]) -> str | None:
+    """The newest reply on the recent timeline (untrusted text: the composer fences it)."""
+    replies = [
+        entry if isinstance(entry, TimelineEntry) else TimelineEntry(**entry)
+        for entry in timeline
+        if (entry.kind if isinstance(entry, TimelineEntry) else entry["kind"]) == REPLY_KIND
+    ]
+    return max(replies, key=lambda e: e.at).summary if replies else None
 
 
 def task_due_event(
@@ -178,6 +192,7 @@ def task_due_event(
         client=client_context(client),
         agent=agent_context(agent),
         timeline=timeline,
+        latest_reply=latest_reply(timeline),
         delivery=delivery_context(client, agent, ctx),
     )
 
@@ -206,5 +221,6 @@ def task_due_body(
         "client": client,
         "agent": agent,
         "timeline": timeline,
+        "latest_reply": latest_reply(timeline),
         "delivery": delivery,
     }

@@ -62,6 +62,7 @@ class AgentRow(NamedTuple):
     signature: str | None
     postal_address: str | None
     send_mode: str
+    replies_to_me: bool
     timezone: str
     sending_days: list[int]
     sending_start: time

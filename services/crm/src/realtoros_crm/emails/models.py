@@ -61,5 +61,9 @@ class Email(Base):
     bounce_type: Mapped[str | None] = mapped_column(String(20))
     complained_at: Mapped[datetime | None]
     rejected_at: Mapped[datetime | None]
+    replied_at: Mapped[datetime | None]
+    """When the client last replied to it."""
+    held_at: Mapped[datetime | None]
+    """A draft awaiting approval put on hold because the client replied meanwhile."""
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()

@@ -5,6 +5,8 @@ emits ClientUnsubscribed through the outbox. Flushes only: the caller commits.""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -153,7 +155,33 @@ async def _unsubscribe(
 ) -> None:
     client = await _client(session, locked)
     reason = "hard bounce" if source == "bounce" else "spam complaint"
-    await stop_client_plans(session, client.id, f"client unsubscribed ({reason})", now)
+    await unsubscribe_client(
+        session,
+        ns,
+        client,
+        Opt(source, reason, locked.email.id, locked.email.to_email),
+        at=at,
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class Opt:
+    """Why a client is unsubscribed without the link: the source, in words, and the email."""
+
+    source: Literal["bounce", "complaint", "reply"]
+    reason: str
+    email_id: uuid.UUID | None = None
+    to_email: str = ""
+    """The address written to (a phone-only client has none of their own on record)."""
+
+
+async def unsubscribe_client(
+    session: AsyncSession, ns: Namespace, client: Client, opt: Opt, *, at: datetime, now: datetime
+) -> None:
+    """Stop the client's plans and unsubscribe them (once: ClientUnsubscribed through the
+    outbox) because of a bounce, a complaint or a reply asking to stop."""
+    await stop_client_plans(session, client.id, f"client unsubscribed ({opt.reason})", now)
     if not client.unsubscribed:
         client.unsubscribed, client.updated_at = True, now
         record_activity(
@@ -161,17 +189,17 @@ async def _unsubscribe(
             agent_id=client.agent_id,
             client_id=client.id,
             kind="unsubscribed",
-            summary=f"Unsubscribed from follow-up emails after a {reason}.",
+            summary=f"Unsubscribed from follow-up emails after a {opt.reason}.",
             occurred_at=at,
-            email_id=locked.email.id,
+            email_id=opt.email_id,
         )
         event = ClientUnsubscribed(
             agent_id=client.agent_id,
             client_id=client.id,
-            email=client.email or locked.email.to_email,
-            source=source,
+            email=client.email or opt.to_email,
+            source=opt.source,
             unsubscribed_at=at,
         )
-        event_id = f"unsubscribed:{source}:{locked.email.id}"
+        event_id = f"unsubscribed:{opt.source}:{opt.email_id or client.id}"
         add_to_outbox(session, ns, event, event_id=event_id, now=now)
     await session.flush()

@@ -42,6 +42,8 @@ class EmailPublic(BaseModel):
     bounce_type: str | None
     complained_at: datetime | None
     rejected_at: datetime | None
+    replied_at: datetime | None = None
+    held_at: datetime | None = None
 
 
 def _header_safe(value: str) -> str:

@@ -19,6 +19,8 @@ PRIORITIES: tuple[str, ...] = get_args(Priority)
 RunStatus = Literal["active", "paused", "done", "stopped", "cancelled"]
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
 LIVE_RUN_STATUSES = ("active", "paused")
+OnReply = Literal["pause", "stop", "continue"]
+ON_REPLY: tuple[str, ...] = get_args(OnReply)
 
 
 class Plan(Base):
@@ -28,6 +30,7 @@ class Plan(Base):
             f"start_on_stage IS NULL OR start_on_stage IN ({in_list(STAGES)})",
             name="start_on_stage",
         ),
+        CheckConstraint(f"on_reply IN ({in_list(ON_REPLY)})", name="on_reply"),
         Index("ix_plans_agent_id_created_at", "agent_id", "created_at"),
         # One standard plan per agent, even when two first requests race.
         Index("uq_plans_builtin", "agent_id", unique=True, postgresql_where=text("builtin")),
@@ -42,6 +45,8 @@ class Plan(Base):
     is_default: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     """Applied to every new client of the agent."""
     builtin: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    on_reply: Mapped[str] = mapped_column(String(10), default="pause", server_default="pause")
+    """What a client's reply does to a run of this plan: pause, stop or continue."""
     pause_on_conversation_minutes: Mapped[int | None]
     """A logged call (connected) or meeting at least this long pauses the plan for the
     client; None: logged conversations never pause it."""
@@ -103,5 +108,7 @@ class PlanRun(Base):
     paused_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     stop_reason: Mapped[str | None] = mapped_column(Text)
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+    """Why the run is paused (by the agent, or "client replied")."""
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()

@@ -187,13 +187,13 @@ async def pending_tasks(session: AsyncSession, run: PlanRun) -> Sequence[Task]:
 
 
 async def pause_run(
-    session: AsyncSession, run: PlanRun, now: datetime, reason: str | None = None
+    session: AsyncSession, run: PlanRun, now: datetime, reason: str = "paused by the agent"
 ) -> None:
     if run.status != "active":
         raise PlanConflict(f"only an active plan can be paused (this one is {run.status})")
     run.status, run.paused_at, run.updated_at = "paused", now, now
-    summary = f"Follow-up plan '{run.plan_name}' paused" + (f": {reason}" if reason else "")
-    _record(session, run, "plan_paused", summary, now)
+    run.pause_reason = reason
+    _record(session, run, "plan_paused", f"Follow-up plan '{run.plan_name}' paused: {reason}", now)
     await session.flush()
 
 
@@ -209,6 +209,7 @@ async def resume_run(session: AsyncSession, run: PlanRun, now: datetime) -> None
         task.due_at = next_allowed(due, window) if task.task_type == "email" else due
         task.updated_at = now
     run.status, run.paused_at, run.updated_at = "active", None, now
+    run.pause_reason = None
     days = paused_for.total_seconds() / 86400
     summary = f"Follow-up plan '{run.plan_name}' resumed after {days:.1f} day(s) paused"
     _record(session, run, "plan_resumed", summary, now)

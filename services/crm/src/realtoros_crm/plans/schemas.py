@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from realtoros_crm.clients.models import Stage
 from realtoros_crm.fields import InputModel, Line, ZonedDatetime
-from realtoros_crm.plans.models import Priority, RunStatus, StepAction
+from realtoros_crm.plans.models import OnReply, Priority, RunStatus, StepAction
 
 Purpose = Annotated[Line, Field(min_length=1)]
 
@@ -58,6 +58,9 @@ class PlanCreate(InputModel):
     description: str | None = Field(default=None, max_length=2000)
     start_on_stage: Stage | None = None
     is_default: bool = False
+    on_reply: OnReply = Field(
+        default="pause", description="What a client's reply does to a run: pause, stop, continue."
+    )
     pause_on_conversation_minutes: int | None = Field(
         default=None,
         ge=0,
@@ -73,6 +76,7 @@ class PlanUpdate(InputModel):
     description: str | None = Field(default=None, max_length=2000)
     start_on_stage: Stage | None = None
     is_default: bool | None = None
+    on_reply: OnReply | None = None
     pause_on_conversation_minutes: int | None = Field(
         default=None,
         ge=0,
@@ -103,6 +107,7 @@ class PlanPublic(BaseModel):
     start_on_stage: Stage | None
     is_default: bool
     builtin: bool
+    on_reply: OnReply
     pause_on_conversation_minutes: int | None = None
     steps: list[StepPublic]
     created_at: datetime
@@ -128,3 +133,4 @@ class RunPublic(BaseModel):
     paused_at: datetime | None
     ended_at: datetime | None
     stop_reason: str | None
+    pause_reason: str | None = None

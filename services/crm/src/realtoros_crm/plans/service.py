@@ -110,6 +110,7 @@ async def plan_public(session: AsyncSession, plan: Plan) -> PlanPublic:
         start_on_stage=plan.start_on_stage,  # type: ignore[arg-type]
         is_default=plan.is_default,
         builtin=plan.builtin,
+        on_reply=plan.on_reply,  # type: ignore[arg-type]
         pause_on_conversation_minutes=plan.pause_on_conversation_minutes,
         steps=steps,
         created_at=plan.created_at,
@@ -122,7 +123,7 @@ async def update_plan(session: AsyncSession, plan: Plan, data: PlanUpdate, now: 
     if changes.get("is_default"):
         await _clear_default(session, plan.agent_id)
     for name, value in changes.items():
-        if name == "name" and value is None:
+        if name in ("name", "on_reply") and value is None:
             continue
         setattr(plan, name, bool(value) if name == "is_default" else value)
     plan.updated_at = now

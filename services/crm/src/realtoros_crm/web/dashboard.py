@@ -3,9 +3,10 @@ today, and the recent activity."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.models import STAGES
@@ -19,9 +20,10 @@ from realtoros_crm.dashboard.service import (
     plan_figures,
     task_figures,
 )
+from realtoros_crm.replies.listing import list_replies, mark_answered
 from realtoros_crm.tasks.models import Task
 from realtoros_crm.tasks.service import TaskFilter, list_tasks
-from realtoros_crm.web.render import page
+from realtoros_crm.web.render import page, redirect
 from realtoros_crm.web.session import WebAgent
 from realtoros_crm.webhooks.service import disabled_endpoints
 
@@ -50,8 +52,12 @@ async def dashboard(
     kinds = ["call", "meeting", "custom"]  # the agent's own to-dos, not the follow-up emails
     today = await tasks(TaskFilter(statuses=["pending"], task_types=kinds, due_today=True))
     troubled = await tasks(TaskFilter(statuses=["failed", "unknown"]))
+    replies = list(await list_replies(session, agent.id, unanswered=True, limit=20))
     names = await client_names(
-        session, agent.id, [t.client_id for t in [*drafts, *overdue, *troubled, *today]]
+        session,
+        agent.id,
+        [t.client_id for t in [*drafts, *overdue, *troubled, *today]]
+        + [r.client_id for r in replies],
     )
     return page(
         request,
@@ -66,6 +72,7 @@ async def dashboard(
         plans=await plan_figures(session, agent.id),
         days=days,
         day_max=max([1, *(sent + bad for _, sent, _, bad in days)]),
+        replies=replies,
         drafts=drafts,
         overdue=overdue,
         today=today,
@@ -74,3 +81,13 @@ async def dashboard(
         feed=await activity_feed(session, agent.id, limit=15, client_id=None),
         disabled_webhooks=await disabled_endpoints(session, agent.id),
     )
+
+
+@router.post("/replies/{reply_id}/answered")
+async def answer_reply(
+    reply_id: uuid.UUID, agent: WebAgent, session: SessionDep, state: StateDep
+) -> Response:
+    if await mark_answered(session, agent.id, reply_id, state.clock()) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "reply not found")
+    await session.commit()
+    return redirect("/app", "Reply marked answered.")

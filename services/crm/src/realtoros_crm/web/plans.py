@@ -47,6 +47,7 @@ def _plan_fields(form: dict[str, str]) -> dict[str, Any]:
         "description": form.get("description", "").strip() or None,
         "start_on_stage": form.get("start_on_stage") or None,
         "is_default": form.get("is_default") == "on",
+        "on_reply": form.get("on_reply") or "pause",
         "pause_on_conversation_minutes": form.get("pause_on_conversation_minutes") or None,
     }
 

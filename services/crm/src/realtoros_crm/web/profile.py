@@ -1,4 +1,4 @@
-"""Profile and settings: signature, tone, time zone, sending window, send mode."""
+"""Profile and settings: signature, tone, time zone, sending window, send mode, replies."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def _values(agent: Any) -> dict[str, Any]:
         "sending_days": list(agent.sending_days),
         "sending_start": agent.sending_start.strftime("%H:%M"),
         "sending_end": agent.sending_end.strftime("%H:%M"),
+        "replies": "me" if agent.replies_to_me else "realtoros",
     }
     return values
 
@@ -57,6 +58,7 @@ async def save_settings(
         "sending_days": [int(str(d)) for d in form.getlist("sending_days") if str(d).isdigit()],
         "sending_start": form.get("sending_start") or None,
         "sending_end": form.get("sending_end") or None,
+        "replies_to_me": form.get("replies") == "me",
     }
     try:
         await update_profile(session, agent, ProfileUpdate.model_validate(raw), state.clock())
@@ -70,7 +72,7 @@ async def save_settings(
             if isinstance(exc, EmailTaken)
             else {"sending_end": str(exc).replace("_", " ")}
         )
-        shown = {**raw, "sending_days": raw["sending_days"]}
+        shown = {**raw, "replies": "me" if raw["replies_to_me"] else "realtoros"}
         return page(
             request, "settings.html", status_code=422, values=shown, errors=errors, days=DAYS
         )

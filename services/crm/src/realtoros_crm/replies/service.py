@@ -1,0 +1,168 @@
+"""A client's reply, as the mailer reported it: found, recorded once, and acted on.
+
+Which client: the email the reply answers (its id came through the signed reply address or
+In-Reply-To), or — when the mailer knew only the sender — the one client whose address it
+is among those emailed in the last :data:`SENDER_MATCH_DAYS` days (across agents: two
+matches are ambiguous and the reply is dropped). A reply about an email or client that no
+longer exists is logged and dropped.
+
+A person's reply: on the email (replied), on the timeline (subject and new text, the
+attachments' names, the sender checks), every active plan run of the client does what its
+plan says (pause by default), drafts awaiting approval are held, and a reply asking to
+stop unsubscribes the client as the link does. An automatic answer is only recorded.
+Flushes only: the consumer owns the transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from realtoros_contracts import AutoReplyReceived, ClientReplied, Namespace
+from realtoros_crm.activities.service import record_activity
+from realtoros_crm.clients.models import Client
+from realtoros_crm.emails.models import Email
+from realtoros_crm.emails.outcomes import Opt, unsubscribe_client
+from realtoros_crm.plans.contact import REPLY_REASON, respond_to_client_contact
+from realtoros_crm.replies.models import REPLY_KIND, Reply
+
+log = logging.getLogger(__name__)
+
+SENDER_MATCH_DAYS = 60
+Inbound = ClientReplied | AutoReplyReceived
+
+
+@dataclass(frozen=True)
+class Target:
+    client: Client
+    email: Email | None
+
+
+async def find_target(session: AsyncSession, event: Inbound, now: datetime) -> Target | None:
+    if event.email_id is not None:
+        email = await session.get(Email, event.email_id, with_for_update=True)
+        if email is None:
+            return None
+        client = await session.get(Client, email.client_id, with_for_update=True)
+        return None if client is None or client.deleted_at else Target(client, email)
+    return await _by_sender(session, event.from_email, now)
+
+
+async def _by_sender(session: AsyncSession, address: str, now: datetime) -> Target | None:
+    since = now - timedelta(days=SENDER_MATCH_DAYS)
+    statement = (
+        select(Email)
+        .join(Client, Client.id == Email.client_id)
+        .where(
+            func.lower(Email.to_email) == address.lower(),
+            Email.sent_at >= since,
+            Client.deleted_at.is_(None),
+        )
+        .order_by(Email.sent_at.desc())
+    )
+    emails = (await session.scalars(statement)).all()
+    if len({email.client_id for email in emails}) != 1:
+        return None
+    client = await session.get(Client, emails[0].client_id, with_for_update=True)
+    return Target(client, emails[0]) if client is not None else None
+
+
+def timeline_text(event: Inbound) -> str:
+    subject = event.subject or "(no subject)"
+    lines = [f"{subject}", "", event.text or "(no new text)"]
+    if event.attachments:
+        lines += ["", "Attachments (not kept): " + ", ".join(event.attachments)]
+    v = event.verdicts
+    if any((v.spf, v.dkim, v.dmarc)):
+        lines += [
+            "",
+            f"Sender checks: SPF {v.spf or '-'}, DKIM {v.dkim or '-'}, DMARC {v.dmarc or '-'}",
+        ]
+    return "\n".join(lines)
+
+
+def _reply_row(event: Inbound, target: Target) -> Reply:
+    return Reply(
+        agent_id=target.client.agent_id,
+        client_id=target.client.id,
+        email_id=target.email.id if target.email else None,
+        kind="reply" if isinstance(event, ClientReplied) else "auto-reply",
+        matched_by=event.matched_by,
+        from_email=event.from_email,
+        subject=event.subject,
+        text=event.text,
+        attachments=list(event.attachments),
+        verdicts=event.verdicts.model_dump(),
+        unsubscribe_requested=isinstance(event, ClientReplied) and event.unsubscribe_requested,
+        received_at=event.received_at,
+    )
+
+
+async def record_reply(session: AsyncSession, ns: Namespace, event: Inbound, now: datetime) -> bool:
+    """Apply ``event``; False when it is about nothing the CRM has (dropped)."""
+    target = await find_target(session, event, now)
+    if target is None:
+        log.warning(
+            "reply from %s (email %s, matched by %s) matches no client: dropped",
+            event.from_email,
+            event.email_id,
+            event.matched_by,
+        )
+        return False
+    session.add(_reply_row(event, target))
+    client, email = target.client, target.email
+    email_id = email.id if email else None
+    if isinstance(event, AutoReplyReceived):
+        summary = f"Automatic reply ({event.reason}): {timeline_text(event)}"
+        _timeline(session, client, "client_auto_replied", summary, event.received_at, email_id)
+        await session.flush()
+        return True
+    if email is not None:
+        email.replied_at, email.updated_at = event.received_at, now
+    _timeline(session, client, REPLY_KIND, timeline_text(event), event.received_at, email_id)
+    await respond_to_client_contact(session, client.id, REPLY_REASON, now)
+    await hold_drafts(session, client.id, now)
+    if event.unsubscribe_requested:
+        opt = Opt("reply", "reply asking to stop", email_id, event.from_email)
+        await unsubscribe_client(session, ns, client, opt, at=event.received_at, now=now)
+    await session.flush()
+    return True
+
+
+def _timeline(
+    session: AsyncSession,
+    client: Client,
+    kind: str,
+    summary: str,
+    at: datetime,
+    email_id: uuid.UUID | None,
+) -> None:
+    record_activity(
+        session,
+        agent_id=client.agent_id,
+        client_id=client.id,
+        kind=kind,
+        summary=summary,
+        occurred_at=at,
+        email_id=email_id,
+    )
+
+
+async def hold_drafts(session: AsyncSession, client_id: uuid.UUID, now: datetime) -> int:
+    """Drafts of the client still waiting for approval are held: the client spoke since."""
+    statement = (
+        update(Email)
+        .where(
+            Email.client_id == client_id,
+            Email.status == "awaiting_approval",
+            Email.held_at.is_(None),
+        )
+        .values(held_at=now, updated_at=now)
+    )
+    result = await session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
