@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_contracts import (
-    ClientUnsubscribed,
     EmailBounced,
     EmailClicked,
     EmailComplained,
@@ -22,10 +21,9 @@ from realtoros_contracts import (
     EmailRejected,
     Namespace,
 )
-from realtoros_crm.activities.service import record_activity
 from realtoros_crm.clients.models import Client
+from realtoros_crm.clients.unsubscribing import unsubscribe_client
 from realtoros_crm.emails.service import Locked, lock_email
-from realtoros_crm.messaging.outbox import add_to_outbox
 from realtoros_crm.plans.runs import finish_if_complete, stop_client_plans
 
 
@@ -154,24 +152,14 @@ async def _unsubscribe(
     client = await _client(session, locked)
     reason = "hard bounce" if source == "bounce" else "spam complaint"
     await stop_client_plans(session, client.id, f"client unsubscribed ({reason})", now)
-    if not client.unsubscribed:
-        client.unsubscribed, client.updated_at = True, now
-        record_activity(
-            session,
-            agent_id=client.agent_id,
-            client_id=client.id,
-            kind="unsubscribed",
-            summary=f"Unsubscribed from follow-up emails after a {reason}.",
-            occurred_at=at,
-            email_id=locked.email.id,
-        )
-        event = ClientUnsubscribed(
-            agent_id=client.agent_id,
-            client_id=client.id,
-            email=client.email,
-            source=source,
-            unsubscribed_at=at,
-        )
-        event_id = f"unsubscribed:{source}:{locked.email.id}"
-        add_to_outbox(session, ns, event, event_id=event_id, now=now)
+    unsubscribe_client(
+        session,
+        ns,
+        client,
+        source=source,
+        summary=f"Unsubscribed from follow-up emails after a {reason}.",
+        at=at,
+        now=now,
+        email_id=locked.email.id,
+    )
     await session.flush()
