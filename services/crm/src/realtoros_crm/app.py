@@ -13,6 +13,7 @@ from realtoros_contracts import TaskDue
 from realtoros_crm.agents.api import router as agents_router
 from realtoros_crm.api.health import router as health_router
 from realtoros_crm.api.problems import install_problem_handlers
+from realtoros_crm.api.urls import RejectNulInAddress
 from realtoros_crm.claims.consumer import Claimer, subscribe_ticks
 from realtoros_crm.claims.context import ClaimContext
 from realtoros_crm.clients.api import router as clients_router
@@ -111,6 +112,7 @@ def build_app(settings: CrmSettings, clock: Clock = system_clock) -> FastAPI:
             allow_headers=["*"],
         )
     install_problem_handlers(app)
+    app.add_middleware(RejectNulInAddress)
     # Plans start and stop with the client's stage (clients/stages.py).
     app.state.stage_hooks = [*getattr(app.state, "stage_hooks", ()), on_stage_changes_run_plans]
     for router in (

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import ColumnElement, Row, Select, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.clients.models import STAGES, Client, Stage
+from realtoros_crm.fields import InputModel
 
 SortKey = Literal["created_at", "name", "last_contacted_at", "stage"]
 Order = Literal["asc", "desc"]
@@ -25,7 +26,7 @@ class InvalidCursor(ValueError):
     """The cursor is not one this list returned (or belongs to another sort)."""
 
 
-class ClientFilter(BaseModel):
+class ClientFilter(InputModel):
     """The list's query parameters (also those of the CSV export)."""
 
     q: str | None = Field(
