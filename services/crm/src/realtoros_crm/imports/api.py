@@ -21,11 +21,12 @@ from fastapi import (
     status,
 )
 from fastapi.responses import StreamingResponse
-from pydantic import TypeAdapter, ValidationError
+from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
 from realtoros_crm.api.problems import problem_responses
 from realtoros_crm.clients.listing import ClientFilter
+from realtoros_crm.clients.models import STAGES, Stage
 from realtoros_crm.clients.stages import StageHooksDep
 from realtoros_crm.imports.export import export_rows
 from realtoros_crm.imports.jobs import ImportJobs
@@ -41,6 +42,20 @@ SYNC_ROWS = 1000
 """Files up to this many rows are imported within the request (201); larger ones in the
 background (202), with progress at GET /clients/imports/{id}."""
 _MAPPING = TypeAdapter(dict[str, Target])
+_STAGES = TypeAdapter(dict[Annotated[str, StringConstraints(max_length=200)], Stage])
+
+
+def _stages(raw: str | None) -> dict[str, str]:
+    """The agent's names for the file's stage values (the rest are recognised or reported)."""
+    if not raw:
+        return {}
+    try:
+        return dict(_STAGES.validate_python(json.loads(raw)))
+    except (ValueError, ValidationError) as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            f"stages must be a JSON object of the file's stage → one of {', '.join(STAGES)}: {exc}",
+        ) from None
 
 
 def _mapping(raw: str | None, headers: list[str]) -> dict[str, str]:
@@ -96,6 +111,14 @@ async def import_clients(
         str | None,
         Form(description='JSON: CSV header → field, e.g. {"E-mail": "email", "Misc": "ignore"}'),
     ] = None,
+    stages: Annotated[
+        str | None,
+        Form(
+            description="JSON: the file's stage names → ours, e.g. "
+            '{"Warm": "prospect"}. A stage neither recognised nor mapped skips its row, '
+            "with the reason in the report (report.unknown_stages counts them)."
+        ),
+    ] = None,
 ) -> ImportPublic:
     """Import clients from a CSV export (Follow Up Boss, kvCORE, LionDesk, Zillow …)."""
     settings = state.settings
@@ -104,7 +127,7 @@ async def import_clients(
         parsed = await asyncio.to_thread(parse_csv, content, settings.import_max_rows)
     except UnreadableFile as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
-    columns = _mapping(mapping, parsed.headers)
+    columns, stage_names = _mapping(mapping, parsed.headers), _stages(stages)
     job = ClientImport(
         id=uuid.uuid4(),
         agent_id=agent.id,
@@ -121,7 +144,7 @@ async def import_clients(
     )
     session.add(job)
     await session.commit()
-    work = run_import(state.sessions, job.id, parsed, columns, hooks, state.clock)
+    work = run_import(state.sessions, job.id, parsed, columns, hooks, state.clock, stage_names)
     if len(parsed.rows) > SYNC_ROWS:
         ImportJobs.of(request.app).start(work)
         response.status_code = status.HTTP_202_ACCEPTED

@@ -52,6 +52,9 @@ class Progress:
     seen_phones: dict[str, int] = field(default_factory=dict)
     skipped_count: int = 0
     duplicate_count: int = 0
+    unknown_stages: dict[str, int] = field(default_factory=dict)
+    stages: dict[str, str] = field(default_factory=dict)
+    """The agent's mapping of the file's stage names, as given."""
 
     def skip(self, entry: dict[str, Any]) -> None:
         self.skipped_count += 1
@@ -63,11 +66,19 @@ class Progress:
         if len(self.duplicates) < REPORT_LIMIT:
             self.duplicates.append(entry)
 
+    def add(self, checked: Checked) -> None:
+        for entry in checked.skipped:
+            self.skip(entry)
+        for stage, count in checked.unknown_stages.items():
+            self.unknown_stages[stage] = self.unknown_stages.get(stage, 0) + count
+
     def report(self) -> dict[str, Any]:
         return {
             "skipped": self.skipped,
             "duplicates": self.duplicates,
             "duplicate_count": self.duplicate_count,
+            "unknown_stages": dict(list(self.unknown_stages.items())[:REPORT_LIMIT]),
+            "stages": self.stages,
         }
 
 
@@ -180,20 +191,20 @@ async def run_import(
     mapping: dict[str, str],
     hooks: StageHooks,
     clock: Clock,
+    stages: dict[str, str] | None = None,
 ) -> None:
     """Check and write the rows of the job in batches; the job row shows the progress.
     Each batch is checked in a thread while the one before is written (validation is most
     of the CPU an import takes, writing mostly waits for PostgreSQL)."""
-    progress = Progress()
+    progress = Progress(stages=dict(stages or {}))
     starts = range(0, len(parsed.rows), BATCH)
-    checking = [_check(parsed, mapping, start) for start in starts[:1]]
+    checking = [_check(parsed, mapping, start, progress.stages) for start in starts[:1]]
     try:
         for start in starts:
             checked = await checking.pop()
             if start + BATCH < len(parsed.rows):
-                checking.append(_check(parsed, mapping, start + BATCH))
-            for entry in checked.skipped:
-                progress.skip(entry)
+                checking.append(_check(parsed, mapping, start + BATCH, progress.stages))
+            progress.add(checked)
             async with sessions() as session:
                 job = await session.get_one(ClientImport, job_id, with_for_update=True)
                 job.status = "running"
@@ -211,8 +222,10 @@ async def run_import(
         raise
 
 
-def _check(parsed: Parsed, mapping: dict[str, str], start: int) -> asyncio.Future[Checked]:
-    checking = asyncio.to_thread(check_rows, parsed, mapping, start, start + BATCH)
+def _check(
+    parsed: Parsed, mapping: dict[str, str], start: int, stages: dict[str, str]
+) -> asyncio.Future[Checked]:
+    checking = asyncio.to_thread(check_rows, parsed, mapping, start, start + BATCH, stages)
     return asyncio.ensure_future(checking)
 
 
