@@ -13,8 +13,14 @@ from __future__ import annotations
 import functools
 from datetime import timedelta
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 
+from realtoros_crm.agents.devices import (
+    device_key,
+    known_device,
+    remember_device,
+    secure_cookies,
+)
 from realtoros_crm.agents.google import GoogleKeysUnavailable, GoogleTokenInvalid, GoogleVerifier
 from realtoros_crm.agents.schemas import (
     AgentCreate,
@@ -57,8 +63,9 @@ def _throttle(state: CrmState) -> Throttle:
     settings = state.settings
     return Throttle(
         window=timedelta(seconds=settings.login_window_seconds),
-        max_per_email=settings.login_max_failures,
+        max_per_pair=settings.login_max_failures,
         max_per_ip=settings.login_max_failures_per_ip,
+        max_per_account=settings.login_max_failures_per_account,
     )
 
 
@@ -101,20 +108,27 @@ async def register_agent(
 
 @router.post("/auth/login", responses=problem_responses(401, 429))
 async def log_in(
-    data: LoginRequest, request: Request, session: SessionDep, state: StateDep
+    data: LoginRequest, request: Request, response: Response, session: SessionDep, state: StateDep
 ) -> TokenPublic:
-    """Exchange an email address and password for an access and a refresh token."""
+    """Exchange an email address and password for an access and a refresh token (and a
+    device cookie: failed attempts elsewhere never block a device that signed in before)."""
     throttle, ip, now = _throttle(state), _client_ip(request), state.clock()
-    if (wait := await throttle.retry_after(session, email=data.email, ip=ip, now=now)) is not None:
+    key = device_key(state.settings.jwt_secret.get_secret_value())
+    email, device = data.email, known_device(request, key, data.email)
+    wait = await throttle.retry_after(session, email=email, ip=ip, now=now, device=device)
+    if wait is not None:
         raise _too_many(wait)
-    agent = await authenticate(session, data.email, data.password)
+    agent = await authenticate(session, email, data.password)
     if agent is None:
-        await throttle.record_failure(session, email=data.email, ip=ip, now=now)
+        await throttle.record_failure(session, email=email, ip=ip, now=now, device=device)
         await session.commit()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, WRONG_CREDENTIALS)
-    await throttle.clear(session, email=data.email)
+    await throttle.clear(session, email=email, ip=ip, device=device)
     tokens, _ = await start_session(session, agent.id, token_policy(state), now)
     await session.commit()
+    if device is None:
+        secure = secure_cookies(request, state.settings.web_secure_cookies)
+        remember_device(response, key, data.email, secure=secure)
     return tokens
 
 

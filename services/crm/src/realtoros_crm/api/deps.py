@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from realtoros_crm.agents.models import Agent
 from realtoros_crm.agents.security import read_token
 from realtoros_crm.agents.service import get_agent
+from realtoros_crm.agents.tokens_models import RefreshToken
 from realtoros_crm.state import CrmState
 
 
@@ -52,8 +53,7 @@ async def get_current_agent(
 ) -> Agent:
     if credentials is None:
         raise _unauthorized("sign in first: send 'Authorization: Bearer <access_token>'")
-    key = state.settings.jwt_secret.get_secret_value()
-    agent_id = read_token(credentials.credentials, key=key)
+    agent_id = await _live_token_agent(state, session, credentials.credentials)
     agent = await get_agent(session, agent_id) if agent_id is not None else None
     if agent is None:
         raise _unauthorized("the access token is invalid or has expired")
@@ -72,12 +72,33 @@ async def get_current_agent_id(
     loading the agent (the hot read routes, e.g. the client list)."""
     if credentials is None:
         raise _unauthorized("sign in first: send 'Authorization: Bearer <access_token>'")
-    key = state.settings.jwt_secret.get_secret_value()
-    agent_id = read_token(credentials.credentials, key=key)
-    if agent_id is None or await session.scalar(_AGENT_EXISTS, {"id": agent_id}) is None:
+    agent_id = await _live_token_agent(state, session, credentials.credentials)
+    if agent_id is None:
         raise _unauthorized("the access token is invalid or has expired")
     return agent_id
 
 
-_AGENT_EXISTS = select(Agent.id).where(Agent.id == bindparam("id"))
+# The agent exists and the token's sign-in session is live (not logged out): one query.
+_LIVE_SESSION = (
+    select(RefreshToken.agent_id)
+    .join(Agent, Agent.id == RefreshToken.agent_id)
+    .where(
+        RefreshToken.agent_id == bindparam("agent_id"),
+        RefreshToken.family_id == bindparam("session_id"),
+        RefreshToken.revoked_at.is_(None),
+    )
+    .limit(1)
+)
+
+
+async def _live_token_agent(state: CrmState, session: AsyncSession, token: str) -> uuid.UUID | None:
+    """The agent of a valid access token whose session has not been logged out, or None."""
+    claims = read_token(token, key=state.settings.jwt_secret.get_secret_value())
+    if claims is None:
+        return None
+    agent_id, session_id = claims
+    found = await session.scalar(_LIVE_SESSION, {"agent_id": agent_id, "session_id": session_id})
+    return agent_id if found is not None else None
+
+
 CurrentAgentId = Annotated[uuid.UUID, Depends(get_current_agent_id)]

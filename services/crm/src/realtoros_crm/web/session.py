@@ -17,6 +17,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from sqlalchemy import select
 
+from realtoros_crm.agents.devices import secure_cookies
 from realtoros_crm.agents.models import Agent
 from realtoros_crm.agents.security import token_digest
 from realtoros_crm.agents.service import get_agent
@@ -40,8 +41,7 @@ class CsrfRejected(Exception):
 
 
 def _secure(request: Request, state: CrmState) -> bool:
-    mode = state.settings.web_secure_cookies
-    return mode == "always" or (mode == "auto" and request.url.scheme == "https")
+    return secure_cookies(request, state.settings.web_secure_cookies)
 
 
 def _key(state: CrmState) -> bytes:
