@@ -40,7 +40,7 @@ from realtoros_crm.agents.service import (
     update_profile,
 )
 from realtoros_crm.agents.sessions import TokenPolicy, revoke, rotate, start_session
-from realtoros_crm.agents.throttle import Throttle
+from realtoros_crm.agents.throttle import Attempt, Throttle
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
 from realtoros_crm.api.problems import problem_responses
 from realtoros_crm.state import CrmState
@@ -90,14 +90,14 @@ async def register_agent(
     data: AgentCreate, request: Request, session: SessionDep, state: StateDep
 ) -> AgentPublic:
     """Create an agent account (then sign in with POST /auth/login)."""
-    throttle, ip, now = _throttle(state), _client_ip(request), state.clock()
-    if (wait := await throttle.retry_after(session, email=None, ip=ip, now=now)) is not None:
+    throttle, attempt, now = _throttle(state), Attempt(_client_ip(request)), state.clock()
+    if (wait := await throttle.retry_after(session, attempt, now)) is not None:
         raise _too_many(wait)
     try:
         agent = await register(session, data)
     except EmailTaken:
         await session.rollback()
-        await throttle.record_failure(session, email=None, ip=ip, now=now)
+        await throttle.record_failure(session, attempt, now)
         await session.commit()
         raise HTTPException(
             status.HTTP_409_CONFLICT, "an agent with this email address already exists"
@@ -112,18 +112,18 @@ async def log_in(
 ) -> TokenPublic:
     """Exchange an email address and password for an access and a refresh token (and a
     device cookie: failed attempts elsewhere never block a device that signed in before)."""
-    throttle, ip, now = _throttle(state), _client_ip(request), state.clock()
+    throttle, now = _throttle(state), state.clock()
     key = device_key(state.settings.jwt_secret.get_secret_value())
-    email, device = data.email, known_device(request, key, data.email)
-    wait = await throttle.retry_after(session, email=email, ip=ip, now=now, device=device)
-    if wait is not None:
+    device = known_device(request, key, data.email)
+    attempt = Attempt(_client_ip(request), data.email, device)
+    if (wait := await throttle.retry_after(session, attempt, now)) is not None:
         raise _too_many(wait)
-    agent = await authenticate(session, email, data.password)
+    agent = await authenticate(session, data.email, data.password)
     if agent is None:
-        await throttle.record_failure(session, email=email, ip=ip, now=now, device=device)
+        await throttle.record_failure(session, attempt, now)
         await session.commit()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, WRONG_CREDENTIALS)
-    await throttle.clear(session, email=email, ip=ip, device=device)
+    await throttle.clear(session, attempt)
     tokens, _ = await start_session(session, agent.id, token_policy(state), now)
     await session.commit()
     if device is None:

@@ -55,13 +55,24 @@ def device_key(device: str) -> str:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """Who tries to sign in: from where, as which account (None: a registration), on which
+    known device (the id of a verified device cookie of that account)."""
+
+    ip: str
+    email: str | None = None
+    device: str | None = None
+
+
+@dataclass(frozen=True)
 class Throttle:
     window: timedelta
     max_per_pair: int
     max_per_ip: int
     max_per_account: int
 
-    def _limits(self, email: str | None, ip: str, device: str | None) -> list[tuple[str, int]]:
+    def _limits(self, attempt: Attempt) -> list[tuple[str, int]]:
+        email, ip, device = attempt.email, attempt.ip, attempt.device
         if email is not None and device is not None:  # a known device of this account
             return [(device_key(device), self.max_per_pair)]
         limits = [(ip_key(ip), self.max_per_ip)]
@@ -71,19 +82,12 @@ class Throttle:
         return limits
 
     async def retry_after(
-        self,
-        session: AsyncSession,
-        *,
-        email: str | None,
-        ip: str,
-        now: datetime,
-        device: str | None = None,
+        self, session: AsyncSession, attempt: Attempt, now: datetime
     ) -> int | None:
-        """Seconds until a sign-in may be tried again, or None when it may be tried now.
-        ``device``: the id of a verified device cookie of this account."""
+        """Seconds until a sign-in may be tried again, or None when it may be tried now."""
         since = now - self.window
         waits = []
-        for key, limit in self._limits(email, ip, device):
+        for key, limit in self._limits(attempt):
             statement = select(func.count(), func.min(LoginFailure.failed_at)).where(
                 LoginFailure.key == key, LoginFailure.failed_at > since
             )
@@ -92,16 +96,8 @@ class Throttle:
                 waits.append(max(1, math.ceil((oldest + self.window - now).total_seconds())))
         return max(waits) if waits else None
 
-    async def record_failure(
-        self,
-        session: AsyncSession,
-        *,
-        email: str | None,
-        ip: str,
-        now: datetime,
-        device: str | None = None,
-    ) -> None:
-        keys = [key for key, _ in self._limits(email, ip, device)]
+    async def record_failure(self, session: AsyncSession, attempt: Attempt, now: datetime) -> None:
+        keys = [key for key, _ in self._limits(attempt)]
         await session.execute(
             delete(LoginFailure).where(
                 LoginFailure.key.in_(keys), LoginFailure.failed_at <= now - self.window
@@ -110,10 +106,9 @@ class Throttle:
         session.add_all([LoginFailure(key=key, failed_at=now) for key in keys])
         await session.flush()
 
-    async def clear(
-        self, session: AsyncSession, *, email: str, ip: str, device: str | None = None
-    ) -> None:
+    async def clear(self, session: AsyncSession, attempt: Attempt) -> None:
         """A successful sign-in forgives this place's and this device's failures (not the
         account's: those may be an attacker's, elsewhere)."""
-        keys = [pair_key(email, ip)] + ([device_key(device)] if device else [])
+        keys = [pair_key(attempt.email or "", attempt.ip)]
+        keys += [device_key(attempt.device)] if attempt.device else []
         await session.execute(delete(LoginFailure).where(LoginFailure.key.in_(keys)))
