@@ -161,5 +161,6 @@ async def _unsubscribe(
         at=at,
         now=now,
         email_id=locked.email.id,
+        address=client.email or locked.email.to_email,
     )
     await session.flush()

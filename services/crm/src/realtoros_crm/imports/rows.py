@@ -19,7 +19,9 @@ from pydantic import ValidationError
 
 from realtoros_crm.clients.models import STAGES
 from realtoros_crm.clients.schemas import ClientCreate
-from realtoros_crm.imports.mapping import property_type_of, split_tags, stage_of
+from realtoros_crm.customfields.models import CustomField
+from realtoros_crm.customfields.service import FieldValueInvalid, typed_value
+from realtoros_crm.imports.mapping import FIELD_PREFIX, property_type_of, split_tags, stage_of
 
 MAX_CUSTOM_FIELDS = 50
 
@@ -91,12 +93,12 @@ def parse_csv(content: bytes, max_rows: int) -> Parsed:
 
 
 def _fields(
-    values: dict[str, str], custom: dict[str, str], stages: dict[str, str]
+    values: dict[str, str], custom: dict[str, Any], stages: dict[str, str]
 ) -> dict[str, Any]:
     name = values.get("name") or " ".join(
         part for part in (values.get("first_name"), values.get("last_name")) if part
     )
-    data: dict[str, Any] = {"name": name, "email": values.get("email", "")}
+    data: dict[str, Any] = {"name": name, "email": values.get("email") or None}
     for key in ("phone", "property_address", "source", "notes", "timezone"):
         if values.get(key):
             data[key] = values[key]
@@ -119,9 +121,29 @@ def _reason(error: ValidationError) -> str:
         return f"{where}: too long" + (f" (at most {limit} characters)" if limit else "")
     if where == "name" and first["type"] in ("missing", "string_too_short"):
         return "no name"
-    if where == "email" and first["type"] == "missing":
-        return "no email address"
-    return f"{where}: {first['msg']}"
+    return f"{where}: {first['msg']}".removeprefix("row: Value error, ")
+
+
+def _row_values(
+    row: list[str], columns: list[tuple[int, str, str | None]], fields: dict[str, CustomField]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """The row's client fields and custom fields (typed where the agent defined them);
+    :class:`FieldValueInvalid` for a value that does not fit its field."""
+    values: dict[str, str] = {}
+    custom: dict[str, Any] = {}
+    for i, header, target in columns:
+        cell = row[i].strip() if i < len(row) else ""
+        if not cell or target == "ignore":
+            continue
+        if target is not None and target.startswith(FIELD_PREFIX):
+            key = target.removeprefix(FIELD_PREFIX)
+            custom[key] = typed_value(fields[key], cell[:1000])
+        elif target is None:
+            if header:
+                custom[header[:60]] = cell[:1000]
+        elif target not in values:
+            values[target] = cell
+    return values, custom
 
 
 def unknown_stage(value: str) -> str:
@@ -131,50 +153,40 @@ def unknown_stage(value: str) -> str:
     )
 
 
-Columns = list[tuple[int, str, str | None]]
-
-
-def _cells(row: list[str], columns: Columns) -> tuple[dict[str, str], dict[str, str]]:
-    values: dict[str, str] = {}
-    custom: dict[str, str] = {}
-    for i, header, target in columns:
-        cell = row[i].strip() if i < len(row) else ""
-        if not cell or target == "ignore":
-            continue
-        if target is None:
-            if header:
-                custom[header[:60]] = cell[:1000]
-        elif target not in values:
-            values[target] = cell
-    return values, custom
-
-
 def check_rows(
     parsed: Parsed,
     mapping: dict[str, str],
     start: int = 0,
     stop: int | None = None,
+    fields: dict[str, CustomField] | None = None,
     stages: dict[str, str] | None = None,
 ) -> Checked:
-    """Validate the rows ``[start:stop]`` (every row by default) as new clients; unmapped
-    columns become custom fields; ``stages`` maps the file's stage names to ours."""
+    """Validate the rows ``[start:stop]`` (every row by default) as new clients; columns
+    mapped to a custom field are read as its type (``fields``: the agent's, by key);
+    unmapped columns become free-text custom fields; ``stages`` maps the file's stage
+    names to ours."""
     columns = [(i, h, mapping.get(h)) for i, h in enumerate(parsed.headers)]
     checked = Checked()
     stop = len(parsed.rows) if stop is None else min(stop, len(parsed.rows))
     for index in range(start, stop):
         row, line = parsed.rows[index], parsed.line_of(index)
-        values, custom = _cells(row, columns)
         if not any(cell.strip() for cell in row):
             checked.skipped.append({"row": line, "reason": "empty row"})
             continue
-        if not values.get("email"):
-            checked.skipped.append({"row": line, "reason": "no email address"})
+        try:
+            values, custom = _row_values(row, columns, fields or {})
+        except FieldValueInvalid as exc:
+            checked.skipped.append({"row": line, "reason": str(exc)})
+            continue
+        if not values.get("email") and not values.get("phone"):
+            checked.skipped.append({"row": line, "reason": "no email address or phone"})
             continue
         data = _fields(values, custom, stages or {})
         if values.get("stage") and data["stage"] is None:
-            stage = values["stage"]
-            checked.unknown_stages[stage] = checked.unknown_stages.get(stage, 0) + 1
-            checked.skipped.append({"row": line, "reason": unknown_stage(stage)})
+            checked.unknown_stages[values["stage"]] = (
+                checked.unknown_stages.get(values["stage"], 0) + 1
+            )
+            checked.skipped.append({"row": line, "reason": unknown_stage(values["stage"])})
             continue
         try:
             client = ClientCreate.model_validate(data)
