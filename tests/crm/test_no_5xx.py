@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.python.asgi import ASGIClient
 
 from realtoros_crm.app import build_app
@@ -21,7 +21,7 @@ from realtoros_crm.settings import CrmSettings
 SCALE = int(os.environ.get("REALTOROS_FUZZ_EXAMPLES", "1"))
 EXAMPLES = 5 * SCALE
 """Per operation: bounded so the test stays near a minute on a small machine."""
-STATEFUL_EXAMPLES, STATEFUL_STEPS = 30 * SCALE, 8
+STATEFUL_EXAMPLES, STATEFUL_STEPS = 10 * SCALE, 6
 
 
 def _signed_in(client: ASGIClient) -> dict[str, str]:
@@ -74,7 +74,11 @@ def test_no_chain_of_linked_requests_gets_a_5xx(crm_settings: CrmSettings) -> No
 
         class LinkedRequests(schema.as_state_machine()):  # type: ignore[misc]
             def call(self, case: Any, **kwargs: Any) -> Any:
-                return case.call(session=client, headers=headers)
+                try:
+                    return case.call(session=client, headers=headers)
+                except Exception as exc:  # an unhandled error in the app: a failure too
+                    failures.append(f"{case.method} {case.formatted_path}: {exc!r}"[:400])
+                    raise
 
             def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
                 statuses.append(response.status_code)
@@ -82,7 +86,10 @@ def test_no_chain_of_linked_requests_gets_a_5xx(crm_settings: CrmSettings) -> No
                     failures.append(f"{case.method} {case.formatted_path}: {response.text[:300]}")
 
         settings_ = _fuzz_settings(STATEFUL_EXAMPLES)
-        LinkedRequests.run(settings=settings(settings_, stateful_step_count=STATEFUL_STEPS))
+        # No shrinking: a chain replayed meets a database the first run changed, which
+        # Hypothesis reports as a flaky strategy (seen with 30 chains of 8 steps).
+        once = settings(settings_, stateful_step_count=STATEFUL_STEPS, phases=[Phase.generate])
+        LinkedRequests.run(settings=once)
     assert not failures, "\n".join(failures[:20])
     # The chains reached real rows: some linked requests succeeded.
     assert sum(200 <= status < 300 for status in statuses) > STATEFUL_EXAMPLES

@@ -34,7 +34,7 @@ FieldCondition = Annotated[
     str,
     Field(max_length=200, pattern=r"^[a-z][a-z0-9_]{0,59}(=|>=|<=)[^\x00]{1,100}$"),
 ]
-_CONDITION = re.compile(r"^([a-z][a-z0-9_]*)(>=|<=|=)(.+)$")
+_CONDITION = re.compile(r"^([a-z][a-z0-9_]*)(>=|<=|=)(.+)$", re.DOTALL)  # as the pattern: any value
 
 SortKey = Literal["created_at", "name", "last_contacted_at", "stage"]
 Order = Literal["asc", "desc"]
