@@ -34,13 +34,13 @@ async def test_an_injected_address_and_link_never_reach_the_draft(
     published = composed.subject + composed.body_text + " ".join(composed.review_reasons)
     assert "evil" not in published
     assert composed.needs_review is True
-    assert any("link not in the context" in r for r in composed.review_reasons)
-    assert any("email address not in the context" in r for r in composed.review_reasons)
+    assert any("link or web address that is not the agent" in r for r in composed.review_reasons)
+    assert any("email address that is not the agent" in r for r in composed.review_reasons)
     # regenerated once, with the reasons; the injection stayed fenced as data
     first, second = (r["body"]["messages"][1]["content"] for r in fake_llm.requests)
     assert "previous draft was rejected" not in first
     assert "previous draft was rejected" in second
-    assert "link not in the context" in second
+    assert "link or web address that is not the agent" in second
 
 
 async def test_a_failing_draft_that_is_fixed_on_the_second_try_is_sent(

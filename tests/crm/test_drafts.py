@@ -4,6 +4,7 @@ out as DraftRequested through the outbox."""
 
 from __future__ import annotations
 
+import html
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from realtoros_contracts.envelope import H_ID
 from realtoros_crm.clients.models import Client
 from realtoros_runtime.bus import EventPublisher
 from tests.crm.helpers import (
+    PASSWORD,
     Crm,
     SignedIn,
     add_client,
@@ -26,6 +28,7 @@ from tests.crm.helpers import (
 )
 from tests.crm.plan_support import call
 from tests.crm.test_consumers import composed
+from tests.web.support import csrf_of
 
 EDITED_BODY = "Hi Carla,\n\n  The garden *is* lovely — <b>really</b>.\r\n\n\tTalk soon\n"
 
@@ -154,3 +157,26 @@ async def test_an_on_demand_draft_is_requested_at_once_with_the_clients_context(
             update(Client).where(Client.id == uuid.UUID(client["id"])).values(unsubscribed=True)
         )
     await call(crm, who, "POST", f"/clients/{client['id']}/drafts", 409, json=body)
+
+
+HELD_FOR = "the draft had a phone number that is not the agent's (removed)"
+
+
+async def test_in_approval_mode_the_agent_sees_why_a_draft_is_held(
+    crm: Crm, publisher: EventPublisher
+) -> None:
+    """The composer's reason (a removed contact detail) reaches the agent: in the API's
+    draft and on the web app's draft page, not only a bare "awaiting approval"."""
+    who = await sign_up(crm.http, send_mode="approval")
+    who, task = await claimed_task(crm, publisher, who, name="Carla Client")
+    event = composed(task, who, send_mode="approval", needs_review=True, review_reasons=[HELD_FOR])
+    await publisher.publish(event, event_id=str(uuid.uuid4()))
+    await wait_task_status(crm.http, who, task["id"], "awaiting_approval")
+
+    draft = (await crm.http.get(f"/tasks/{task['id']}/draft", headers=who.headers)).json()
+    assert (draft["needs_review"], draft["review_reasons"]) == (True, [HELD_FOR])
+    login = await crm.http.get("/app/login")
+    form = {"csrf": csrf_of(login.text), "email": who.agent["email"], "password": PASSWORD}
+    assert (await crm.http.post("/app/login", data=form)).status_code == 303
+    page = await crm.http.get(f"/app/drafts/{task['id']}")
+    assert "Needs review: " + HELD_FOR in html.unescape(page.text)

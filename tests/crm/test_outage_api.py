@@ -27,7 +27,13 @@ def _closed_port() -> int:
 def signed_in(crm_settings: CrmSettings) -> dict[str, str]:
     """A valid access token (it is checked without the database) of some agent."""
     key = crm_settings.jwt_secret.get_secret_value()
-    token = issue_token(uuid.uuid4(), key=key, now=datetime.now(UTC), ttl=timedelta(minutes=5))
+    token = issue_token(
+        uuid.uuid4(),
+        key=key,
+        now=datetime.now(UTC),
+        ttl=timedelta(minutes=5),
+        session_id=uuid.uuid4(),
+    )
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -225,6 +225,26 @@ async def test_subscription_is_confirmed_only_on_the_sns_host(
     assert sns.confirmations[-1].endswith(genuine["Token"])
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+        b"\xff\xfe not utf-8",
+        b'{"Type": {"nested": [1, 2]}, "MessageId": ["x"], "Signature": 1}',
+        b'{"Type": "Notification", "SignatureVersion": [1], "SigningCertURL": {}}',
+        b"NaN",
+        b"",
+    ],
+    ids=["deep-array", "deep-object", "not-utf8", "wrong-types", "wrong-types-2", "nan", "empty"],
+)
+async def test_anything_unparseable_is_a_400_never_a_5xx(
+    http: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await post(http, body)
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
+
+
 async def test_only_post_is_allowed(http: httpx.AsyncClient) -> None:
     assert (await http.get(PATH)).status_code == 405
 

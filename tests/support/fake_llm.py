@@ -92,6 +92,13 @@ def reject_formats(*formats: str, **extra: Any) -> Behaviour:
     return {"kind": "reject_format", "formats": list(formats or ("json_schema",)), **extra}
 
 
+def obey_injections(**extra: Any) -> Behaviour:
+    """A model that does whatever the client data says: the email repeats every line of
+    the fenced client data (the name, the property, the notes, custom fields, the timeline)
+    word for word, so any address, link or number injected there reaches the draft."""
+    return {"kind": "obey", **extra}
+
+
 def delayed(seconds: float, then: Behaviour | None = None) -> Behaviour:
     """Wait ``seconds`` before doing ``then`` (the default answer when None)."""
     return {**(then or {"kind": "default"}), "delay": seconds}
@@ -265,6 +272,8 @@ class FakeLLM:
             return self._completion(body, behaviour, behaviour["content"])
         if kind == "answer":
             email = {"subject": behaviour["subject"], "body": behaviour["body"]}
+        elif kind == "obey":
+            email = obedient_email(body)
         else:
             email = default_email(body)
         return self._completion(body, behaviour, json.dumps(email))
@@ -372,6 +381,24 @@ def default_email(request: dict[str, Any]) -> dict[str, str]:
             "If anything has changed in what you are looking for, I would love to hear it.\n\n"
             "Would you have 15 minutes this week for a quick call?"
         ),
+    }
+
+
+_FENCE = re.compile(r"<<<CLIENT_DATA\n(.*?)\nCLIENT_DATA>>>", re.DOTALL)
+
+
+def obedient_email(request: dict[str, Any]) -> dict[str, str]:
+    """What an injected model writes: the default email plus the client data verbatim, and
+    the property line in the subject."""
+    prompt = _user_prompt(request)
+    fenced = match.group(1) if (match := _FENCE.search(prompt)) else ""
+    values = [line.split(": ", 1)[-1] for line in fenced.splitlines()]
+    email = default_email(request)
+    prop = next((line[len("Property: ") :] for line in fenced.splitlines() if
+                 line.startswith("Property: ")), "")  # fmt: skip
+    return {
+        "subject": f"{email['subject']} {prop}"[:120].strip(),
+        "body": email["body"] + "\n\nAs you asked: " + "\n".join(values),
     }
 
 

@@ -280,6 +280,10 @@ class DraftRequested(TaskDue):
     regenerate: bool = Field(default=False, description="A new draft for an existing email.")
 
 
+UnsubscribeSource = Literal["link", "one-click", "agent", "complaint", "bounce", "reply"]
+"""What asked for an unsubscription."""
+
+
 class ClientUnsubscribed(Event):
     """A client asked to receive no more email (unsubscribe link, one-click, or the agent)."""
 
@@ -291,7 +295,7 @@ class ClientUnsubscribed(Event):
     agent_id: UUID
     client_id: UUID
     email: str = Field(max_length=320)
-    source: Literal["link", "one-click", "agent", "complaint", "bounce", "reply"]
+    source: UnsubscribeSource
     unsubscribed_at: AwareDatetime
 
     def ce_subject(self) -> str:

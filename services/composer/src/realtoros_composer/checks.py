@@ -1,21 +1,18 @@
 """The checks a draft passes before it is published, and the clean-up done on every draft.
 
 ``check`` returns the reasons a draft needs the agent's review (empty: it may be sent).
-``sanitize`` removes what must never go out even in a draft for review: links and email
-addresses that are not in the agent's trusted context (they may come from a prompt
-injection in the client's notes), and a trailing sign-off (the mailer signs).
-
-The trusted context is what the agent wrote for this email or about themselves: the
-instructions, the agent's details, the client's own address and the property. Notes and
-timeline text are untrusted: a link or address found only there is still removed.
+``sanitize`` removes what must never go out even in a draft for review: any contact detail
+(address, link, domain, phone number, look-alike text) that is not the agent's own (see
+``contacts``: they may come from a prompt injection in any client field), and a trailing
+sign-off (the mailer signs).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from realtoros_composer.contacts import Trusted, scrub
 from realtoros_composer.fair_housing import fair_housing_flags
 from realtoros_contracts import TaskDue
 
@@ -28,11 +25,6 @@ PLACEHOLDER = re.compile(
     re.IGNORECASE,
 )
 _AMOUNT = re.compile(r"[$€£]\s?\d[\d,.]*(?:\s?[kKmM]\b)?")
-_URL = re.compile(
-    r"(?:https?://|www\.)[^\s<>()\"']+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/[^\s<>()\"']*",
-    re.IGNORECASE,
-)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _CLOSING = re.compile(
     r"^(?:best|best regards|kind regards|warm regards|warmly|regards|sincerely|cheers|"
     r"all the best|talk soon|thanks|many thanks|yours truly|respectfully)[,.!]?$",
@@ -50,21 +42,35 @@ MAX_BULLETS = 3
 
 @dataclass(frozen=True)
 class Cleaned:
+    subject: str
     body: str
     reasons: list[str]
     """What was removed, as review reasons."""
 
 
-def trusted_text(task: TaskDue) -> str:
-    agent, client = task.agent, task.client
-    parts = [task.instructions, agent.name, agent.email, agent.phone, agent.brokerage]
-    parts += [client.email, client.property_address, task.delivery.reply_to]
-    return " ".join(p for p in parts if p).lower()
+def trusted_contacts(task: TaskDue) -> Trusted:
+    """The agent's own contact details: the only ones an email may carry."""
+    agent, delivery = task.agent, task.delivery
+    return Trusted.of(
+        [
+            task.instructions,
+            agent.email,
+            agent.phone,
+            delivery.reply_to,
+            delivery.signature,
+            delivery.postal_address,
+            delivery.unsubscribe_url,
+        ]
+    )
 
 
 def all_context(task: TaskDue) -> str:
-    parts = [trusted_text(task), task.client.notes or "", *task.client.custom_fields.values()]
-    return " ".join([*parts, *(entry.summary for entry in task.timeline)])
+    """Every text the draft may draw figures from (trusted or not: amounts are checked,
+    not removed)."""
+    agent, client = task.agent, task.client
+    parts = [task.instructions, agent.name, agent.brokerage, client.property_address]
+    parts += [client.notes, *client.custom_fields.values()]
+    return " ".join([*(p for p in parts if p), *(entry.summary for entry in task.timeline)])
 
 
 def strip_sign_off(body: str) -> str:
@@ -78,29 +84,12 @@ def strip_sign_off(body: str) -> str:
     return body.strip()
 
 
-def sanitize(body: str, task: TaskDue) -> Cleaned:
-    """Remove foreign links and addresses and a trailing sign-off."""
-    trusted = trusted_text(task)
-    reasons: list[str] = []
-
-    def drop(kind: str, replacement: str) -> Callable[[re.Match[str]], str]:
-        def replace(match: re.Match[str]) -> str:
-            if match.group(0).rstrip(".,;:!?").lower() in trusted:
-                return match.group(0)
-            if kind not in reasons:
-                reasons.append(kind)
-            return replacement
-
-        return replace
-
-    address = drop(
-        "the draft had an email address not in the context (removed)", "(address removed)"
-    )
-    body = _EMAIL.sub(address, body)
-    body = _URL.sub(
-        drop("the draft had a link not in the context (removed)", "(link removed)"), body
-    )
-    return Cleaned(strip_sign_off(body), reasons)
+def sanitize(subject: str, body: str, task: TaskDue) -> Cleaned:
+    """Remove every contact detail that is not the agent's, and a trailing sign-off."""
+    trusted = trusted_contacts(task)
+    clean_subject, clean_body = scrub(subject, trusted), scrub(body, trusted)
+    reasons = list(dict.fromkeys(clean_subject.reasons + clean_body.reasons))
+    return Cleaned(clean_subject.text, strip_sign_off(clean_body.text), reasons)
 
 
 def check(subject: str, body: str, task: TaskDue) -> list[str]:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 
 from faststream.nats import NatsMessage
 
-from realtoros_composer.drafts import ComposeError, Composer, Draft
+from realtoros_composer.checks import sanitize
+from realtoros_composer.drafts import ComposeError, Composer, Draft, flatten
 from realtoros_composer.metrics import ComposerMetrics
 from realtoros_contracts import ComposeFailed, DraftRequested, EmailComposed, TaskDue
 from realtoros_runtime.consuming import envelope_of
@@ -55,6 +56,22 @@ def failed_event(task: TaskDue, error: ComposeError) -> ComposeFailed:
     )
 
 
+def only_agent_contacts(draft: Draft, task: TaskDue) -> Draft:
+    """The last gate before publishing, whatever composed the draft (a template fills in
+    the property address too): a contact detail that is not the agent's is removed and the
+    draft held with the reason."""
+    cleaned = sanitize(draft.subject, draft.body, task)
+    if not cleaned.reasons:
+        return draft
+    reasons = [r for r in cleaned.reasons if r not in draft.review_reasons]
+    return replace(
+        draft,
+        subject=flatten(cleaned.subject),
+        body=cleaned.body,
+        review_reasons=[*draft.review_reasons, *reasons],
+    )
+
+
 @contextlib.asynccontextmanager
 async def keep_alive(msg: NatsMessage, every: float) -> AsyncIterator[None]:
     """Tell JetStream the message is still being worked on, so a slow LLM (retries,
@@ -91,7 +108,7 @@ class Composing:
             return Draft(task.template.subject, task.template.body, composer="template")
         try:
             async with keep_alive(msg, self.heartbeat):
-                return await self.composer.compose(task)
+                return only_agent_contacts(await self.composer.compose(task), task)
         except ComposeError as exc:
             log.warning(
                 "email %s not composed after %d attempt(s): %s",
@@ -101,9 +118,9 @@ class Composing:
             )
             if self.fallback is None:
                 return exc
-            draft = await self.fallback.compose(task)
+            draft = only_agent_contacts(await self.fallback.compose(task), task)
             reasons = [FALLBACK_REASON, f"the LLM failed: {exc.reason}"[:500]]
-            return replace(draft, review_reasons=reasons)
+            return replace(draft, review_reasons=[*reasons, *draft.review_reasons])
 
     async def publish(self, task: TaskDue, msg: NatsMessage, *, requested: bool) -> None:
         source_id = envelope_of(msg).id

@@ -53,7 +53,7 @@ class Refusal(MalformedAnswer):
 class _Answer:
     """One usable answer of the model, cleaned, with what it cost."""
 
-    email: EmailDraft
+    subject: str
     body: str
     removed: list[str]
     completion: ChatCompletion
@@ -83,7 +83,7 @@ class LlmComposer:
     async def compose(self, task: TaskDue) -> Draft:
         attempts = _Tally()
         answer = await self._answer(task, attempts, feedback=None)
-        reasons = answer.removed + check(answer.email.subject, answer.body, task)
+        reasons = answer.removed + check(answer.subject, answer.body, task)
         if reasons:
             log.info(
                 "email %s: draft failed its checks (%s); asking again",
@@ -96,10 +96,10 @@ class LlmComposer:
                 log.warning("email %s: no second draft (%s)", task.email_id, exc.reason)
             else:
                 answer = second
-                reasons = second.removed + check(second.email.subject, second.body, task)
+                reasons = second.removed + check(second.subject, second.body, task)
         usage = _total_usage(attempts.usage)
         return Draft(
-            subject=flatten(answer.email.subject),
+            subject=flatten(answer.subject),
             body=answer.body,
             composer="llm",
             model=answer.completion.model or self._model,
@@ -120,8 +120,8 @@ class LlmComposer:
                 malformed_left -= 1
                 log.warning("email %s: %s; asking again", task.email_id, exc)
                 continue
-            cleaned = sanitize(email.body, task)
-            return _Answer(email, cleaned.body, cleaned.reasons, completion)
+            cleaned = sanitize(email.subject, email.body, task)
+            return _Answer(cleaned.subject, cleaned.body, cleaned.reasons, completion)
 
     async def _complete(
         self, task: TaskDue, tally: _Tally, feedback: list[str] | None

@@ -15,6 +15,7 @@ from realtoros_crm.agents.api import router as agents_router
 from realtoros_crm.api.health import database_check
 from realtoros_crm.api.health import router as health_router
 from realtoros_crm.api.problems import install_problem_handlers
+from realtoros_crm.api.urls import RejectNulInAddress
 from realtoros_crm.apikeys.api import router as api_keys_router
 from realtoros_crm.claims.consumer import Claimer, subscribe_ticks
 from realtoros_crm.claims.context import ClaimContext
@@ -159,6 +160,7 @@ def build_app(settings: CrmSettings, clock: Clock = system_clock) -> FastAPI:
             allow_headers=["*"],
         )
     install_problem_handlers(app)
+    app.add_middleware(RejectNulInAddress)
     install_template_errors(app)
     # Plans start and stop with the client's stage (clients/stages.py).
     app.state.stage_hooks = [

@@ -60,9 +60,20 @@ class CrmSettings(DatabaseSettings):
     google_jwks_cache_seconds: int = Field(default=3600, ge=0, le=86_400)
     google_clock_skew_seconds: int = Field(default=60, ge=0, le=600)
     login_max_failures: int = Field(
-        default=5, ge=1, le=1000, description="Failed sign-ins per email within the window."
+        default=5,
+        ge=1,
+        le=1000,
+        description="Failed sign-ins per account from one client address (or one known "
+        "device) within the window.",
     )
     login_max_failures_per_ip: int = Field(default=30, ge=1, le=100_000)
+    login_max_failures_per_account: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="Failed sign-ins per account from all unknown devices within the window "
+        "(devices that signed in before are never blocked by it).",
+    )
     login_window_seconds: int = Field(default=900, ge=1, le=86_400)
     import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
     import_max_rows: int = Field(default=100_000, ge=1, le=1_000_000)

@@ -3,7 +3,9 @@ that records it. The signed token is the only credential.
 
 A GET never changes anything (mail scanners and link previews follow links). The POST
 marks the client unsubscribed and writes ``ClientUnsubscribed`` to the outbox in the same
-transaction, once: a second POST finds the client already unsubscribed and emits nothing.
+transaction (``clients.unsubscribing``), once: a second POST finds the client already
+unsubscribed and emits nothing; after the agent re-subscribes the client, the link works
+again and records a new unsubscription.
 """
 
 from __future__ import annotations
@@ -16,11 +18,9 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
-from realtoros_contracts import ClientUnsubscribed
-from realtoros_crm.activities.service import record_activity
 from realtoros_crm.api.deps import SessionDep, StateDep
+from realtoros_crm.clients import unsubscribing
 from realtoros_crm.clients.models import Client
-from realtoros_crm.messaging.outbox import add_to_outbox
 from realtoros_crm.unsubscribe_tokens import verify_unsubscribe
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,6 @@ def _page(title: str, body: str) -> HTMLResponse:
 
 ONE_CLICK_BODY = b"List-Unsubscribe=One-Click"
 BODY_LIMIT = 4096
-
-
-def unsubscribed_event_id(client_id: object) -> str:
-    return f"unsubscribed:{client_id}"
 
 
 async def _source(request: Request) -> Literal["link", "one-click"]:
@@ -86,27 +82,12 @@ async def unsubscribe_client(
     client = (await session.scalars(query)).one_or_none()
     if client is None:
         raise _invalid()
-    if not client.unsubscribed:
-        now = state.clock()
-        client.unsubscribed, client.updated_at = True, now
-        record_activity(
-            session,
-            agent_id=client.agent_id,
-            client_id=client.id,
-            kind="unsubscribed",
-            summary="The client unsubscribed from follow-up emails.",
-            occurred_at=now,
-        )
-        if client.email:  # the mailer suppresses the address (none: nothing to suppress)
-            event = ClientUnsubscribed(
-                agent_id=client.agent_id,
-                client_id=client.id,
-                email=client.email,
-                source=await _source(request),
-                unsubscribed_at=now,
-            )
-            event_id = unsubscribed_event_id(client.id)
-            add_to_outbox(session, state.bus.ns, event, event_id=event_id, now=now)
+    now, source = state.clock(), await _source(request)
+    summary = "The client unsubscribed from follow-up emails."
+    recorded = unsubscribing.unsubscribe_client(
+        session, state.bus.ns, client, source=source, summary=summary, at=now, now=now
+    )
+    if recorded:
         await session.commit()
-        log.info("client %s unsubscribed", client.id)
+        log.info("client %s unsubscribed (%s)", client.id, source)
     return _page("Unsubscribed", "<p>You will not receive further follow-up emails.</p>")

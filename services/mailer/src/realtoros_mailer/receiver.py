@@ -1,7 +1,9 @@
 """``POST /ses/notifications``: SES event notifications delivered by Amazon SNS.
 
 Every message is verified (see :mod:`realtoros_mailer.sns`) before anything happens; a
-forged, unsigned or malformed one gets a 4xx and changes nothing. A subscription
+forged, unsigned or malformed one (not JSON, nested too deeply, fields of the wrong type)
+gets a 4xx and changes nothing: SNS retries a 5xx for days, so only trouble on our side
+may answer one. A subscription
 confirmation is confirmed by GETting its SubscribeURL — only on the genuine SNS host. A
 notification becomes a provider event (EmailDelivered, EmailBounced, …) published with
 id ``ses:<SNS MessageId>``; hard bounces and complaints suppress the address. SNS
@@ -118,8 +120,9 @@ class NotificationReceiver:
             raise Rejected(413, "the message is too large") from None
         try:
             message = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise Rejected(400, "the body is not JSON") from None
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: JSON nested deeper than the parser goes is not an SNS message
+            raise Rejected(400, "the body is not JSON (or is nested too deeply)") from None
         if not isinstance(message, dict):
             raise Rejected(400, "the body is not a JSON object")
         return message
@@ -145,7 +148,7 @@ class NotificationReceiver:
             return "duplicate"
         try:
             notification = json.loads(str(message["Message"]))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise Rejected(400, "not a usable SES notification: not JSON") from None
         if isinstance(notification, dict) and notification.get("notificationType") == "Received":
             result = await self._receive_mail(notification)
@@ -153,7 +156,7 @@ class NotificationReceiver:
             return result
         try:
             outcome = interpret(notification)
-        except (ValueError, UnusableNotification, ValidationError) as exc:
+        except (ValueError, RecursionError, UnusableNotification, ValidationError) as exc:
             reason = exc.error_count() if isinstance(exc, ValidationError) else exc
             raise Rejected(400, f"not a usable SES notification: {reason}") from None
         if outcome.event is not None:

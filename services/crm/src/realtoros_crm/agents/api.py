@@ -13,8 +13,14 @@ from __future__ import annotations
 import functools
 from datetime import timedelta
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 
+from realtoros_crm.agents.devices import (
+    device_key,
+    known_device,
+    remember_device,
+    secure_cookies,
+)
 from realtoros_crm.agents.google import GoogleKeysUnavailable, GoogleTokenInvalid, GoogleVerifier
 from realtoros_crm.agents.schemas import (
     AgentCreate,
@@ -34,7 +40,7 @@ from realtoros_crm.agents.service import (
     update_profile,
 )
 from realtoros_crm.agents.sessions import TokenPolicy, revoke, rotate, start_session
-from realtoros_crm.agents.throttle import Throttle
+from realtoros_crm.agents.throttle import Attempt, Throttle
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
 from realtoros_crm.api.problems import problem_responses
 from realtoros_crm.state import CrmState
@@ -57,8 +63,9 @@ def _throttle(state: CrmState) -> Throttle:
     settings = state.settings
     return Throttle(
         window=timedelta(seconds=settings.login_window_seconds),
-        max_per_email=settings.login_max_failures,
+        max_per_pair=settings.login_max_failures,
         max_per_ip=settings.login_max_failures_per_ip,
+        max_per_account=settings.login_max_failures_per_account,
     )
 
 
@@ -83,14 +90,14 @@ async def register_agent(
     data: AgentCreate, request: Request, session: SessionDep, state: StateDep
 ) -> AgentPublic:
     """Create an agent account (then sign in with POST /auth/login)."""
-    throttle, ip, now = _throttle(state), _client_ip(request), state.clock()
-    if (wait := await throttle.retry_after(session, email=None, ip=ip, now=now)) is not None:
+    throttle, attempt, now = _throttle(state), Attempt(_client_ip(request)), state.clock()
+    if (wait := await throttle.retry_after(session, attempt, now)) is not None:
         raise _too_many(wait)
     try:
         agent = await register(session, data)
     except EmailTaken:
         await session.rollback()
-        await throttle.record_failure(session, email=None, ip=ip, now=now)
+        await throttle.record_failure(session, attempt, now)
         await session.commit()
         raise HTTPException(
             status.HTTP_409_CONFLICT, "an agent with this email address already exists"
@@ -101,20 +108,27 @@ async def register_agent(
 
 @router.post("/auth/login", responses=problem_responses(401, 429))
 async def log_in(
-    data: LoginRequest, request: Request, session: SessionDep, state: StateDep
+    data: LoginRequest, request: Request, response: Response, session: SessionDep, state: StateDep
 ) -> TokenPublic:
-    """Exchange an email address and password for an access and a refresh token."""
-    throttle, ip, now = _throttle(state), _client_ip(request), state.clock()
-    if (wait := await throttle.retry_after(session, email=data.email, ip=ip, now=now)) is not None:
+    """Exchange an email address and password for an access and a refresh token (and a
+    device cookie: failed attempts elsewhere never block a device that signed in before)."""
+    throttle, now = _throttle(state), state.clock()
+    key = device_key(state.settings.jwt_secret.get_secret_value())
+    device = known_device(request, key, data.email)
+    attempt = Attempt(_client_ip(request), data.email, device)
+    if (wait := await throttle.retry_after(session, attempt, now)) is not None:
         raise _too_many(wait)
     agent = await authenticate(session, data.email, data.password)
     if agent is None:
-        await throttle.record_failure(session, email=data.email, ip=ip, now=now)
+        await throttle.record_failure(session, attempt, now)
         await session.commit()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, WRONG_CREDENTIALS)
-    await throttle.clear(session, email=data.email)
+    await throttle.clear(session, attempt)
     tokens, _ = await start_session(session, agent.id, token_policy(state), now)
     await session.commit()
+    if device is None:
+        secure = secure_cookies(request, state.settings.web_secure_cookies)
+        remember_device(response, key, data.email, secure=secure)
     return tokens
 
 

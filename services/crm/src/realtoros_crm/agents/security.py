@@ -41,16 +41,23 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
     return await asyncio.to_thread(_verify, password_hash, password)
 
 
-def issue_token(agent_id: uuid.UUID, *, key: str, now: datetime, ttl: timedelta) -> str:
-    claims = {"sub": str(agent_id), "iat": now, "exp": now + ttl}
+def issue_token(
+    agent_id: uuid.UUID, *, key: str, now: datetime, ttl: timedelta, session_id: uuid.UUID
+) -> str:
+    """An access token of the sign-in session ``session_id`` (the refresh token family):
+    it works only while that session is live, so logging out ends it at once."""
+    claims = {"sub": str(agent_id), "sid": str(session_id), "iat": now, "exp": now + ttl}
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
-def read_token(token: str, *, key: str) -> uuid.UUID | None:
-    """The agent id a valid, unexpired token names, or None."""
+def read_token(token: str, *, key: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(agent id, session id) of a valid, unexpired token, or None. Whether the session is
+    still live is the caller's check (``api.deps``)."""
     try:
-        claims = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
-        return uuid.UUID(str(claims["sub"]))
+        claims = jwt.decode(
+            token, key, algorithms=[ALGORITHM], options={"require": ["sub", "sid", "exp"]}
+        )
+        return uuid.UUID(str(claims["sub"])), uuid.UUID(str(claims["sid"]))
     except (jwt.PyJWTError, ValueError):
         return None
 

@@ -43,7 +43,9 @@ async def start_session(
     session.add(row)
     await session.flush()
     tokens = TokenPublic(
-        access_token=issue_token(agent_id, key=policy.key, now=now, ttl=policy.access_ttl),
+        access_token=issue_token(
+            agent_id, key=policy.key, now=now, ttl=policy.access_ttl, session_id=row.family_id
+        ),
         expires_in=int(policy.access_ttl.total_seconds()),
         refresh_token=raw,
         refresh_expires_in=int(policy.refresh_ttl.total_seconds()),
@@ -84,8 +86,9 @@ async def rotate(
 
 
 async def revoke(session: AsyncSession, raw: str, agent_id: uuid.UUID, now: datetime) -> None:
-    """Log out: the token's whole family ends (any copies with it). A token that is not
-    the agent's: nothing (and nothing said)."""
+    """Log out: the token's whole family ends (any copies with it), and with it every
+    access token issued in that session (checked per request). A token that is not the
+    agent's: nothing (and nothing said)."""
     row = await _locked(session, raw)
     if row is not None and row.agent_id == agent_id:
         await _revoke_family(session, row.family_id, now)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from realtoros_crm.agents.models import Agent
 from realtoros_crm.agents.security import read_token
 from realtoros_crm.agents.service import get_agent
+from realtoros_crm.agents.tokens_models import RefreshToken
 from realtoros_crm.apikeys.models import ApiKey
 from realtoros_crm.apikeys.scopes import required_scope
 from realtoros_crm.apikeys.service import TOUCH_EVERY, is_api_key, key_for_secret, touch
@@ -109,7 +110,7 @@ async def _authenticated_id(
     if is_api_key(token):
         return await _key_agent_id(request, state, session, token, in_url)
     request.state.api_key = None
-    return read_token(token, key=state.settings.jwt_secret.get_secret_value())
+    return await _live_token_agent(state, session, token)
 
 
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -143,12 +144,34 @@ async def get_current_agent_id(
     """``get_current_agent`` for the routes that need only the id: the same checks, without
     loading the agent (the hot read routes, e.g. the client list)."""
     agent_id = await _authenticated_id(request, state, session, credentials, header_key)
-    if agent_id is None or await session.scalar(_AGENT_EXISTS, {"id": agent_id}) is None:
+    if agent_id is None:
         raise _unauthorized("the access token is invalid or has expired")
     return agent_id
 
 
-_AGENT_EXISTS = select(Agent.id).where(Agent.id == bindparam("id"))
+# The agent exists and the token's sign-in session is live (not logged out): one query.
+_LIVE_SESSION = (
+    select(RefreshToken.agent_id)
+    .join(Agent, Agent.id == RefreshToken.agent_id)
+    .where(
+        RefreshToken.agent_id == bindparam("agent_id"),
+        RefreshToken.family_id == bindparam("session_id"),
+        RefreshToken.revoked_at.is_(None),
+    )
+    .limit(1)
+)
+
+
+async def _live_token_agent(state: CrmState, session: AsyncSession, token: str) -> uuid.UUID | None:
+    """The agent of a valid access token whose session has not been logged out, or None."""
+    claims = read_token(token, key=state.settings.jwt_secret.get_secret_value())
+    if claims is None:
+        return None
+    agent_id, session_id = claims
+    found = await session.scalar(_LIVE_SESSION, {"agent_id": agent_id, "session_id": session_id})
+    return agent_id if found is not None else None
+
+
 CurrentAgentId = Annotated[uuid.UUID, Depends(get_current_agent_id)]
 
 

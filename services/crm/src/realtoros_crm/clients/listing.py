@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import (
     ColumnElement,
     Numeric,
@@ -28,12 +28,13 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.clients.models import STAGES, Client, Stage
+from realtoros_crm.fields import InputModel
 
 FieldCondition = Annotated[
     str,
     Field(max_length=200, pattern=r"^[a-z][a-z0-9_]{0,59}(=|>=|<=)[^\x00]{1,100}$"),
 ]
-_CONDITION = re.compile(r"^([a-z][a-z0-9_]*)(>=|<=|=)(.+)$")
+_CONDITION = re.compile(r"^([a-z][a-z0-9_]*)(>=|<=|=)(.+)$", re.DOTALL)  # as the pattern: any value
 
 SortKey = Literal["created_at", "name", "last_contacted_at", "stage"]
 Order = Literal["asc", "desc"]
@@ -43,7 +44,7 @@ class InvalidCursor(ValueError):
     """The cursor is not one this list returned (or belongs to another sort)."""
 
 
-class ClientFilter(BaseModel):
+class ClientFilter(InputModel):
     """The list's query parameters (also those of the CSV export)."""
 
     q: str | None = Field(

@@ -17,7 +17,7 @@ from pydantic import (
 
 from realtoros_crm.agents.schemas import TimeZone
 from realtoros_crm.clients.models import PropertyType, Stage
-from realtoros_crm.fields import Email, InputModel, Name, Phone
+from realtoros_crm.fields import Email, InputModel, Name, Phone, not_blank
 
 
 def _one_line(value: str) -> str:
@@ -36,6 +36,7 @@ Tag = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
     AfterValidator(_one_line),
+    AfterValidator(not_blank),
 ]
 Tags = Annotated[list[Tag], Field(max_length=50), AfterValidator(_unique)]
 Source = Annotated[

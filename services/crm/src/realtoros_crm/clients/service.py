@@ -13,14 +13,14 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_object_session
 
-from realtoros_contracts import ClientUnsubscribed, Namespace
+from realtoros_contracts import Namespace
 from realtoros_crm.activities.service import record_activity
 from realtoros_crm.clients.events import announce_client_update
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.schemas import REACHABLE, ClientCreate, ClientUpdate, DuplicateMatch
 from realtoros_crm.clients.stages import StageChange
+from realtoros_crm.clients.unsubscribing import unsubscribe_client
 from realtoros_crm.customfields.service import FieldValueInvalid, check_values
-from realtoros_crm.messaging.outbox import add_to_outbox
 
 STAGE_LABELS = {"under_contract": "under contract"}
 
@@ -165,19 +165,9 @@ def change_stage(client: Client, stage: str, now: datetime) -> StageChange | Non
 
 def mark_unsubscribed(client: Client, ns: Namespace, now: datetime) -> None:
     """The agent records that the client wants no more email: same effect as the link."""
-    client.unsubscribed, client.updated_at = True, now
-    _note(client, "unsubscribed", "Marked unsubscribed by the agent.", now)
-    if not client.email:
-        return  # no address for the mailer to suppress
-    event = ClientUnsubscribed(
-        agent_id=client.agent_id,
-        client_id=client.id,
-        email=client.email,
-        source="agent",
-        unsubscribed_at=now,
-    )
-    event_id = f"unsubscribed:{client.id}:{now.isoformat()}"
-    add_to_outbox(object_session_of(client), ns, event, event_id=event_id, now=now)
+    summary = "Marked unsubscribed by the agent."
+    session = object_session_of(client)
+    unsubscribe_client(session, ns, client, source="agent", summary=summary, at=now, now=now)
 
 
 async def update_client(

@@ -5,8 +5,6 @@ emits ClientUnsubscribed through the outbox. Flushes only: the caller commits.""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -14,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_contracts import (
-    ClientUnsubscribed,
     EmailBounced,
     EmailClicked,
     EmailComplained,
@@ -24,10 +21,9 @@ from realtoros_contracts import (
     EmailRejected,
     Namespace,
 )
-from realtoros_crm.activities.service import record_activity
 from realtoros_crm.clients.models import Client
+from realtoros_crm.clients.unsubscribing import unsubscribe_client
 from realtoros_crm.emails.service import Locked, lock_email
-from realtoros_crm.messaging.outbox import add_to_outbox
 from realtoros_crm.plans.runs import finish_if_complete, stop_client_plans
 
 
@@ -155,51 +151,16 @@ async def _unsubscribe(
 ) -> None:
     client = await _client(session, locked)
     reason = "hard bounce" if source == "bounce" else "spam complaint"
-    await unsubscribe_client(
+    await stop_client_plans(session, client.id, f"client unsubscribed ({reason})", now)
+    unsubscribe_client(
         session,
         ns,
         client,
-        Opt(source, reason, locked.email.id, locked.email.to_email),
+        source=source,
+        summary=f"Unsubscribed from follow-up emails after a {reason}.",
         at=at,
         now=now,
+        email_id=locked.email.id,
+        address=client.email or locked.email.to_email,
     )
-
-
-@dataclass(frozen=True)
-class Opt:
-    """Why a client is unsubscribed without the link: the source, in words, and the email."""
-
-    source: Literal["bounce", "complaint", "reply"]
-    reason: str
-    email_id: uuid.UUID | None = None
-    to_email: str = ""
-    """The address written to (a phone-only client has none of their own on record)."""
-
-
-async def unsubscribe_client(
-    session: AsyncSession, ns: Namespace, client: Client, opt: Opt, *, at: datetime, now: datetime
-) -> None:
-    """Stop the client's plans and unsubscribe them (once: ClientUnsubscribed through the
-    outbox) because of a bounce, a complaint or a reply asking to stop."""
-    await stop_client_plans(session, client.id, f"client unsubscribed ({opt.reason})", now)
-    if not client.unsubscribed:
-        client.unsubscribed, client.updated_at = True, now
-        record_activity(
-            session,
-            agent_id=client.agent_id,
-            client_id=client.id,
-            kind="unsubscribed",
-            summary=f"Unsubscribed from follow-up emails after a {opt.reason}.",
-            occurred_at=at,
-            email_id=opt.email_id,
-        )
-        event = ClientUnsubscribed(
-            agent_id=client.agent_id,
-            client_id=client.id,
-            email=client.email or opt.to_email,
-            source=opt.source,
-            unsubscribed_at=at,
-        )
-        event_id = f"unsubscribed:{opt.source}:{opt.email_id or client.id}"
-        add_to_outbox(session, ns, event, event_id=event_id, now=now)
     await session.flush()

@@ -21,11 +21,12 @@ from fastapi import (
     status,
 )
 from fastapi.responses import StreamingResponse
-from pydantic import TypeAdapter, ValidationError
+from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
 from realtoros_crm.api.problems import problem_responses
 from realtoros_crm.clients.listing import ClientFilter
+from realtoros_crm.clients.models import STAGES, Stage
 from realtoros_crm.clients.stages import StageHooksDep
 from realtoros_crm.customfields.service import list_fields
 from realtoros_crm.imports.export import export_rows
@@ -42,6 +43,20 @@ SYNC_ROWS = 1000
 """Files up to this many rows are imported within the request (201); larger ones in the
 background (202), with progress at GET /clients/imports/{id}."""
 _MAPPING = TypeAdapter(dict[str, str])
+_STAGES = TypeAdapter(dict[Annotated[str, StringConstraints(max_length=200)], Stage])
+
+
+def _stages(raw: str | None) -> dict[str, str]:
+    """The agent's names for the file's stage values (the rest are recognised or reported)."""
+    if not raw:
+        return {}
+    try:
+        return dict(_STAGES.validate_python(json.loads(raw)))
+    except (ValueError, ValidationError) as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            f"stages must be a JSON object of the file's stage → one of {', '.join(STAGES)}: {exc}",
+        ) from None
 
 
 def _mapping(raw: str | None, headers: list[str], field_names: dict[str, str]) -> dict[str, str]:
@@ -106,6 +121,14 @@ async def import_clients(
             '"Birthday": "field:birthday"} (field:<key>: one of your custom fields, typed)'
         ),
     ] = None,
+    stages: Annotated[
+        str | None,
+        Form(
+            description="JSON: the file's stage names → ours, e.g. "
+            '{"Warm": "prospect"}. A stage neither recognised nor mapped skips its row, '
+            "with the reason in the report (report.unknown_stages counts them)."
+        ),
+    ] = None,
 ) -> ImportPublic:
     """Import clients from a CSV export (Follow Up Boss, kvCORE, LionDesk, Zillow …)."""
     settings = state.settings
@@ -116,6 +139,7 @@ async def import_clients(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
     field_names = {f.key: f.label for f in await list_fields(session, agent.id)}
     columns = _mapping(mapping, parsed.headers, field_names)
+    stage_names = _stages(stages)
     job = ClientImport(
         id=uuid.uuid4(),
         agent_id=agent.id,
@@ -132,7 +156,7 @@ async def import_clients(
     )
     session.add(job)
     await session.commit()
-    work = run_import(state.sessions, job.id, parsed, columns, hooks, state.clock)
+    work = run_import(state.sessions, job.id, parsed, columns, hooks, state.clock, stage_names)
     if len(parsed.rows) > SYNC_ROWS:
         ImportJobs.of(request.app).start(work)
         response.status_code = status.HTTP_202_ACCEPTED

@@ -1,4 +1,12 @@
-"""From CSV bytes to validated client rows, or the reason a row is skipped."""
+"""From CSV bytes to validated client rows, or the reason a row is skipped.
+
+Every line of the file is accounted for: a row is imported, or skipped with its reason
+(an empty row included), or reported as a duplicate; the report gives the row's first
+line in the file (quoted newlines make a row span several lines). The file is read with
+the excel dialect (doubled quotes, quoted newlines); only the delimiter is chosen, from
+the header line: a sniffer that guesses the quote rules from a sample split a field with
+doubled quotes (a quoted, quoted "Comma, Inc") into two bogus rows.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from realtoros_crm.clients.models import STAGES
 from realtoros_crm.clients.schemas import ClientCreate
 from realtoros_crm.customfields.models import CustomField
 from realtoros_crm.customfields.service import FieldValueInvalid, typed_value
@@ -21,17 +30,28 @@ class UnreadableFile(ValueError):
     """Not a CSV file this import can read (the message says why)."""
 
 
+DELIMITERS = (",", ";", "\t")
+TOO_LONG = "string_too_long"
+
+
 @dataclass
 class Parsed:
     headers: list[str]
     rows: list[list[str]]
+    lines: list[int] = field(default_factory=list)
+    """The file line each row starts on (the header is line 1)."""
+
+    def line_of(self, index: int) -> int:
+        return self.lines[index] if index < len(self.lines) else index + 2
 
 
 @dataclass
 class Checked:
     valid: list[tuple[int, ClientCreate]] = field(default_factory=list)
-    """(row number in the file, counting the header as row 1, client)."""
+    """(the row's line in the file, counting the header as line 1, client)."""
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    unknown_stages: dict[str, int] = field(default_factory=dict)
+    """Stage values no alias nor the agent's stage mapping knows, with their count."""
 
 
 def _decode(content: bytes) -> str:
@@ -43,31 +63,40 @@ def _decode(content: bytes) -> str:
     return content.decode("latin-1")
 
 
+def _delimiter(text: str) -> str:
+    """The delimiter of the header line: the candidate it has most of (outside quotes)."""
+    header = next(csv.reader(io.StringIO(text, newline="")), [])
+    line = ",".join(header) if len(header) > 1 else text.split("\n", 1)[0]
+    counts = {d: line.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
 def parse_csv(content: bytes, max_rows: int) -> Parsed:
     text = _decode(content).replace("\x00", "")
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:8192], ",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        reader = csv.reader(io.StringIO(text, newline=""), dialect)
+        reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=_delimiter(text))
         headers = [h.strip() for h in next(reader, [])]
-        rows = []
+        parsed = Parsed(headers, [], [])
+        line = reader.line_num + 1
         for row in reader:
-            if any(cell.strip() for cell in row):
-                rows.append(row)
-            if len(rows) > max_rows:
+            parsed.rows.append(row)
+            parsed.lines.append(line)
+            line = reader.line_num + 1
+            if len(parsed.rows) > max_rows:
                 raise UnreadableFile(f"the file has more than {max_rows} rows: split it")
     except csv.Error as exc:
         raise UnreadableFile(f"not a readable CSV file: {exc}") from None
     if not any(headers):
         raise UnreadableFile("the file is empty or has no header row")
-    return Parsed(headers, rows)
+    return parsed
 
 
-def client_fields(values: dict[str, str], custom: dict[str, Any]) -> dict[str, Any]:
-    """A ``ClientCreate``'s fields from cells by target field (see ``mapping``) and the
-    cells of unmapped columns (custom fields)."""
+def client_fields(
+    values: dict[str, str], custom: dict[str, Any], stages: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A ``ClientCreate``'s fields from cells by target field (see ``mapping``), the cells of
+    unmapped columns (custom fields) and the agent's own stage names (``stages``)."""
     name = values.get("name") or " ".join(
         part for part in (values.get("first_name"), values.get("last_name")) if part
     )
@@ -76,7 +105,7 @@ def client_fields(values: dict[str, str], custom: dict[str, Any]) -> dict[str, A
         if values.get(key):
             data[key] = values[key]
     if values.get("stage"):
-        data["stage"] = stage_of(values["stage"]) or "lead"
+        data["stage"] = (stages or {}).get(values["stage"]) or stage_of(values["stage"])
     if values.get("property_type"):
         data["property_type"] = property_type_of(values["property_type"])
     if values.get("tags"):
@@ -89,7 +118,10 @@ def client_fields(values: dict[str, str], custom: dict[str, Any]) -> dict[str, A
 def _reason(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "row"
-    if where == "name":
+    if first["type"] == TOO_LONG:
+        limit = (first.get("ctx") or {}).get("max_length")
+        return f"{where}: too long" + (f" (at most {limit} characters)" if limit else "")
+    if where == "name" and first["type"] in ("missing", "string_too_short"):
         return "no name"
     return f"{where}: {first['msg']}".removeprefix("row: Value error, ")
 
@@ -116,31 +148,52 @@ def _row_values(
     return values, custom
 
 
+def unknown_stage(value: str) -> str:
+    return (
+        f"unknown stage {value[:60]!r}: map it to one of {', '.join(STAGES)} "
+        '(stages, e.g. {"Warm": "prospect"}) and import the file again'
+    )
+
+
 def check_rows(
     parsed: Parsed,
     mapping: dict[str, str],
     start: int = 0,
     stop: int | None = None,
     fields: dict[str, CustomField] | None = None,
+    stages: dict[str, str] | None = None,
 ) -> Checked:
     """Validate the rows ``[start:stop]`` (every row by default) as new clients; columns
     mapped to a custom field are read as its type (``fields``: the agent's, by key);
-    unmapped columns become free-text custom fields."""
+    unmapped columns become free-text custom fields; ``stages`` maps the file's stage
+    names to ours."""
     columns = [(i, h, mapping.get(h)) for i, h in enumerate(parsed.headers)]
     checked = Checked()
-    for number, row in enumerate(parsed.rows[start:stop], start=2 + start):
+    stop = len(parsed.rows) if stop is None else min(stop, len(parsed.rows))
+    for index in range(start, stop):
+        row, line = parsed.rows[index], parsed.line_of(index)
+        if not any(cell.strip() for cell in row):
+            checked.skipped.append({"row": line, "reason": "empty row"})
+            continue
         try:
             values, custom = _row_values(row, columns, fields or {})
         except FieldValueInvalid as exc:
-            checked.skipped.append({"row": number, "reason": str(exc)})
+            checked.skipped.append({"row": line, "reason": str(exc)})
             continue
         if not values.get("email") and not values.get("phone"):
-            checked.skipped.append({"row": number, "reason": "no email address or phone"})
+            checked.skipped.append({"row": line, "reason": "no email address or phone"})
+            continue
+        data = client_fields(values, custom, stages)
+        if values.get("stage") and data["stage"] is None:
+            checked.unknown_stages[values["stage"]] = (
+                checked.unknown_stages.get(values["stage"], 0) + 1
+            )
+            checked.skipped.append({"row": line, "reason": unknown_stage(values["stage"])})
             continue
         try:
-            client = ClientCreate.model_validate(client_fields(values, custom))
+            client = ClientCreate.model_validate(data)
         except ValidationError as exc:
-            checked.skipped.append({"row": number, "reason": _reason(exc)})
+            checked.skipped.append({"row": line, "reason": _reason(exc)})
             continue
-        checked.valid.append((number, client))
+        checked.valid.append((line, client))
     return checked

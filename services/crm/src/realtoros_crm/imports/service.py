@@ -54,6 +54,9 @@ class Progress:
     seen_phones: dict[str, int] = field(default_factory=dict)
     skipped_count: int = 0
     duplicate_count: int = 0
+    unknown_stages: dict[str, int] = field(default_factory=dict)
+    stages: dict[str, str] = field(default_factory=dict)
+    """The agent's mapping of the file's stage names, as given."""
 
     def skip(self, entry: dict[str, Any]) -> None:
         self.skipped_count += 1
@@ -65,11 +68,19 @@ class Progress:
         if len(self.duplicates) < REPORT_LIMIT:
             self.duplicates.append(entry)
 
+    def add(self, checked: Checked) -> None:
+        for entry in checked.skipped:
+            self.skip(entry)
+        for stage, count in checked.unknown_stages.items():
+            self.unknown_stages[stage] = self.unknown_stages.get(stage, 0) + count
+
     def report(self) -> dict[str, Any]:
         return {
             "skipped": self.skipped,
             "duplicates": self.duplicates,
             "duplicate_count": self.duplicate_count,
+            "unknown_stages": dict(list(self.unknown_stages.items())[:REPORT_LIMIT]),
+            "stages": self.stages,
         }
 
 
@@ -193,23 +204,23 @@ async def run_import(
     mapping: dict[str, str],
     hooks: StageHooks,
     clock: Clock,
+    stages: dict[str, str] | None = None,
 ) -> None:
     """Check and write the rows of the job in batches; the job row shows the progress.
     Each batch is checked in a thread while the one before is written (validation is most
     of the CPU an import takes, writing mostly waits for PostgreSQL)."""
-    progress = Progress()
+    progress = Progress(stages=dict(stages or {}))
     async with sessions() as session:
         agent_id = (await session.get_one(ClientImport, job_id)).agent_id
         fields = {field.key: field for field in await list_fields(session, agent_id)}
     starts = range(0, len(parsed.rows), BATCH)
-    checking = [_check(parsed, mapping, start, fields) for start in starts[:1]]
+    checking = [_check(parsed, mapping, start, fields, progress.stages) for start in starts[:1]]
     try:
         for start in starts:
             checked = await checking.pop()
             if start + BATCH < len(parsed.rows):
-                checking.append(_check(parsed, mapping, start + BATCH, fields))
-            for entry in checked.skipped:
-                progress.skip(entry)
+                checking.append(_check(parsed, mapping, start + BATCH, fields, progress.stages))
+            progress.add(checked)
             async with sessions() as session:
                 job = await session.get_one(ClientImport, job_id, with_for_update=True)
                 job.status = "running"
@@ -228,9 +239,13 @@ async def run_import(
 
 
 def _check(
-    parsed: Parsed, mapping: dict[str, str], start: int, fields: dict[str, CustomField]
+    parsed: Parsed,
+    mapping: dict[str, str],
+    start: int,
+    fields: dict[str, CustomField],
+    stages: dict[str, str],
 ) -> asyncio.Future[Checked]:
-    checking = asyncio.to_thread(check_rows, parsed, mapping, start, start + BATCH, fields)
+    checking = asyncio.to_thread(check_rows, parsed, mapping, start, start + BATCH, fields, stages)
     return asyncio.ensure_future(checking)
 
 

@@ -26,9 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from realtoros_contracts import AutoReplyReceived, ClientReplied, Namespace
 from realtoros_crm.activities.service import record_activity
 from realtoros_crm.clients.models import Client
+from realtoros_crm.clients.unsubscribing import unsubscribe_client
 from realtoros_crm.emails.models import Email
-from realtoros_crm.emails.outcomes import Opt, unsubscribe_client
 from realtoros_crm.plans.contact import REPLY_REASON, respond_to_client_contact
+from realtoros_crm.plans.runs import stop_client_plans
 from realtoros_crm.replies.models import REPLY_KIND, Reply
 
 log = logging.getLogger(__name__)
@@ -128,8 +129,19 @@ async def record_reply(session: AsyncSession, ns: Namespace, event: Inbound, now
     await respond_to_client_contact(session, client.id, REPLY_REASON, now)
     await hold_drafts(session, client.id, now)
     if event.unsubscribe_requested:
-        opt = Opt("reply", "reply asking to stop", email_id, event.from_email)
-        await unsubscribe_client(session, ns, client, opt, at=event.received_at, now=now)
+        reason = "client unsubscribed (a reply asking to stop)"
+        await stop_client_plans(session, client.id, reason, now)
+        unsubscribe_client(
+            session,
+            ns,
+            client,
+            source="reply",
+            summary="Unsubscribed from follow-up emails: their reply asked to stop.",
+            at=event.received_at,
+            now=now,
+            email_id=email_id,
+            address=client.email or event.from_email,
+        )
     await session.flush()
     return True
 

@@ -31,13 +31,19 @@ def _next(url: str | None) -> str:
     return url if url and url.startswith("/app") and not url.startswith("/app//") else "/app"
 
 
+def _with_cookies(response: Response, source: Response) -> Response:
+    """``response`` with the cookies set on ``source`` (a holder an API handler set)."""
+    for key, value in source.headers.items():
+        if key == "set-cookie":
+            response.headers.append(key, value)
+    return response
+
+
 def _form(request: Request, name: str, **context: object) -> Response:
     response = Response()
     csrf = anon_csrf(request, response, request.app.state.crm)
     rendered = page(request, name, csrf=csrf, status_code=context.pop("status", 200), **context)  # type: ignore[arg-type]
-    for key, value in response.headers.items():
-        if key == "set-cookie":
-            rendered.headers.append(key, value)
+    _with_cookies(rendered, response)
     return rendered
 
 
@@ -60,10 +66,10 @@ async def login_submit(
     next: Text = "/app",
 ) -> Response:
     await check_csrf(request, state)
-    values = {"email": email}
+    values, cookies = {"email": email}, Response()
     try:
         data = LoginRequest(email=email, password=password)
-        tokens = await log_in(data, request, session, state)
+        tokens = await log_in(data, request, cookies, session, state)
     except ValidationError:
         return _form(
             request,
@@ -82,7 +88,7 @@ async def login_submit(
             status=exc.status_code,
             errors={"form": str(exc.detail)},
         )
-    response = redirect(_next(next))
+    response = _with_cookies(redirect(_next(next)), cookies)
     set_session_cookie(response, request, state, tokens.refresh_token)
     return response
 
@@ -103,12 +109,12 @@ async def register_submit(
     brokerage: Text = "",
 ) -> Response:
     await check_csrf(request, state)
-    values = {"name": name, "email": email, "brokerage": brokerage}
+    values, cookies = {"name": name, "email": email, "brokerage": brokerage}, Response()
     try:
         data = AgentCreate(name=name, email=email, password=password, brokerage=brokerage or None)
         await register_agent(data, request, session, state)
         login = LoginRequest(email=email, password=password)
-        tokens = await log_in(login, request, session, state)
+        tokens = await log_in(login, request, cookies, session, state)
     except ValidationError as exc:
         return _form(request, "register.html", values=values, errors=field_errors(exc), status=422)
     except HTTPException as exc:
@@ -119,7 +125,8 @@ async def register_submit(
             status=exc.status_code,
             errors={"form": str(exc.detail)},
         )
-    response = redirect("/app/settings", "Welcome! Set your signature and sending window.")
+    welcome = redirect("/app/settings", "Welcome! Set your signature and sending window.")
+    response = _with_cookies(welcome, cookies)
     set_session_cookie(response, request, state, tokens.refresh_token)
     return response
 

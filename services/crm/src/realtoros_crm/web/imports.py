@@ -79,9 +79,18 @@ async def upload(
         )
     chosen = {k[4:]: str(v) for k, v in form.multi_items() if k.startswith("map:") and v}
     mapping = json.dumps(chosen) if chosen else None
+    stages = stage_names(str(form.get("stages") or ""))
     try:
         job = await import_clients(
-            request, Response(), agent, session, state, hooks, cast(UploadFile, file), mapping
+            request,
+            Response(),
+            agent,
+            session,
+            state,
+            hooks,
+            cast(UploadFile, file),
+            mapping,
+            json.dumps(stages) if stages else None,
         )
     except HTTPException as exc:
         return page(
@@ -92,6 +101,13 @@ async def upload(
             targets=await _targets(session, agent.id),
         )
     return redirect(f"/app/import/{job.id}")
+
+
+def stage_names(lines: str) -> dict[str, str]:
+    """ "Warm = prospect" lines (the page's stage names box) → the API's ``stages``; the
+    API says what is wrong with a stage that is not one of ours."""
+    pairs = (line.rsplit("=", 1) for line in lines.splitlines() if "=" in line)
+    return {name.strip(): stage.strip().replace(" ", "_") for name, stage in pairs}
 
 
 async def _job(session: SessionDep, agent_id: uuid.UUID, import_id: uuid.UUID) -> ImportPublic:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from types import SimpleNamespace
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from sqlalchemy import select
 
+from realtoros_crm.agents.devices import secure_cookies
 from realtoros_crm.agents.models import Agent
 from realtoros_crm.agents.security import token_digest
 from realtoros_crm.agents.service import get_agent
@@ -41,8 +43,7 @@ class CsrfRejected(Exception):
 
 
 def _secure(request: Request, state: CrmState) -> bool:
-    mode = state.settings.web_secure_cookies
-    return mode == "always" or (mode == "auto" and request.url.scheme == "https")
+    return secure_cookies(request, state.settings.web_secure_cookies)
 
 
 def _key(state: CrmState) -> bytes:
@@ -127,7 +128,10 @@ async def signed_in(request: Request, session: SessionDep, state: StateDep) -> A
     await check_csrf(request, state)
     request.state.csrf = csrf_for_session(state, request.cookies[SESSION_COOKIE])
     request.state.agent = agent
-    request.state.saved_lists = await list_lists(session, agent.id)  # the navigation's
+    # The navigation's lists, as plain values: a page re-rendered after a rollback (a form
+    # with errors) must not touch expired ORM rows (MissingGreenlet, a 500).
+    lists = await list_lists(session, agent.id)
+    request.state.saved_lists = [SimpleNamespace(id=s.id, name=s.name) for s in lists]
     return agent
 
 
