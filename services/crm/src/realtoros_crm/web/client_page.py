@@ -79,12 +79,12 @@ async def apply(
     except ValueError:
         plan = None
     if plan is None:
-        return redirect(back, "Choose a plan to apply.")
+        return redirect(back, "Choose a plan to apply.", error=True)
     now = state.clock()
     try:
         await apply_plan(session, client, plan, start=now, now=now)
     except PlanConflict as exc:
-        return redirect(back, f"The plan was not applied: {exc}")
+        return redirect(back, f"The plan was not applied: {exc}", error=True)
     await session.commit()
     return redirect(back, f"Plan “{plan.name}” applied.")
 
@@ -110,7 +110,7 @@ async def change_run(
     try:
         await act_on_run(session, run, action, state.clock())
     except PlanConflict as exc:
-        return redirect(back, f"Not done: {exc}")
+        return redirect(back, f"Not done: {exc}", error=True)
     await session.commit()
     return redirect(
         back,
@@ -131,7 +131,9 @@ async def draft_now(
     if (client := await get_client(session, agent.id, client_id)) is None:
         raise PageNotFound("client")
     if (reason := client.no_follow_up_reason()) is not None:
-        return redirect(f"/app/clients/{client.id}", f"No email can be drafted: {reason}")
+        return redirect(
+            f"/app/clients/{client.id}", f"No email can be drafted: {reason}", error=True
+        )
     email = await draft_on_demand(
         session, claim_context(state), client, instructions.replace("\x00", ""), state.clock()
     )
