@@ -90,7 +90,13 @@ async def create_follow_ups(cluster: Cluster, rng: random.Random, start: datetim
     base = cluster.procs["crm-1"].base_url
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         agent = {"email": "dana@harbor.example", "password": "correct horse battery"}
-        register = {**agent, "name": "Dana Ruiz", "brokerage": "Harbor Realty"}
+        register = {
+            **agent,
+            "name": "Dana Ruiz",
+            "brokerage": "Harbor Realty",
+            "signature": "Dana Ruiz",
+            "postal_address": "1 Harbor Way, Salem, MA 01970",
+        }
         (await http.post("/auth/register", json=register)).raise_for_status()
         login = await http.post("/auth/login", json=agent)
         login.raise_for_status()
