@@ -4,6 +4,8 @@ CAN-SPAM hold, overdue tasks, friendly time zones, the favicon and a demo that r
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from tests.web.support import PASSWORD
@@ -56,8 +58,39 @@ async def check_layouts(page: Page, url: str) -> None:
         assert await page.evaluate(LAYOUT_PROBLEMS) == [], path
 
 
+IMPORT = (
+    "First Name,Last Name,Email 1,Phone 1,Birthday\n"
+    "Ana,Ortiz,ana@example.com,555 0101,3/7/1984\n"
+    "Bo,Chen,bo-at-example.com,555 0102,\n"
+    "Cy,Park,ana@example.com,555 0103,\n"
+    "Dee,Lu,dee@example.com,555 0101,\n"
+)
+
+
+async def import_with_a_birthday(page: Page, url: str, tmp_path: Path) -> None:
+    path = tmp_path / "fub.csv"
+    path.write_text(IMPORT)
+    await page.goto(f"{url}/app/import")
+    await page.get_by_label("CSV file").set_input_files(path)
+    await expect(page.get_by_label("Birthday")).to_have_value("birthday")
+    await page.get_by_role("button", name="Import").click()
+    await expect(page.locator("#imported-count")).to_have_text("2")
+    skipped = page.locator("table tbody")
+    await expect(skipped).to_contain_text(
+        "the email address is not valid (an email address must have an @-sign)"
+    )
+    await expect(skipped).to_contain_text("same email address as row 2")
+    report = page.locator("#rep-h + p")
+    await expect(report).to_contain_text("1 imported client may be a duplicate (same phone)")
+    await expect(page.locator("body")).not_to_contain_text("(imported)")
+    assert await page.evaluate(LAYOUT_PROBLEMS) == []
+    await page.goto(f"{url}/app/clients?q=ortiz")
+    await page.get_by_role("link", name="Ana Ortiz").click()
+    await expect(page.locator("main")).to_contain_text("1984-03-07")
+
+
 async def test_pages_fit_a_phone_with_cards_and_a_compact_nav(
-    crm_process: System, database_url: str, browser: Browser
+    crm_process: System, database_url: str, browser: Browser, tmp_path: Path
 ) -> None:
     run_demo(database_url, "dana@harbor.example")
     page = await browser.new_page(viewport=PHONE)
@@ -75,6 +108,7 @@ async def test_pages_fit_a_phone_with_cards_and_a_compact_nav(
         label = page.locator(".chart .y-axis span").first
         size = await label.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
         assert size >= 11, size
+        await import_with_a_birthday(page, crm_process.url, tmp_path)
     finally:
         await page.close()
 

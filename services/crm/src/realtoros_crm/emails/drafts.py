@@ -35,9 +35,12 @@ async def _people(session: AsyncSession, task: Task) -> tuple[Client, Agent]:
     return client, agent
 
 
-def window_opens(client: Client, agent: Agent, now: datetime) -> datetime | None:
-    """When an email approved ``now`` goes out, if the sending window is closed (None: now).
-    The agent's window applies to approvals as to plan steps."""
+def window_opens(task: Task, client: Client, agent: Agent, now: datetime) -> datetime | None:
+    """When a plan step's email approved ``now`` goes out, if the sending window is closed
+    (None: now). As at claim time, the window holds plan steps only: a one-off email the
+    agent asked for goes when they approve it."""
+    if task.plan_run_id is None:
+        return None
     opens = next_allowed(now, client_window(client, agent))
     return opens if opens - now > timedelta(minutes=1) else None
 
@@ -138,7 +141,7 @@ async def approve_draft(
         event,
         event_id=f"approved:{email.id}",
         now=now,
-        not_before=window_opens(client, agent, now),
+        not_before=window_opens(task, client, agent, now),
     )
     email.status = task.status = "sending"
     email.approved_at = email.updated_at = task.updated_at = now

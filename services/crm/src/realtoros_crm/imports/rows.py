@@ -10,7 +10,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from realtoros_crm.clients.schemas import ClientCreate
-from realtoros_crm.imports.mapping import property_type_of, split_tags, stage_of
+from realtoros_crm.imports.mapping import (
+    BIRTHDAY_FIELD,
+    birthday_of,
+    property_type_of,
+    split_tags,
+    stage_of,
+)
 
 MAX_CUSTOM_FIELDS = 50
 
@@ -82,14 +88,28 @@ def _fields(values: dict[str, str], custom: dict[str, str]) -> dict[str, Any]:
     return data
 
 
+FIELD_WORDS = {
+    "email": "email address",
+    "phone": "phone number",
+    "timezone": "time zone",
+    "property_address": "property address",
+    "property_type": "property type",
+    "custom_fields": "extra columns",
+}
+
+
 def _reason(error: ValidationError) -> str:
+    """Why a row was skipped, in the agent's words (the validator's own as the detail)."""
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "row"
     if where == "name":
         return "no name"
     if where == "email" and first["type"] == "missing":
         return "no email address"
-    return f"{where}: {first['msg']}"
+    detail = str(first["msg"]).removeprefix("Value error, ").rsplit(": ", 1)[-1].rstrip(".")
+    detail = detail[:1].lower() + detail[1:]
+    field = FIELD_WORDS.get(where.split(".")[0], where.replace("_", " "))
+    return f"the {field} is not valid ({detail})"
 
 
 def check_rows(
@@ -106,7 +126,9 @@ def check_rows(
             cell = row[i].strip() if i < len(row) else ""
             if not cell or target == "ignore":
                 continue
-            if target is None:
+            if target == "birthday":
+                custom[BIRTHDAY_FIELD] = birthday_of(cell)[:1000]
+            elif target is None or target == "custom":
                 if header:
                     custom[header[:60]] = cell[:1000]
             elif target not in values:

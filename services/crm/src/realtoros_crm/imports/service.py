@@ -119,9 +119,9 @@ def _admit(
             match = {"same_as_row": progress.seen_emails[key]}
         progress.duplicate({"row": number, "email": client.email, "matched_on": "email", **match})
         reason = (
-            f"duplicate email: same as row {progress.seen_emails[key]}"
+            f"same email address as row {progress.seen_emails[key]}"
             if key in progress.seen_emails
-            else "duplicate email: already a client"
+            else "already a client (same email address)"
         )
         progress.skip({"row": number, "reason": reason})
         return False

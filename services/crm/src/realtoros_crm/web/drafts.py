@@ -142,7 +142,7 @@ async def act(
                 edit_draft(task, edit.subject, edit.body_text, now)
             if action == "approve":
                 await approve_draft(session, claim_context(state), task, now)
-                if client is not None and (opens := window_opens(client, agent, now)):
+                if client is not None and (opens := window_opens(task, client, agent, now)):
                     approved = (
                         f"Approved: it goes out {local(opens, request)}, when your sending "
                         "window opens."

@@ -95,7 +95,11 @@ async def _job(session: SessionDep, agent_id: uuid.UUID, import_id: uuid.UUID) -
 async def report(
     import_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep
 ) -> Response:
-    return page(request, "import_report.html", job=await _job(session, agent.id, import_id))
+    job = await _job(session, agent.id, import_id)
+    # A row with a known email address is skipped (listed once, under skipped rows); only
+    # the rows that were imported anyway (same phone) are "possible duplicates".
+    kept = [d for d in job.report.get("duplicates", []) if d.get("matched_on") != "email"]
+    return page(request, "import_report.html", job=job, kept_duplicates=kept)
 
 
 @router.get("/{import_id}/state")
