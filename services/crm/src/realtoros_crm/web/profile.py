@@ -12,7 +12,6 @@ from realtoros_crm.agents.service import EmailTaken, InvalidProfile, update_prof
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.web.render import field_errors, page, redirect
 from realtoros_crm.web.session import WebAgent
-from realtoros_crm.zones import zone_choices
 
 router = APIRouter(prefix="/app/settings")
 TEXT_FIELDS = (
@@ -43,9 +42,7 @@ def _values(agent: Any) -> dict[str, Any]:
 
 @router.get("")
 async def settings_form(request: Request, agent: WebAgent) -> Response:
-    return page(
-        request, "settings.html", values=_values(agent), errors={}, days=DAYS, zones=zone_choices()
-    )
+    return page(request, "settings.html", values=_values(agent), errors={}, days=DAYS)
 
 
 @router.post("")
@@ -81,7 +78,6 @@ async def save_settings(
             values=shown,
             errors=errors,
             days=DAYS,
-            zones=zone_choices(),
         )
     await session.commit()
     return redirect("/app/settings", "Settings saved.")

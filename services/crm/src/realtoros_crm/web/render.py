@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from realtoros_crm.clients.service import stage_label
 from realtoros_crm.plans.window import SendingWindow, next_allowed, zone_or_utc
+from realtoros_crm.zones import zone_choices
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(
@@ -111,6 +112,7 @@ templates.env.globals.update(
     goes_out=goes_out,
     plural=plural,
     times=times,
+    zone_choices=zone_choices,
 )
 templates.env.filters["stage"] = stage_label
 
