@@ -15,11 +15,17 @@ from realtoros_crm.emails.api import claim_context
 from realtoros_crm.emails.drafts import draft_on_demand
 from realtoros_crm.emails.listing import EmailFilter, list_emails
 from realtoros_crm.plans.models import PlanRun
-from realtoros_crm.plans.runs import RUN_ACTIONS, PlanConflict, act_on_run, apply_plan
+from realtoros_crm.plans.runs import (
+    RUN_ACTIONS,
+    PlanConflict,
+    act_on_run,
+    apply_plan,
+    pending_tasks,
+)
 from realtoros_crm.plans.service import ensure_default_plan, get_plan, list_plans
 from realtoros_crm.tasks.service import TaskFilter, list_tasks
 from realtoros_crm.web import PageNotFound
-from realtoros_crm.web.render import page, redirect
+from realtoros_crm.web.render import local, page, redirect
 from realtoros_crm.web.session import WebAgent
 
 router = APIRouter(prefix="/app/clients")
@@ -82,11 +88,15 @@ async def apply(
         return redirect(back, "Choose a plan to apply.", error=True)
     now = state.clock()
     try:
-        await apply_plan(session, client, plan, start=now, now=now)
+        run = await apply_plan(session, client, plan, start=now, now=now)
     except PlanConflict as exc:
         return redirect(back, f"The plan was not applied: {exc}", error=True)
+    first = next(iter(await pending_tasks(session, run)), None)
     await session.commit()
-    return redirect(back, f"Plan “{plan.name}” applied.")
+    message = f"Plan “{plan.name}” applied."
+    if first is not None:  # its time already moved into the sending window, if need be
+        message += f" First step: {first.purpose}, {local(first.due_at, request)}."
+    return redirect(back, message)
 
 
 @router.post("/{client_id}/runs/{run_id}/{action}")
