@@ -61,7 +61,8 @@ async def snapshot(crm: Crm, who: SignedIn) -> dict[str, Any]:
     the creation entry (its wording says how the client was added)."""
     agent_id = uuid.UUID(who.agent["id"])
     async with crm.state.sessions() as session:
-        emails = dict((await session.execute(select(Client.id, Client.email))).all())
+        rows = (await session.execute(select(Client.id, Client.email))).all()
+        emails = {client_id: email or "" for client_id, email in rows}
         runs = (await session.scalars(select(PlanRun).where(PlanRun.agent_id == agent_id))).all()
         tasks = (await session.scalars(select(Task).where(Task.agent_id == agent_id))).all()
         entries = await session.scalars(

@@ -27,7 +27,7 @@ async def _post(crm: Crm, who: SignedIn, path: str, body: Any) -> dict[str, Any]
     ("body", "field", "words"),
     [
         ({"email": "c@example.org"}, "name", "Field required"),
-        ({"name": "C"}, "email", "Field required"),
+        ({"name": "C"}, "body", "a client needs an email address or a phone number"),
         ({"name": "C", "email": "not-an-email"}, "email", "not a valid email address"),
         ({"name": "C", "email": "c@example.org", "stage": "married"}, "stage", "'lead'"),
         ({"name": ["C"], "email": "c@example.org"}, "name", "valid string"),

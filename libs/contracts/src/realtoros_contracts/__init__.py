@@ -32,6 +32,7 @@ from realtoros_contracts.events import (
     Event,
     SchedulerTick,
     TaskDue,
+    TemplateText,
     TimelineEntry,
     TokenUsage,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "SchedulerTick",
     "StreamSpec",
     "TaskDue",
+    "TemplateText",
     "TimelineEntry",
     "TokenUsage",
     "decode",

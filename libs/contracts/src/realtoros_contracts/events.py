@@ -108,6 +108,18 @@ class DeliveryContext(BaseModel):
     send_mode: SendMode = "automatic"
 
 
+class TemplateText(BaseModel):
+    """The agent's own email template, already filled in with the client's data by the CRM:
+    the composer sends it as it is, without an LLM."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    template_id: UUID
+    name: str = Field(max_length=100)
+    subject: HeaderText
+    body: str = Field(min_length=1, max_length=20_000)
+
+
 class TokenUsage(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -167,6 +179,9 @@ class TaskDue(_EmailEvent):
     agent: AgentContext
     timeline: list[TimelineEntry] = Field(default_factory=list, max_length=50)
     delivery: DeliveryContext
+    template: TemplateText | None = Field(
+        default=None, description="Send this rendered template instead of composing a draft."
+    )
 
 
 class EmailComposed(_EmailEvent):

@@ -87,6 +87,8 @@ class Composing:
     heartbeat: float = 15.0
 
     async def draft(self, task: TaskDue, msg: NatsMessage) -> Draft | ComposeError:
+        if task.template is not None:  # the agent's own words, filled in by the CRM
+            return Draft(task.template.subject, task.template.body, composer="template")
         try:
             async with keep_alive(msg, self.heartbeat):
                 return await self.composer.compose(task)

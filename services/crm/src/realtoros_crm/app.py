@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from realtoros_contracts import TaskDue
+from realtoros_crm.activities.api import router as activities_router
 from realtoros_crm.agents.api import router as agents_router
 from realtoros_crm.api.health import router as health_router
 from realtoros_crm.api.problems import install_problem_handlers
@@ -17,12 +18,16 @@ from realtoros_crm.claims.consumer import Claimer, subscribe_ticks
 from realtoros_crm.claims.context import ClaimContext
 from realtoros_crm.clients.api import router as clients_router
 from realtoros_crm.clock import Clock, system_clock
+from realtoros_crm.customfields.api import router as custom_fields_router
 from realtoros_crm.dashboard.api import router as dashboard_router
 from realtoros_crm.db import build_engine, build_sessions
+from realtoros_crm.email_templates.api import install_template_errors
+from realtoros_crm.email_templates.api import router as templates_router
 from realtoros_crm.emails.api import router as drafts_router
 from realtoros_crm.emails.consumers import subscribe_email_events
 from realtoros_crm.imports.api import router as imports_router
 from realtoros_crm.imports.jobs import drain_imports
+from realtoros_crm.lists.api import router as lists_router
 from realtoros_crm.messaging.relay import OutboxRelay
 from realtoros_crm.observability import instrument_app, instrument_engine
 from realtoros_crm.observability import router as observability_router
@@ -111,6 +116,7 @@ def build_app(settings: CrmSettings, clock: Clock = system_clock) -> FastAPI:
             allow_headers=["*"],
         )
     install_problem_handlers(app)
+    install_template_errors(app)
     # Plans start and stop with the client's stage (clients/stages.py).
     app.state.stage_hooks = [*getattr(app.state, "stage_hooks", ()), on_stage_changes_run_plans]
     for router in (
@@ -119,6 +125,10 @@ def build_app(settings: CrmSettings, clock: Clock = system_clock) -> FastAPI:
         agents_router,
         imports_router,  # before clients: /clients/export.csv is not a client id
         clients_router,
+        activities_router,
+        custom_fields_router,
+        lists_router,
+        templates_router,
         tasks_router,
         drafts_router,
         plans_router,

@@ -97,16 +97,16 @@ async def unsubscribe_client(
             summary="The client unsubscribed from follow-up emails.",
             occurred_at=now,
         )
-        event = ClientUnsubscribed(
-            agent_id=client.agent_id,
-            client_id=client.id,
-            email=client.email,
-            source=await _source(request),
-            unsubscribed_at=now,
-        )
-        add_to_outbox(
-            session, state.bus.ns, event, event_id=unsubscribed_event_id(client.id), now=now
-        )
+        if client.email:  # the mailer suppresses the address (none: nothing to suppress)
+            event = ClientUnsubscribed(
+                agent_id=client.agent_id,
+                client_id=client.id,
+                email=client.email,
+                source=await _source(request),
+                unsubscribed_at=now,
+            )
+            event_id = unsubscribed_event_id(client.id)
+            add_to_outbox(session, state.bus.ns, event, event_id=event_id, now=now)
         await session.commit()
-        log.info("client %s unsubscribed (%s)", client.id, event.source)
+        log.info("client %s unsubscribed", client.id)
     return _page("Unsubscribed", "<p>You will not receive further follow-up emails.</p>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Identity, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from realtoros_crm.db import Base, uuid_pk
@@ -25,5 +25,9 @@ class Activity(Base):
     )
     task_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
     occurred_at: Mapped[datetime]
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    """A logged call's outcome (connected, left voicemail, no answer …)."""
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    """A logged call's or meeting's length."""
     seq: Mapped[int] = mapped_column(BigInteger, Identity())
     """Write order: breaks ties between activities of one transaction (same time)."""

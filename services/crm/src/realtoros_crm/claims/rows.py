@@ -32,13 +32,14 @@ class TaskRow(NamedTuple):
     purpose: str
     instructions: str | None
     due_at: datetime
+    template_id: uuid.UUID | None
 
 
 class ClientRow(NamedTuple):
     id: uuid.UUID
     agent_id: uuid.UUID
     name: str
-    email: str
+    email: str | None
     stage: str
     phone: str | None
     property_address: str | None

@@ -32,9 +32,10 @@ from realtoros_crm.claims.context import (
     task_due_event,
 )
 from realtoros_crm.claims.rows import DueTask, lock_due_rows, recent_timeline_rows
+from realtoros_crm.claims.templates import BatchTemplates, load_templates
 from realtoros_crm.claims.writes import BatchWrites, Claimed, Skipped, outbox_row, write_batch
-from realtoros_crm.clients.models import no_follow_up_reason
-from realtoros_crm.plans.runs import client_window, stop_client_plans
+from realtoros_crm.clients.models import NO_EMAIL, no_follow_up_reason
+from realtoros_crm.plans.runs import client_window, finish_if_complete, stop_client_plans
 from realtoros_crm.plans.window import next_allowed
 from realtoros_runtime.consuming import describe_validation_error
 from realtoros_runtime.telemetry import inject_current_context
@@ -70,12 +71,15 @@ class _Batch:
     ctx: ClaimContext
     now: datetime
     timelines: dict[uuid.UUID, list[dict[str, Any]]]
+    templates: BatchTemplates
     trace: dict[str, str] = field(default_factory=lambda: inject_current_context({}))
     """The trace context of the claim (the tick's consume span), for every outbox row."""
     result: ClaimResult = field(default_factory=ClaimResult)
     writes: BatchWrites = field(default_factory=BatchWrites)
     stop: dict[uuid.UUID, str] = field(default_factory=dict)
     """Clients whose plans end with them (client id → reason)."""
+    runs_to_check: set[uuid.UUID] = field(default_factory=set)
+    """Plans that go on without a skipped step (a phone-only client's email)."""
     _agents: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
     _clients: dict[uuid.UUID, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
     _windows: dict[tuple[uuid.UUID, str | None], datetime] = field(default_factory=dict)
@@ -117,13 +121,16 @@ async def claim_batch(
     if not due:
         return ClaimResult()
     timelines = await recent_timeline_rows(session, (d.client.id for d in due))
-    batch = _Batch(ctx, now, timelines)
+    templates = await load_templates(session, (d.task.template_id for d in due))
+    batch = _Batch(ctx, now, timelines, templates)
     for one in due:
         if _may_claim(batch, one):
             _claim(batch, one)
     await write_batch(session, ctx.ns, batch.writes, now)
     for client_id, reason in batch.stop.items():  # the client's plans end with it
         await stop_client_plans(session, client_id, reason, now)
+    for run_id in batch.runs_to_check:  # a skipped last step finishes its plan
+        await finish_if_complete(session, run_id, now)
     return batch.result
 
 
@@ -139,6 +146,13 @@ def _may_claim(batch: _Batch, due: DueTask) -> bool:
         if task.plan_run_id is not None:
             batch.stop[client.id] = reason
         return False
+    if not client.email:  # a phone-only client: its plan's calls and meetings go on
+        skip = Skipped(task.id, task.agent_id, task.client_id, task.purpose, NO_EMAIL)
+        batch.writes.skipped.append(skip)
+        batch.result.skipped.append(task.id)
+        if task.plan_run_id is not None:
+            batch.runs_to_check.add(task.plan_run_id)
+        return False
     if task.plan_run_id is not None:
         opens = batch.window_opens(due)
         if opens > batch.now:  # a late claim (the service was down) still respects the window
@@ -150,14 +164,23 @@ def _may_claim(batch: _Batch, due: DueTask) -> bool:
 
 def _claim(batch: _Batch, due: DueTask) -> None:
     task, client, agent, email_id, event_id = due
+    body = batch.body(due, email_id)
+    if task.template_id is not None:
+        template, problem = batch.templates.rendered(task.template_id, client, agent)
+        if problem is not None:
+            batch.writes.failed.append((task.id, problem))
+            batch.result.failed.append(task.id)
+            return
+        body["template"] = template
     try:
-        event = TaskDue.model_validate(batch.body(due, email_id))
+        event = TaskDue.model_validate(body)
     except ValidationError:
         # Build it again the slow way, part by part, for the error the task has always
         # failed with. A broken timeline entry fails the whole batch, as it always has.
         timeline = [TimelineEntry(**entry) for entry in batch.timelines[client.id]]
         try:
             event = task_due_event(task, client, agent, timeline, email_id=email_id, ctx=batch.ctx)
+            event = event.model_copy(update={"template": body.get("template")})
         except ValidationError as exc:
             log.error("task %s cannot be composed: %s", task.id, describe_validation_error(exc))
             batch.writes.failed.append((task.id, describe_validation_error(exc)[:2000]))

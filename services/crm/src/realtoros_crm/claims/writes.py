@@ -71,7 +71,8 @@ class Claimed(NamedTuple):
     agent_id: uuid.UUID
     client_id: uuid.UUID
     email_id: uuid.UUID
-    to_email: str
+    to_email: str | None
+    """None never reaches the claim's insert: a client without an email is skipped."""
     outbox: Outboxed
 
 

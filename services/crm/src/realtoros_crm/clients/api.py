@@ -26,6 +26,7 @@ from realtoros_crm.clients.schemas import (
     ClientUpdate,
 )
 from realtoros_crm.clients.service import (
+    ClientInvalid,
     create_client,
     find_duplicates,
     get_client,
@@ -50,7 +51,11 @@ async def _detail(session: AsyncSession, client: Client) -> ClientDetail:
     return detail
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+def _invalid(exc: ClientInvalid) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(422))
 async def add_client(
     data: ClientCreate,
     agent: CurrentAgent,
@@ -58,8 +63,12 @@ async def add_client(
     state: StateDep,
     hooks: StageHooksDep,
 ) -> ClientDetail:
-    """Add a client; ``duplicates`` warns of clients with the same email or phone."""
-    client, change = await create_client(session, agent.id, data, now=state.clock())
+    """Add a client (a name and an email, a phone or both; custom fields checked against
+    their definitions); ``duplicates`` warns of clients with the same email or phone."""
+    try:
+        client, change = await create_client(session, agent.id, data, now=state.clock())
+    except ClientInvalid as exc:
+        raise _invalid(exc) from None
     await hooks.notify(session, [change])
     detail = await _detail(session, client)
     await session.commit()
@@ -133,7 +142,7 @@ async def read_client(
     return await _detail(session, client)
 
 
-@router.patch("/{client_id}", responses=NOT_FOUND)
+@router.patch("/{client_id}", responses=problem_responses(404, 422))
 async def change_client(
     client_id: uuid.UUID,
     data: ClientUpdate,
@@ -146,7 +155,10 @@ async def change_client(
     client = await get_client(session, agent.id, client_id, lock=True)
     if client is None:
         raise _not_found(client_id)
-    change = await update_client(session, client, data, state.bus.ns, now=state.clock())
+    try:
+        change = await update_client(session, client, data, state.bus.ns, now=state.clock())
+    except ClientInvalid as exc:
+        raise _invalid(exc) from None
     await hooks.notify(session, [change] if change else [])
     detail = await _detail(session, client)
     await session.commit()

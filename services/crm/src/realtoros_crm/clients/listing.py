@@ -6,16 +6,34 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Row, Select, literal_column, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    Row,
+    Select,
+    case,
+    cast,
+    func,
+    literal_column,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.clients.models import STAGES, Client, Stage
+
+FieldCondition = Annotated[
+    str,
+    Field(max_length=200, pattern=r"^[a-z][a-z0-9_]{0,59}(=|>=|<=)[^\x00]{1,100}$"),
+]
+_CONDITION = re.compile(r"^([a-z][a-z0-9_]*)(>=|<=|=)(.+)$")
 
 SortKey = Literal["created_at", "name", "last_contacted_at", "stage"]
 Order = Literal["asc", "desc"]
@@ -37,6 +55,11 @@ class ClientFilter(BaseModel):
     )
     source: str | None = Field(default=None, max_length=100)
     unsubscribed: bool | None = None
+    field: Annotated[list[FieldCondition], Field(max_length=10)] = Field(
+        default_factory=list,
+        description="Custom field conditions, all of them: `key=value` (any case), "
+        "`key>=value` or `key<=value` (numbers as numbers, dates as YYYY-MM-DD).",
+    )
     deleted: bool = Field(default=False, description="true: the deleted clients (to restore).")
     sort: SortKey = "created_at"
     order: Order = "asc"
@@ -118,7 +141,29 @@ def _conditions(agent_id: uuid.UUID, where: ClientFilter) -> list[ColumnElement[
         conditions.append(Client.source.ilike(_escape_like(where.source), escape="\\"))
     if where.unsubscribed is not None:
         conditions.append(Client.unsubscribed.is_(where.unsubscribed))
+    conditions.extend(_field_condition(text) for text in where.field)
     return conditions
+
+
+def _field_condition(text: str) -> ColumnElement[bool]:
+    """``key=value`` compares as text (any case); ``>=``/``<=`` compares numbers when the
+    value is one (only the clients whose value is a JSON number), else text (ISO dates
+    order as text)."""
+    match = _CONDITION.match(text)
+    assert match is not None  # the pattern of FieldCondition
+    key, op, value = match.groups()
+    stored = Client.custom_fields[key]
+    as_text = stored.astext
+    if op == "=":
+        equal: ColumnElement[bool] = func.lower(as_text) == value.strip().lower()
+        return equal
+    try:
+        number = float(value)
+    except ValueError:
+        by_text: ColumnElement[bool] = as_text >= value if op == ">=" else as_text <= value
+        return by_text
+    as_number = case((func.jsonb_typeof(stored) == "number", cast(as_text, Numeric)), else_=None)
+    return as_number >= number if op == ">=" else as_number <= number
 
 
 def list_statement(

@@ -37,7 +37,7 @@ _STAGE_RANK = (
 )
 _PHONE_DIGITS = "regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g')"
 _SEARCH_TEXT = (
-    "lower(name || ' ' || email || ' ' || coalesce(phone, '') || ' ' || "
+    "lower(name || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '') || ' ' || "
     f"{_PHONE_DIGITS} || ' ' || coalesce(property_address, ''))"
 )
 
@@ -50,6 +50,8 @@ class Client(Base):
             f"property_type IS NULL OR property_type IN ({in_list(PROPERTY_TYPES)})",
             name="property_type",
         ),
+        # A phone-only lead is a client; one with neither cannot be reached at all.
+        CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="email_or_phone"),
         # The list's sort orders, each with the id as tie-breaker (keyset pagination).
         Index("ix_clients_agent_id_created_at", "agent_id", "created_at", "id"),
         Index("ix_clients_agent_id_name", "agent_id", "name", "id"),
@@ -63,7 +65,8 @@ class Client(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str] = mapped_column(String(320))
+    email: Mapped[str | None] = mapped_column(String(320))
+    """None for a phone-only lead: its email steps are skipped, with that reason."""
     phone: Mapped[str | None] = mapped_column(String(40))
     stage: Mapped[str] = mapped_column(String(20), default="lead", server_default="lead")
     property_address: Mapped[str | None] = mapped_column(String(500))
@@ -84,7 +87,7 @@ class Client(Base):
     updated_at: Mapped[datetime] = created_at_column()
     deleted_at: Mapped[datetime | None]
 
-    email_key: Mapped[str] = mapped_column(
+    email_key: Mapped[str | None] = mapped_column(
         String(320), Computed("lower(btrim(email))", persisted=True)
     )
     """The email address as duplicates are detected: trimmed, lower case."""
@@ -98,9 +101,16 @@ class Client(Base):
     """What the list's search matches (``LIKE '%…%'``). Migration 0003 gives it a trigram
     GIN index where the server has pg_trgm (not in the model: the embedded server lacks it)."""
 
+    def no_email_reason(self) -> str | None:
+        """Why no email can go to this client now (no address, or no follow-ups), or None."""
+        return self.no_follow_up_reason() or (None if self.email else NO_EMAIL)
+
     def no_follow_up_reason(self) -> str | None:
         """Why this client must get no follow-up email now, or None."""
         return no_follow_up_reason(self.stage, self.unsubscribed, self.deleted_at)
+
+
+NO_EMAIL = "client has no email address"
 
 
 def no_follow_up_reason(stage: str, unsubscribed: bool, deleted_at: datetime | None) -> str | None:

@@ -64,7 +64,7 @@ class ClientCreate(InputModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_CLIENT_EXAMPLE]})
 
     name: Name
-    email: Email
+    email: Email | None = Field(default=None, description="An email address, a phone, or both.")
     stage: Stage = "lead"
     phone: Phone | None = None
     property_address: Address | None = None
@@ -75,8 +75,15 @@ class ClientCreate(InputModel):
     custom_fields: CustomFields = Field(default_factory=dict)
     timezone: TimeZone | None = Field(default=None, description="IANA; null: the agent's.")
 
+    @model_validator(mode="after")
+    def _reachable(self) -> ClientCreate:
+        if not self.email and not self.phone:
+            raise ValueError(REACHABLE)
+        return self
 
-_NOT_NULL = ("name", "email", "stage", "tags", "custom_fields", "unsubscribed")
+
+REACHABLE = "a client needs an email address or a phone number"
+_NOT_NULL = ("name", "stage", "tags", "custom_fields", "unsubscribed")
 
 
 class ClientUpdate(InputModel):
@@ -129,7 +136,7 @@ class ClientPublic(BaseModel):
 
     id: uuid.UUID
     name: str
-    email: str
+    email: str | None
     stage: Stage
     phone: str | None
     property_address: str | None
@@ -151,7 +158,7 @@ class DuplicateMatch(BaseModel):
 
     id: uuid.UUID
     name: str
-    email: str
+    email: str | None
     matched_on: Literal["email", "phone"]
 
 

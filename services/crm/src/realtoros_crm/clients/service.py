@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_object_session
 from realtoros_contracts import ClientUnsubscribed, Namespace
 from realtoros_crm.activities.service import record_activity
 from realtoros_crm.clients.models import Client
-from realtoros_crm.clients.schemas import ClientCreate, ClientUpdate, DuplicateMatch
+from realtoros_crm.clients.schemas import REACHABLE, ClientCreate, ClientUpdate, DuplicateMatch
 from realtoros_crm.clients.stages import StageChange
+from realtoros_crm.customfields.service import FieldValueInvalid, check_values
 from realtoros_crm.messaging.outbox import add_to_outbox
 
 STAGE_LABELS = {"under_contract": "under contract"}
@@ -27,8 +28,12 @@ def stage_label(stage: str) -> str:
     return STAGE_LABELS.get(stage, stage)
 
 
-def email_key(email: str) -> str:
-    return email.strip().lower()
+class ClientInvalid(ValueError):
+    """The change would leave the client invalid (the API answers 422 with the message)."""
+
+
+def email_key(email: str | None) -> str:
+    return (email or "").strip().lower()
 
 
 def phone_digits(phone: str | None) -> str:
@@ -69,12 +74,22 @@ def created_summary(client: Client, how: str = "Added") -> str:
     return summary + (f" (source: {client.source})" if client.source else "")
 
 
+async def _typed(
+    session: AsyncSession, agent_id: uuid.UUID, values: dict[str, Any]
+) -> dict[str, Any]:
+    try:
+        return await check_values(session, agent_id, values)
+    except FieldValueInvalid as exc:
+        raise ClientInvalid(str(exc)) from None
+
+
 async def create_client(
     session: AsyncSession, agent_id: uuid.UUID, data: ClientCreate, *, now: datetime
 ) -> tuple[Client, StageChange]:
-    client = Client(
-        id=uuid.uuid4(), agent_id=agent_id, created_at=now, updated_at=now, **data.model_dump()
-    )
+    """:class:`ClientInvalid` when a custom field's value does not fit its type."""
+    fields = data.model_dump()
+    fields["custom_fields"] = await _typed(session, agent_id, data.custom_fields)
+    client = Client(id=uuid.uuid4(), agent_id=agent_id, created_at=now, updated_at=now, **fields)
     session.add(client)
     await session.flush()  # before its activities: no relationship() orders the inserts
     _note(client, "client_created", created_summary(client), now)
@@ -88,7 +103,11 @@ async def find_duplicates(session: AsyncSession, client: Client) -> list[Duplica
     """The agent's other clients with the same email key or phone digits (7+ digits)."""
     digits = phone_digits(client.phone)
     same_email = Client.email_key == email_key(client.email)
-    condition = or_(same_email, Client.phone_digits == digits) if len(digits) >= 7 else same_email
+    by_phone = Client.phone_digits == digits
+    if len(digits) < 7:
+        condition = same_email
+    else:
+        condition = or_(same_email, by_phone) if client.email else by_phone
     statement = (
         select(Client, same_email.label("by_email"))
         .where(
@@ -159,6 +178,8 @@ def mark_unsubscribed(client: Client, ns: Namespace, now: datetime) -> None:
     """The agent records that the client wants no more email: same effect as the link."""
     client.unsubscribed, client.updated_at = True, now
     _note(client, "unsubscribed", "Marked unsubscribed by the agent.", now)
+    if not client.email:
+        return  # no address for the mailer to suppress
     event = ClientUnsubscribed(
         agent_id=client.agent_id,
         client_id=client.id,
@@ -173,7 +194,14 @@ def mark_unsubscribed(client: Client, ns: Namespace, now: datetime) -> None:
 async def update_client(
     session: AsyncSession, client: Client, data: ClientUpdate, ns: Namespace, *, now: datetime
 ) -> StageChange | None:
+    """:class:`ClientInvalid` when the client would have neither email nor phone, or a
+    custom field's value does not fit its type."""
     changes = data.model_dump(exclude_unset=True)
+    if "custom_fields" in changes:
+        changes["custom_fields"] = await _typed(session, client.agent_id, changes["custom_fields"])
+    email, phone = changes.get("email", client.email), changes.get("phone", client.phone)
+    if not email and not phone:
+        raise ClientInvalid(REACHABLE)
     _describe_changes(client, changes, now)
     stage = changes.pop("stage", None)
     unsubscribed = changes.pop("unsubscribed", None)
@@ -199,6 +227,19 @@ def soft_delete(client: Client, now: datetime) -> None:
 def restore(client: Client, now: datetime) -> None:
     client.deleted_at, client.updated_at = None, now
     _note(client, "client_restored", "Restored", now)
+
+
+async def client_choices(
+    session: AsyncSession, agent_id: uuid.UUID, limit: int = 500
+) -> Sequence[Any]:
+    """The agent's clients as (id, name) rows, by name: the choices of a form's select."""
+    statement = (
+        select(Client.id, Client.name)
+        .where(Client.agent_id == agent_id, Client.deleted_at.is_(None))
+        .order_by(Client.name, Client.id)
+        .limit(limit)
+    )
+    return (await session.execute(statement)).all()
 
 
 async def client_names(

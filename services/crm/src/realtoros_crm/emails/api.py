@@ -131,7 +131,7 @@ async def request_draft_now(
     """Draft an email to the client now; it waits for review. Poll ``GET /emails/{id}``."""
     if (client := await get_client(session, agent.id, client_id)) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"client {client_id} not found")
-    if (reason := client.no_follow_up_reason()) is not None:
+    if (reason := client.no_email_reason()) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"no email can be drafted: {reason}")
     email = await draft_on_demand(
         session, claim_context(state), client, data.instructions, state.clock()

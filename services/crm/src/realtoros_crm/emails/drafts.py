@@ -86,7 +86,7 @@ async def request_draft(
 ) -> DraftRequested:
     """Queue a DraftRequested for ``email``; the draft always comes back for review."""
     client, agent = await _people(session, task)
-    if (reason := client.no_follow_up_reason()) is not None:
+    if (reason := client.no_email_reason()) is not None:
         raise DraftConflict(f"no email can be drafted: {reason}")
     timeline = (await recent_timelines(session, [client.id]))[client.id]
     due = task_due_event(task, client, agent, timeline, email_id=email.id, ctx=ctx)
@@ -116,7 +116,7 @@ async def approve_draft(
     """Send the draft as saved: EmailApproved carries exactly the stored subject and body."""
     email = _held(task.email)
     client, agent = await _people(session, task)
-    if (reason := client.no_follow_up_reason()) is not None:
+    if (reason := client.no_email_reason()) is not None:
         raise DraftConflict(f"Not sent: {reason}.")
     if not email.subject or not email.body_text:
         raise DraftConflict("The draft has no subject or no text: write one, then approve.")

@@ -199,7 +199,7 @@ async def _unsubscribe(
         event = ClientUnsubscribed(
             agent_id=client.agent_id,
             client_id=client.id,
-            email=client.email,
+            email=client.email or locked.email.to_email,
             source=source,
             unsubscribed_at=at,
         )

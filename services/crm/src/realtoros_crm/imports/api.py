@@ -27,9 +27,10 @@ from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
 from realtoros_crm.api.problems import problem_responses
 from realtoros_crm.clients.listing import ClientFilter
 from realtoros_crm.clients.stages import StageHooksDep
+from realtoros_crm.customfields.service import list_fields
 from realtoros_crm.imports.export import export_rows
 from realtoros_crm.imports.jobs import ImportJobs
-from realtoros_crm.imports.mapping import Target, auto_mapping
+from realtoros_crm.imports.mapping import FIELD_PREFIX, TARGETS, auto_mapping
 from realtoros_crm.imports.models import ClientImport
 from realtoros_crm.imports.rows import UnreadableFile, parse_csv
 from realtoros_crm.imports.schemas import ImportPublic
@@ -40,11 +41,11 @@ router = APIRouter(prefix="/clients", tags=["import and export"])
 SYNC_ROWS = 1000
 """Files up to this many rows are imported within the request (201); larger ones in the
 background (202), with progress at GET /clients/imports/{id}."""
-_MAPPING = TypeAdapter(dict[str, Target])
+_MAPPING = TypeAdapter(dict[str, str])
 
 
-def _mapping(raw: str | None, headers: list[str]) -> dict[str, str]:
-    mapping = auto_mapping(headers)
+def _mapping(raw: str | None, headers: list[str], field_names: dict[str, str]) -> dict[str, str]:
+    mapping = auto_mapping(headers, field_names)
     if raw:
         try:
             given = _MAPPING.validate_python(json.loads(raw))
@@ -53,16 +54,22 @@ def _mapping(raw: str | None, headers: list[str]) -> dict[str, str]:
                 status.HTTP_422_UNPROCESSABLE_ENTITY,
                 f"mapping must be a JSON object of CSV header → field: {exc}",
             ) from None
+        allowed = set(TARGETS) | {FIELD_PREFIX + key for key in field_names}
+        if wrong := sorted({t for t in given.values() if t not in allowed}):
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                f"mapping has unknown fields {wrong[:10]}: use one of {sorted(allowed)}",
+            )
         unknown = sorted(set(given) - set(headers))
         if unknown:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_ENTITY, f"mapping names unknown columns: {unknown}"
             )
         mapping = {h: t for h, t in mapping.items() if t not in given.values()} | given
-    if "email" not in mapping.values():
+    if "email" not in mapping.values() and "phone" not in mapping.values():
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
-            f"no email column among {headers[:30]}: map one with mapping",
+            f"no email or phone column among {headers[:30]}: map one with mapping",
         )
     return mapping
 
@@ -94,7 +101,10 @@ async def import_clients(
     file: Annotated[UploadFile, File(description="A CSV file with a header row.")],
     mapping: Annotated[
         str | None,
-        Form(description='JSON: CSV header → field, e.g. {"E-mail": "email", "Misc": "ignore"}'),
+        Form(
+            description='JSON: CSV header → field, e.g. {"E-mail": "email", "Misc": "ignore", '
+            '"Birthday": "field:birthday"} (field:<key>: one of your custom fields, typed)'
+        ),
     ] = None,
 ) -> ImportPublic:
     """Import clients from a CSV export (Follow Up Boss, kvCORE, LionDesk, Zillow …)."""
@@ -104,7 +114,8 @@ async def import_clients(
         parsed = await asyncio.to_thread(parse_csv, content, settings.import_max_rows)
     except UnreadableFile as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
-    columns = _mapping(mapping, parsed.headers)
+    field_names = {f.key: f.label for f in await list_fields(session, agent.id)}
+    columns = _mapping(mapping, parsed.headers, field_names)
     job = ClientImport(
         id=uuid.uuid4(),
         agent_id=agent.id,

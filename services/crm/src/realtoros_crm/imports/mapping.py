@@ -57,12 +57,24 @@ def normalise_header(header: str) -> str:
     return re.sub(r"[^a-z0-9]", "", header.lower())
 
 
-def auto_mapping(headers: list[str]) -> dict[str, str]:
-    """Header → field for the headers recognised; the first header wins a field."""
+FIELD_PREFIX = "field:"
+"""A target ``field:<key>`` is one of the agent's custom fields (typed: a date column is
+read as a date)."""
+
+
+def auto_mapping(headers: list[str], field_names: dict[str, str] | None = None) -> dict[str, str]:
+    """Header → field for the headers recognised; the first header wins a field.
+    ``field_names`` (custom field key → label) maps a header named like one of the agent's
+    custom fields, by key or label ("Birthday" → ``field:birthday``)."""
+    custom = {
+        normalise_header(name): FIELD_PREFIX + key
+        for key, label in (field_names or {}).items()
+        for name in (key, label)
+    }
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     for header in headers:
-        target = _BY_ALIAS.get(normalise_header(header))
+        target = _BY_ALIAS.get(normalise_header(header)) or custom.get(normalise_header(header))
         if target is not None and target not in taken:
             mapping[header] = target
             taken.add(target)

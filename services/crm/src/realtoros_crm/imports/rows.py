@@ -10,8 +10,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from realtoros_crm.clients.schemas import ClientCreate
+from realtoros_crm.customfields.models import CustomField
+from realtoros_crm.customfields.service import FieldValueInvalid, typed_value
 from realtoros_crm.imports.mapping import (
     BIRTHDAY_FIELD,
+    FIELD_PREFIX,
     birthday_of,
     property_type_of,
     split_tags,
@@ -69,11 +72,11 @@ def parse_csv(content: bytes, max_rows: int) -> Parsed:
     return Parsed(headers, rows)
 
 
-def _fields(values: dict[str, str], custom: dict[str, str]) -> dict[str, Any]:
+def _fields(values: dict[str, str], custom: dict[str, Any]) -> dict[str, Any]:
     name = values.get("name") or " ".join(
         part for part in (values.get("first_name"), values.get("last_name")) if part
     )
-    data: dict[str, Any] = {"name": name, "email": values.get("email", "")}
+    data: dict[str, Any] = {"name": name, "email": values.get("email") or None}
     for key in ("phone", "property_address", "source", "notes", "timezone"):
         if values.get(key):
             data[key] = values[key]
@@ -107,34 +110,57 @@ def _reason(error: ValidationError) -> str:
     if where == "email" and first["type"] == "missing":
         return "no email address"
     detail = str(first["msg"]).removeprefix("Value error, ").rsplit(": ", 1)[-1].rstrip(".")
+    if where == "row":  # the row as a whole (no email and no phone …): its own words
+        return str(first["msg"]).removeprefix("Value error, ")
     detail = detail[:1].lower() + detail[1:]
     field = FIELD_WORDS.get(where.split(".")[0], where.replace("_", " "))
     return f"the {field} is not valid ({detail})"
 
 
+def _row_values(
+    row: list[str], columns: list[tuple[int, str, str | None]], fields: dict[str, CustomField]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """The row's client fields and custom fields (typed where the agent defined them);
+    :class:`FieldValueInvalid` for a value that does not fit its field."""
+    values: dict[str, str] = {}
+    custom: dict[str, Any] = {}
+    for i, header, target in columns:
+        cell = row[i].strip() if i < len(row) else ""
+        if not cell or target == "ignore":
+            continue
+        if target is not None and target.startswith(FIELD_PREFIX):
+            key = target.removeprefix(FIELD_PREFIX)
+            custom[key] = typed_value(fields[key], cell[:1000])
+        elif target == "birthday":  # a text custom field; map to a date field to type it
+            custom[BIRTHDAY_FIELD] = birthday_of(cell)[:1000]
+        elif target is None or target == "custom":
+            if header:
+                custom[header[:60]] = cell[:1000]
+        elif target not in values:
+            values[target] = cell
+    return values, custom
+
+
 def check_rows(
-    parsed: Parsed, mapping: dict[str, str], start: int = 0, stop: int | None = None
+    parsed: Parsed,
+    mapping: dict[str, str],
+    start: int = 0,
+    stop: int | None = None,
+    fields: dict[str, CustomField] | None = None,
 ) -> Checked:
-    """Validate the rows ``[start:stop]`` (every row by default) as new clients; unmapped
-    columns become custom fields."""
+    """Validate the rows ``[start:stop]`` (every row by default) as new clients; columns
+    mapped to a custom field are read as its type (``fields``: the agent's, by key);
+    unmapped columns become free-text custom fields."""
     columns = [(i, h, mapping.get(h)) for i, h in enumerate(parsed.headers)]
     checked = Checked()
     for number, row in enumerate(parsed.rows[start:stop], start=2 + start):
-        values: dict[str, str] = {}
-        custom: dict[str, str] = {}
-        for i, header, target in columns:
-            cell = row[i].strip() if i < len(row) else ""
-            if not cell or target == "ignore":
-                continue
-            if target == "birthday":
-                custom[BIRTHDAY_FIELD] = birthday_of(cell)[:1000]
-            elif target is None or target == "custom":
-                if header:
-                    custom[header[:60]] = cell[:1000]
-            elif target not in values:
-                values[target] = cell
-        if not values.get("email"):
-            checked.skipped.append({"row": number, "reason": "no email address"})
+        try:
+            values, custom = _row_values(row, columns, fields or {})
+        except FieldValueInvalid as exc:
+            checked.skipped.append({"row": number, "reason": str(exc)})
+            continue
+        if not values.get("email") and not values.get("phone"):
+            checked.skipped.append({"row": number, "reason": "no email address or phone"})
             continue
         try:
             client = ClientCreate.model_validate(_fields(values, custom))

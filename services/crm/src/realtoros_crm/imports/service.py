@@ -22,6 +22,8 @@ from realtoros_crm.clients.schemas import ClientCreate
 from realtoros_crm.clients.service import email_key, phone_digits, stage_label
 from realtoros_crm.clients.stages import StageChange, StageHooks
 from realtoros_crm.clock import Clock
+from realtoros_crm.customfields.models import CustomField
+from realtoros_crm.customfields.service import list_fields
 from realtoros_crm.db import Sessions, copy_rows
 from realtoros_crm.imports.models import ClientImport
 from realtoros_crm.imports.rows import Checked, Parsed, check_rows
@@ -74,7 +76,7 @@ class Progress:
 async def _existing(
     session: AsyncSession, agent_id: uuid.UUID, batch: Sequence[tuple[int, ClientCreate]]
 ) -> tuple[dict[str, uuid.UUID], dict[str, uuid.UUID]]:
-    emails = list({email_key(c.email) for _, c in batch})
+    emails = list({email_key(c.email) for _, c in batch if c.email})
     phones = list({d for _, c in batch if len(d := phone_digits(c.phone)) >= 7})
     columns = (Client.id, Client.email_key, Client.phone_digits)
     mine = (Client.agent_id == agent_id, Client.deleted_at.is_(None))
@@ -88,7 +90,8 @@ async def _existing(
     by_email: dict[str, uuid.UUID] = {}
     by_phone: dict[str, uuid.UUID] = {}
     for client_id, key, digits in (await session.execute(statement)).all():
-        by_email.setdefault(key, client_id)
+        if key is not None:
+            by_email.setdefault(key, client_id)
         by_phone.setdefault(digits, client_id)
     return by_email, by_phone
 
@@ -113,7 +116,7 @@ def _admit(
 ) -> bool:
     """Whether the row is imported; records why not, and phone duplicates."""
     key, digits = email_key(client.email), phone_digits(client.phone)
-    if key in by_email or key in progress.seen_emails:
+    if key and (key in by_email or key in progress.seen_emails):
         match: dict[str, Any] = {"client_id": str(by_email[key])} if key in by_email else {}
         if key in progress.seen_emails:
             match = {"same_as_row": progress.seen_emails[key]}
@@ -125,12 +128,17 @@ def _admit(
         )
         progress.skip({"row": number, "reason": reason})
         return False
-    progress.seen_emails[key] = number
+    if key:
+        progress.seen_emails[key] = number
     if len(digits) >= 7 and (digits in by_phone or digits in progress.seen_phones):
         match = {"client_id": str(by_phone[digits])} if digits in by_phone else {}
         if digits in progress.seen_phones:
             match = {"same_as_row": progress.seen_phones[digits]}
         progress.duplicate({"row": number, "email": client.email, "matched_on": "phone", **match})
+        if not key:  # a phone-only row: its phone is all that tells it apart (re-imports)
+            reason = "already a client (same phone, and no email address to tell them apart)"
+            progress.skip({"row": number, "reason": reason})
+            return False
     if len(digits) >= 7:
         progress.seen_phones.setdefault(digits, number)
     return True
@@ -185,13 +193,16 @@ async def run_import(
     Each batch is checked in a thread while the one before is written (validation is most
     of the CPU an import takes, writing mostly waits for PostgreSQL)."""
     progress = Progress()
+    async with sessions() as session:
+        agent_id = (await session.get_one(ClientImport, job_id)).agent_id
+        fields = {field.key: field for field in await list_fields(session, agent_id)}
     starts = range(0, len(parsed.rows), BATCH)
-    checking = [_check(parsed, mapping, start) for start in starts[:1]]
+    checking = [_check(parsed, mapping, start, fields) for start in starts[:1]]
     try:
         for start in starts:
             checked = await checking.pop()
             if start + BATCH < len(parsed.rows):
-                checking.append(_check(parsed, mapping, start + BATCH))
+                checking.append(_check(parsed, mapping, start + BATCH, fields))
             for entry in checked.skipped:
                 progress.skip(entry)
             async with sessions() as session:
@@ -211,8 +222,10 @@ async def run_import(
         raise
 
 
-def _check(parsed: Parsed, mapping: dict[str, str], start: int) -> asyncio.Future[Checked]:
-    checking = asyncio.to_thread(check_rows, parsed, mapping, start, start + BATCH)
+def _check(
+    parsed: Parsed, mapping: dict[str, str], start: int, fields: dict[str, CustomField]
+) -> asyncio.Future[Checked]:
+    checking = asyncio.to_thread(check_rows, parsed, mapping, start, start + BATCH, fields)
     return asyncio.ensure_future(checking)
 
 

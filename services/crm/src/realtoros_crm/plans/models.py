@@ -42,6 +42,9 @@ class Plan(Base):
     is_default: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     """Applied to every new client of the agent."""
     builtin: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    pause_on_conversation_minutes: Mapped[int | None]
+    """A logged call (connected) or meeting at least this long pauses the plan for the
+    client; None: logged conversations never pause it."""
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
     deleted_at: Mapped[datetime | None]
@@ -67,6 +70,10 @@ class PlanStep(Base):
     purpose: Mapped[str] = mapped_column(String(200))
     instructions: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[str] = mapped_column(String(10), default="medium")
+    template_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("email_templates.id", ondelete="RESTRICT"), index=True
+    )
+    """An email step sends this template, rendered, instead of an AI-written draft."""
 
 
 class PlanRun(Base):

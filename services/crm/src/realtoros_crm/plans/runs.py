@@ -109,7 +109,7 @@ RUN_COLUMNS = (
 )  # fmt: skip
 TASK_COLUMNS = (
     "id", "agent_id", "client_id", "plan_run_id", "step_position", "task_type", "priority",
-    "purpose", "instructions", "due_at", "status", "created_at", "updated_at",
+    "purpose", "instructions", "due_at", "status", "created_at", "updated_at", "template_id",
 )  # fmt: skip
 ACTIVITY_COLUMNS = ("id", "agent_id", "client_id", "kind", "summary", "occurred_at")
 
@@ -139,6 +139,7 @@ class _RunRows:
             task = (
                 uuid.uuid4(), agent_id, client.id, run_id, step.position, step.action,
                 step.priority, step.purpose, step.instructions, due, "pending", now, now,
+                step.template_id,
             )  # fmt: skip
             self.tasks.append(task)
         summary = f"Follow-up plan '{plan.name}' started"[:SUMMARY_LIMIT]
@@ -186,11 +187,14 @@ async def pending_tasks(session: AsyncSession, run: PlanRun) -> Sequence[Task]:
     return (await session.scalars(statement)).all()
 
 
-async def pause_run(session: AsyncSession, run: PlanRun, now: datetime) -> None:
+async def pause_run(
+    session: AsyncSession, run: PlanRun, now: datetime, reason: str | None = None
+) -> None:
     if run.status != "active":
         raise PlanConflict(f"only an active plan can be paused (this one is {run.status})")
     run.status, run.paused_at, run.updated_at = "paused", now, now
-    _record(session, run, "plan_paused", f"Follow-up plan '{run.plan_name}' paused", now)
+    summary = f"Follow-up plan '{run.plan_name}' paused" + (f": {reason}" if reason else "")
+    _record(session, run, "plan_paused", summary, now)
     await session.flush()
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, time
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from realtoros_crm.clients.models import Stage
 from realtoros_crm.fields import InputModel, Line, ZonedDatetime
@@ -31,6 +31,15 @@ class StepIn(InputModel):
     purpose: Purpose
     instructions: str | None = Field(default=None, max_length=5000)
     priority: Priority = "medium"
+    template_id: uuid.UUID | None = Field(
+        default=None, description="An email step sends this template instead of an AI draft."
+    )
+
+    @model_validator(mode="after")
+    def _template_for_email(self) -> StepIn:
+        if self.template_id is not None and self.action != "email":
+            raise ValueError("only an email step sends a template")
+        return self
 
 
 class StepUpdate(InputModel):
@@ -41,6 +50,7 @@ class StepUpdate(InputModel):
     instructions: str | None = Field(default=None, max_length=5000)
     priority: Priority | None = None
     position: int | None = Field(default=None, ge=0, le=1000)
+    template_id: uuid.UUID | None = Field(default=None, description="null: an AI draft.")
 
 
 class PlanCreate(InputModel):
@@ -48,6 +58,13 @@ class PlanCreate(InputModel):
     description: str | None = Field(default=None, max_length=2000)
     start_on_stage: Stage | None = None
     is_default: bool = False
+    pause_on_conversation_minutes: int | None = Field(
+        default=None,
+        ge=0,
+        le=600,
+        description="A logged connected call or meeting at least this many minutes long "
+        "pauses the plan for the client; null: never.",
+    )
     steps: list[StepIn] = Field(default_factory=list, max_length=100)
 
 
@@ -56,6 +73,13 @@ class PlanUpdate(InputModel):
     description: str | None = Field(default=None, max_length=2000)
     start_on_stage: Stage | None = None
     is_default: bool | None = None
+    pause_on_conversation_minutes: int | None = Field(
+        default=None,
+        ge=0,
+        le=600,
+        description="A logged connected call or meeting at least this many minutes long "
+        "pauses the plan for the client; null: never.",
+    )
 
 
 class StepPublic(BaseModel):
@@ -69,6 +93,7 @@ class StepPublic(BaseModel):
     purpose: str
     instructions: str | None
     priority: Priority
+    template_id: uuid.UUID | None = None
 
 
 class PlanPublic(BaseModel):
@@ -78,6 +103,7 @@ class PlanPublic(BaseModel):
     start_on_stage: Stage | None
     is_default: bool
     builtin: bool
+    pause_on_conversation_minutes: int | None = None
     steps: list[StepPublic]
     created_at: datetime
     updated_at: datetime

@@ -10,6 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from realtoros_crm.email_templates.merge import TemplateInvalid
+from realtoros_crm.email_templates.service import check_owned
 from realtoros_crm.plans.models import Plan, PlanStep
 from realtoros_crm.plans.schemas import (
     PlanCreate,
@@ -55,6 +57,7 @@ async def create_plan(
     now: datetime,
     builtin: bool = False,
 ) -> Plan:
+    await check_owned(session, agent_id, (step.template_id for step in data.steps))
     if data.is_default:
         await _clear_default(session, agent_id)
     fields = data.model_dump(exclude={"steps"})
@@ -107,6 +110,7 @@ async def plan_public(session: AsyncSession, plan: Plan) -> PlanPublic:
         start_on_stage=plan.start_on_stage,  # type: ignore[arg-type]
         is_default=plan.is_default,
         builtin=plan.builtin,
+        pause_on_conversation_minutes=plan.pause_on_conversation_minutes,
         steps=steps,
         created_at=plan.created_at,
         updated_at=plan.updated_at,
@@ -126,6 +130,7 @@ async def update_plan(session: AsyncSession, plan: Plan, data: PlanUpdate, now: 
 
 
 async def add_step(session: AsyncSession, plan: Plan, data: StepIn, now: datetime) -> PlanStep:
+    await check_owned(session, plan.agent_id, [data.template_id])
     count = len(await plan_steps(session, plan.id))
     step = PlanStep(plan_id=plan.id, position=count, **data.model_dump())
     session.add(step)
@@ -144,9 +149,12 @@ async def soft_delete_plan(session: AsyncSession, plan: Plan, now: datetime) -> 
 async def update_step(
     session: AsyncSession, plan: Plan, step: PlanStep, data: StepUpdate, now: datetime
 ) -> None:
+    await check_owned(session, plan.agent_id, [data.template_id])
     for name, value in data.model_dump(exclude_unset=True).items():
-        if value is not None or name == "instructions":
+        if value is not None or name in ("instructions", "template_id"):
             setattr(step, name, value)
+    if step.template_id is not None and step.action != "email":
+        raise TemplateInvalid("only an email step sends a template")
     await renumber(session, plan.id, step if data.position is not None else None)
     plan.updated_at = now
 

@@ -68,6 +68,10 @@ class Task(Base):
         ForeignKey("emails.id", use_alter=True, ondelete="SET NULL")
     )
     failure_reason: Mapped[str | None] = mapped_column(Text)
+    template_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("email_templates.id", ondelete="SET NULL"), index=True
+    )
+    """The email is this template, rendered at the claim, instead of an AI-written draft."""
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
 

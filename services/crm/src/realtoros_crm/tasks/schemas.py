@@ -24,6 +24,15 @@ class TaskCreate(InputModel):
     purpose: Purpose = "Custom"
     instructions: str | None = Field(default=None, max_length=5000)
     priority: TaskPriority = "medium"
+    template_id: uuid.UUID | None = Field(
+        default=None, description="An email task sends this template instead of an AI draft."
+    )
+
+    @model_validator(mode="after")
+    def _template_for_email(self) -> TaskCreate:
+        if self.template_id is not None and self.task_type != "email":
+            raise ValueError("only an email task sends a template")
+        return self
 
 
 class TaskUpdate(InputModel):
@@ -74,6 +83,7 @@ class TaskPublic(BaseModel):
     failure_reason: str | None
     plan_run_id: uuid.UUID | None
     step_position: int | None
+    template_id: uuid.UUID | None = None
     completed_at: datetime | None
     email: EmailPublic | None
     created_at: datetime

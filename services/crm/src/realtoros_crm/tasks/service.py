@@ -11,6 +11,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from realtoros_crm.email_templates.service import check_owned
 from realtoros_crm.plans.models import PlanRun
 from realtoros_crm.plans.window import zone_or_utc
 from realtoros_crm.tasks.models import Task
@@ -26,7 +27,9 @@ def _agent_tasks(agent_id: uuid.UUID) -> TaskQuery:
 async def create_task(
     session: AsyncSession, agent_id: uuid.UUID, data: TaskCreate, *, now: datetime
 ) -> Task:
-    """Add a task for one of the agent's clients (the caller checked the client is theirs)."""
+    """Add a task for one of the agent's clients (the caller checked the client is theirs);
+    :class:`~realtoros_crm.email_templates.service.TemplateNotFound` for another's template."""
+    await check_owned(session, agent_id, [data.template_id])
     task = Task(agent_id=agent_id, created_at=now, updated_at=now, email=None, **data.model_dump())
     session.add(task)
     await session.flush()

@@ -11,6 +11,8 @@ from sqlalchemy import select
 from realtoros_crm.activities.service import client_timeline
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.service import find_duplicates, get_client
+from realtoros_crm.customfields.service import list_fields
+from realtoros_crm.email_templates.service import list_templates
 from realtoros_crm.emails.api import claim_context
 from realtoros_crm.emails.drafts import draft_on_demand
 from realtoros_crm.emails.listing import EmailFilter, list_emails
@@ -65,6 +67,8 @@ async def client_detail(
         emails=await list_emails(session, agent.id, EmailFilter(client_id=client.id), limit=50),
         runs=runs,
         plans=await list_plans(session, agent.id),
+        templates=await list_templates(session, agent.id),
+        field_labels={f.key: f.label for f in await list_fields(session, agent.id)},
     )
 
 
@@ -140,7 +144,7 @@ async def draft_now(
 ) -> Response:
     if (client := await get_client(session, agent.id, client_id)) is None:
         raise PageNotFound("client")
-    if (reason := client.no_follow_up_reason()) is not None:
+    if (reason := client.no_email_reason()) is not None:
         return redirect(
             f"/app/clients/{client.id}", f"No email can be drafted: {reason}", error=True
         )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import QueryParams
 
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.bulk import bulk_update
@@ -15,6 +18,10 @@ from realtoros_crm.clients.models import STAGES, Client
 from realtoros_crm.clients.schemas import BulkUpdate, ClientCreate, ClientUpdate
 from realtoros_crm.clients.service import create_client, get_client, update_client
 from realtoros_crm.clients.stages import StageHooksDep
+from realtoros_crm.customfields.models import CustomField
+from realtoros_crm.customfields.service import list_fields
+from realtoros_crm.lists.models import SavedList
+from realtoros_crm.lists.service import filter_of, get_list
 from realtoros_crm.tasks.service import next_tasks
 from realtoros_crm.web import PageNotFound
 from realtoros_crm.web.render import field_errors, page, plural, redirect
@@ -36,8 +43,8 @@ FORM_FIELDS = (
 )
 
 
-def _filter(request: Request) -> ClientFilter:
-    params = request.query_params
+def client_filter(params: QueryParams) -> ClientFilter:
+    """The list's filters from its query string (also what a saved list keeps)."""
     raw: dict[str, Any] = {key: params.get(key) or None for key in ("q", "source", "sort", "order")}
     raw = {k: v for k, v in raw.items() if v is not None}
     # Newest first unless the agent chose: the client just added is the one they look for.
@@ -45,15 +52,25 @@ def _filter(request: Request) -> ClientFilter:
         raw.setdefault("order", "desc")
     raw["stage"] = [s for s in params.getlist("stage") if s]
     raw["tag"] = [t for t in params.getlist("tag") if t]
+    raw["field"] = [f.strip() for f in params.getlist("field") if f.strip()]
     if params.get("unsubscribed") in ("true", "false"):
         raw["unsubscribed"] = params["unsubscribed"] == "true"
     return ClientFilter.model_validate(raw)
 
 
+async def _saved(request: Request, session: AsyncSession, agent_id: uuid.UUID) -> SavedList | None:
+    wanted = request.query_params.get("list", "")
+    saved = await get_list(session, agent_id, uuid.UUID(wanted)) if len(wanted) == 36 else None
+    if wanted and saved is None:
+        raise PageNotFound("list")
+    return saved
+
+
 @router.get("")
 async def client_list(request: Request, agent: WebAgent, session: SessionDep) -> Response:
+    saved = await _saved(request, session, agent.id)
     try:
-        where = _filter(request)
+        where = filter_of(saved) if saved else client_filter(request.query_params)
         cursor = request.query_params.get("cursor") or None
         clients, next_cursor = await list_clients(
             session, agent.id, where, limit=PAGE_SIZE, cursor=cursor
@@ -73,6 +90,7 @@ async def client_list(request: Request, agent: WebAgent, session: SessionDep) ->
             next_cursor=None,
             stages=STAGES,
             cursor=None,
+            saved=saved,
         )
     return page(
         request,
@@ -84,6 +102,7 @@ async def client_list(request: Request, agent: WebAgent, session: SessionDep) ->
         stages=STAGES,
         cursor=cursor,
         error=None,
+        saved=saved,
     )
 
 
@@ -139,27 +158,64 @@ def _custom_fields(text: str) -> dict[str, str]:
     return fields
 
 
+TYPED = "cf:"
+"""Form inputs of the agent's typed custom fields are named ``cf:<key>``."""
+
+
 def _form_data(form: dict[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {k: (form.get(k) or "").strip() or None for k in FORM_FIELDS}
     data["tags"] = _tags(form.get("tags", ""))
-    data["custom_fields"] = _custom_fields(form.get("custom_fields", ""))
+    typed = {k.removeprefix(TYPED): v.strip() for k, v in form.items() if k.startswith(TYPED)}
+    data["custom_fields"] = _custom_fields(form.get("custom_fields", "")) | {
+        k: v for k, v in typed.items() if v
+    }
     return data
 
 
-def _form_with_errors(
-    request: Request, client: Client | None, form: dict[str, str], exc: Exception
+def _form_values(client: Client, fields: Sequence[CustomField]) -> dict[str, Any]:
+    """The edit form's values: typed fields in their inputs, the others as lines."""
+    values = {k: getattr(client, k) or "" for k in FORM_FIELDS}
+    values["tags"] = ", ".join(client.tags)
+    defined = {f.key for f in fields}
+    custom = client.custom_fields.items()
+    values["custom_fields"] = "\n".join(f"{k}: {v}" for k, v in custom if k not in defined)
+    values |= {TYPED + k: str(v) for k, v in custom if k in defined}
+    return values
+
+
+async def _client_form(
+    request: Request,
+    session: AsyncSession,
+    agent_id: uuid.UUID,
+    client: Client | None,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
 ) -> Response:
-    """The new/edit client form again, as posted, with what was wrong (422)."""
-    errors = field_errors(exc) if isinstance(exc, ValidationError) else {"custom_fields": str(exc)}
     return page(
         request,
         "client_form.html",
-        status_code=422,
+        status_code=422 if errors else 200,
         client=client,
-        values=form,
-        errors=errors,
+        values=values,
+        errors=errors or {},
         stages=STAGES,
+        custom_defs=await list_fields(session, agent_id),
     )
+
+
+async def _form_with_errors(
+    request: Request,
+    session: AsyncSession,
+    client: Client | None,
+    form: dict[str, str],
+    exc: Exception,
+    agent_id: uuid.UUID,
+) -> Response:
+    """The new/edit client form again, as posted, with what was wrong (422)."""
+    errors = field_errors(exc) if isinstance(exc, ValidationError) else {"custom_fields": str(exc)}
+    if "body" in errors:  # the form as a whole: no email and no phone
+        errors["email"] = errors.pop("body").removeprefix("Value error, ")
+    return await _client_form(request, session, agent_id, client, form, errors)
 
 
 async def _posted(request: Request) -> dict[str, str]:
@@ -167,10 +223,8 @@ async def _posted(request: Request) -> dict[str, str]:
 
 
 @router.get("/new")
-async def new_client(request: Request, agent: WebAgent) -> Response:
-    return page(
-        request, "client_form.html", client=None, values={"stage": "lead"}, errors={}, stages=STAGES
-    )
+async def new_client(request: Request, agent: WebAgent, session: SessionDep) -> Response:
+    return await _client_form(request, session, agent.id, None, {"stage": "lead"})
 
 
 @router.post("/new")
@@ -182,9 +236,9 @@ async def create(
         data = ClientCreate.model_validate(
             {k: v for k, v in _form_data(form).items() if v is not None}
         )
+        client, change = await create_client(session, agent.id, data, now=state.clock())
     except (ValidationError, ValueError) as exc:
-        return _form_with_errors(request, None, form, exc)
-    client, change = await create_client(session, agent.id, data, now=state.clock())
+        return await _form_with_errors(request, session, None, form, exc, agent.id)
     await hooks.notify(session, [change])
     await session.commit()
     return redirect(f"/app/clients/{client.id}", f"{client.name} added.")
@@ -196,10 +250,8 @@ async def edit_client(
 ) -> Response:
     if (client := await get_client(session, agent.id, client_id)) is None:
         raise PageNotFound("client")
-    values = {k: getattr(client, k) or "" for k in FORM_FIELDS}
-    values["tags"] = ", ".join(client.tags)
-    values["custom_fields"] = "\n".join(f"{k}: {v}" for k, v in client.custom_fields.items())
-    return page(request, "client_form.html", client=client, values=values, errors={}, stages=STAGES)
+    values = _form_values(client, await list_fields(session, agent.id))
+    return await _client_form(request, session, agent.id, client, values)
 
 
 @router.post("/{client_id}/edit")
@@ -218,9 +270,9 @@ async def save_client(
         raw = _form_data(form)
         raw["unsubscribed"] = form.get("unsubscribed") == "on"
         data = ClientUpdate.model_validate(raw)
+        change = await update_client(session, client, data, state.bus.ns, now=state.clock())
     except (ValidationError, ValueError) as exc:
-        return _form_with_errors(request, client, form, exc)
-    change = await update_client(session, client, data, state.bus.ns, now=state.clock())
+        return await _form_with_errors(request, session, client, form, exc, agent.id)
     await hooks.notify(session, [change] if change else [])
     await session.commit()
     state.relay.wake()

@@ -54,9 +54,11 @@ async def dashboard(
     days = await emails_by_day(session, period)
     drafts = await tasks(TaskFilter(statuses=["awaiting_approval"]))
     overdue = await tasks(TaskFilter(overdue=True))
+    kinds = ["call", "meeting", "custom"]  # the agent's own to-dos, not the follow-up emails
+    today = await tasks(TaskFilter(statuses=["pending"], task_types=kinds, due_today=True))
     troubled = await tasks(TaskFilter(statuses=["failed", "unknown"]))
     names = await client_names(
-        session, agent.id, [t.client_id for t in [*drafts, *overdue, *troubled]]
+        session, agent.id, [t.client_id for t in [*drafts, *overdue, *troubled, *today]]
     )
     return page(
         request,
@@ -73,6 +75,7 @@ async def dashboard(
         day_max=axis_top(max([1, *(sent + bad for _, sent, _, bad in days)])),
         drafts=drafts,
         overdue=overdue,
+        today=today,
         troubled=troubled,
         names=names,
         feed=await activity_feed(session, agent.id, limit=15, client_id=None),

@@ -14,8 +14,9 @@ from starlette.datastructures import UploadFile as FormFile
 
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.stages import StageHooksDep
+from realtoros_crm.customfields.service import list_fields
 from realtoros_crm.imports.api import import_clients
-from realtoros_crm.imports.mapping import TARGETS, auto_mapping
+from realtoros_crm.imports.mapping import FIELD_PREFIX, TARGETS, auto_mapping
 from realtoros_crm.imports.models import ClientImport
 from realtoros_crm.imports.rows import UnreadableFile, parse_csv
 from realtoros_crm.imports.schemas import ImportPublic
@@ -24,16 +25,29 @@ from realtoros_crm.web.render import page, redirect
 from realtoros_crm.web.session import WebAgent
 
 router = APIRouter(prefix="/app/import")
+TARGET_WORDS = {
+    "birthday": "birthday (text field “Birthday”)",
+    "custom": "custom field (named after the column)",
+    "ignore": "ignore (leave out)",
+}
 PREVIEW_BYTES = 256 * 1024
 
 
+async def _targets(session: SessionDep, agent_id: uuid.UUID) -> list[tuple[str, str]]:
+    """The mapping's choices: the client's fields, then the agent's custom fields."""
+    fields = [(t, TARGET_WORDS.get(t, t.replace("_", " "))) for t in TARGETS]
+    custom = await list_fields(session, agent_id)
+    return fields + [(FIELD_PREFIX + f.key, f"{f.label} ({f.field_type})") for f in custom]
+
+
 @router.get("")
-async def import_form(request: Request, agent: WebAgent) -> Response:
-    return page(request, "import.html", error=None, targets=TARGETS)
+async def import_form(request: Request, agent: WebAgent, session: SessionDep) -> Response:
+    targets = await _targets(session, agent.id)
+    return page(request, "import.html", error=None, targets=targets)
 
 
 @router.post("/columns")
-async def columns(request: Request, agent: WebAgent) -> JSONResponse:
+async def columns(request: Request, agent: WebAgent, session: SessionDep) -> JSONResponse:
     """The file's headers and the suggested field of each (the page builds the mapping)."""
     upload = (await request.form()).get("file")
     if not isinstance(upload, FormFile):
@@ -44,7 +58,8 @@ async def columns(request: Request, agent: WebAgent) -> JSONResponse:
         parsed = await asyncio.to_thread(parse_csv, head, 50)
     except UnreadableFile as exc:
         return JSONResponse({"error": str(exc)}, status_code=422)
-    mapping = auto_mapping(parsed.headers)
+    names = {f.key: f.label for f in await list_fields(session, agent.id)}
+    mapping = auto_mapping(parsed.headers, names)
     return JSONResponse(
         {
             "headers": parsed.headers,
@@ -65,7 +80,7 @@ async def upload(
             "import.html",
             status_code=422,
             error="Choose a CSV file to import.",
-            targets=TARGETS,
+            targets=await _targets(session, agent.id),
         )
     chosen = {k[4:]: str(v) for k, v in form.multi_items() if k.startswith("map:") and v}
     mapping = json.dumps(chosen) if chosen else None
@@ -79,7 +94,7 @@ async def upload(
             "import.html",
             status_code=exc.status_code,
             error=f"The file was not imported: {exc.detail}",
-            targets=TARGETS,
+            targets=await _targets(session, agent.id),
         )
     return redirect(f"/app/import/{job.id}")
 
@@ -96,9 +111,10 @@ async def report(
     import_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep
 ) -> Response:
     job = await _job(session, agent.id, import_id)
-    # A row with a known email address is skipped (listed once, under skipped rows); only
-    # the rows that were imported anyway (same phone) are "possible duplicates".
-    kept = [d for d in job.report.get("duplicates", []) if d.get("matched_on") != "email"]
+    # A duplicate row that was skipped is listed once, under skipped rows; only the rows
+    # imported anyway (same phone, another email) are "possible duplicates".
+    skipped = {entry.get("row") for entry in job.report.get("skipped", [])}
+    kept = [d for d in job.report.get("duplicates", []) if d.get("row") not in skipped]
     return page(request, "import_report.html", job=job, kept_duplicates=kept)
 
 

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.models import STAGES
+from realtoros_crm.email_templates.merge import TemplateInvalid
+from realtoros_crm.email_templates.service import TemplateNotFound, list_templates
 from realtoros_crm.plans.models import Plan
 from realtoros_crm.plans.schemas import PlanCreate, PlanUpdate, StepIn, StepUpdate
 from realtoros_crm.plans.service import (
@@ -45,6 +47,7 @@ def _plan_fields(form: dict[str, str]) -> dict[str, Any]:
         "description": form.get("description", "").strip() or None,
         "start_on_stage": form.get("start_on_stage") or None,
         "is_default": form.get("is_default") == "on",
+        "pause_on_conversation_minutes": form.get("pause_on_conversation_minutes") or None,
     }
 
 
@@ -52,7 +55,10 @@ def _step_fields(form: dict[str, str]) -> dict[str, Any]:
     fields: dict[str, Any] = {k: form.get(k, "").strip() for k in STEP_FIELDS}
     fields["instructions"] = fields["instructions"] or None
     # Left empty: the default (a new step) or unchanged (an edit); the purpose is required.
-    return {k: v for k, v in fields.items() if v != "" or k == "purpose"}
+    fields = {k: v for k, v in fields.items() if v != "" or k == "purpose"}
+    if "template_id" in form:  # empty: an AI-written draft
+        fields["template_id"] = form["template_id"] or None
+    return fields
 
 
 async def _plan(session: SessionDep, agent_id: uuid.UUID, plan_id: uuid.UUID) -> Plan:
@@ -99,7 +105,11 @@ async def plan_page(
     plan_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep
 ) -> Response:
     plan = await plan_public(session, await _plan(session, agent.id, plan_id))
-    return page(request, "plan.html", plan=plan, stages=STAGES, errors={}, step_values={})
+    templates = await list_templates(session, agent.id)
+    return page(
+        request, "plan.html", plan=plan, stages=STAGES, errors={}, step_values={},
+        templates=templates,
+    )  # fmt: skip
 
 
 @router.post("/{plan_id}")
@@ -139,6 +149,7 @@ async def _plan_with_errors(
         stages=STAGES,
         errors=field_errors(exc),
         step_values=step_values,
+        templates=await list_templates(session, plan.agent_id),
     )
 
 
@@ -152,7 +163,10 @@ async def new_step(
         data = StepIn.model_validate(_step_fields(form))
     except ValidationError as exc:
         return await _plan_with_errors(request, session, plan, exc, form)
-    await add_step(session, plan, data, state.clock())
+    try:
+        await add_step(session, plan, data, state.clock())
+    except (TemplateNotFound, TemplateInvalid) as exc:
+        return redirect(f"/app/plans/{plan.id}", f"Step not added: {exc}")
     await session.commit()
     return redirect(f"/app/plans/{plan.id}", "Step added.")
 
@@ -186,6 +200,9 @@ async def change_step(
             "Step not saved: " + "; ".join(f"{k}: {v}" for k, v in field_errors(exc).items()),
             error=True,
         )
-    await update_step(session, plan, step, data, state.clock())
+    try:
+        await update_step(session, plan, step, data, state.clock())
+    except (TemplateNotFound, TemplateInvalid) as exc:
+        return redirect(back, f"Step not saved: {exc}")
     await session.commit()
     return redirect(back, "Step saved.")

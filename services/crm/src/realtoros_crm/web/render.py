@@ -127,6 +127,7 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
         name,
         {
             "agent": getattr(request.state, "agent", None),
+            "saved_lists": getattr(request.state, "saved_lists", ()),
             "csrf": getattr(request.state, "csrf", ""),
             "flash": flash,
             "flash_error": flash_error,
@@ -151,6 +152,18 @@ def redirect(url: str, flash: str | None = None, *, error: bool = False) -> Redi
             FLASH_COOKIE, quote(value[:400]), path="/app", httponly=True, samesite="lax"
         )
     return response
+
+
+async def posted_form(request: Request) -> dict[str, str]:
+    """A form's fields as text (NUL removed: PostgreSQL text cannot hold it)."""
+    return {k: str(v).replace("\x00", "") for k, v in (await request.form()).items()}
+
+
+def problem_text(exc: Exception) -> str:
+    """What was wrong, in one line for a flash message."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in field_errors(exc).items())
+    return str(exc)
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:

@@ -14,9 +14,11 @@ def routers() -> list[APIRouter]:
         drafts,
         emails,
         imports,
+        library,
         plans,
         profile,
         tasks,
+        working_day,
     )
 
     return [
@@ -26,6 +28,8 @@ def routers() -> list[APIRouter]:
         clients.router,
         client_page.router,
         drafts.router,
+        working_day.router,
+        library.router,
         tasks.router,
         emails.router,
         plans.router,

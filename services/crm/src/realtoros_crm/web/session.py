@@ -22,6 +22,7 @@ from realtoros_crm.agents.security import token_digest
 from realtoros_crm.agents.service import get_agent
 from realtoros_crm.agents.tokens_models import RefreshToken
 from realtoros_crm.api.deps import SessionDep, StateDep
+from realtoros_crm.lists.service import list_lists
 from realtoros_crm.state import CrmState
 
 SESSION_COOKIE = "realtoros_session"
@@ -126,6 +127,7 @@ async def signed_in(request: Request, session: SessionDep, state: StateDep) -> A
     await check_csrf(request, state)
     request.state.csrf = csrf_for_session(state, request.cookies[SESSION_COOKIE])
     request.state.agent = agent
+    request.state.saved_lists = await list_lists(session, agent.id)  # the navigation's
     return agent
 
 

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Form, Request, Response
 from pydantic import ValidationError
 
 from realtoros_crm.api.deps import SessionDep, StateDep
-from realtoros_crm.clients.service import client_names
+from realtoros_crm.clients.service import client_choices, client_names
+from realtoros_crm.email_templates.service import list_templates
 from realtoros_crm.plans.window import zone_or_utc
 from realtoros_crm.tasks.actions import TaskConflict, finish_task, reschedule_task
 from realtoros_crm.tasks.models import TASK_STATUSES, Task
@@ -58,6 +59,8 @@ async def task_list(
     return page(
         request,
         "tasks.html",
+        clients=await client_choices(session, agent.id),
+        templates=await list_templates(session, agent.id),
         tasks=tasks,
         names=names,
         filters=filters,

@@ -2,7 +2,7 @@
 when the window opens.
 
 Revision ID: 0011_webapp
-Revises: 0004
+Revises: 0009_working_day
 Create Date: 2026-12-02 05:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_webapp"
-down_revision: str | None = "0004"
+down_revision: str | None = "0009_working_day"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
