@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from realtoros_contracts import DeliveryContext
 from realtoros_contracts.rendering import missing_sender_details, sign_off, text_body
-
-DELIVERY = DeliveryContext(
-    to_email="jo@example.com",
-    to_name="Jo",
-    from_name="Dana Ruiz",
-    reply_to="dana@harbor.example",
-    signature="Dana Ruiz\nHarbor Realty · +1 555 0100",
-    postal_address="1 Harbor Way, Salem, MA 01970",
-    unsubscribe_url="https://crm.example/unsubscribe/t",
-)
+from tests.contracts.samples import DELIVERY
 
 
 def test_the_body_is_followed_by_the_signature_the_postal_address_and_the_link() -> None:
-    assert text_body("Hi Jo,\n\nShall we meet?", DELIVERY) == (
-        "Hi Jo,\n\nShall we meet?\n\n-- \nDana Ruiz\nHarbor Realty · +1 555 0100\n\n"
-        "1 Harbor Way, Salem, MA 01970\nUnsubscribe: https://crm.example/unsubscribe/t\n"
+    assert text_body("Hi Jordan,\n\nShall we meet?", DELIVERY) == (
+        "Hi Jordan,\n\nShall we meet?\n\n-- \nDana Ruiz\nHarbor Realty\n(555) 010-2000\n\n"
+        "1 Harbor Way, Portland, OR 97201\n"
+        "Unsubscribe: https://app.realtoros.example/unsubscribe/abc.def\n"
     )
 
 
@@ -27,7 +18,7 @@ def test_a_draft_that_signs_off_is_not_signed_twice() -> None:
     for body in ("Hi Jo,\n\nShall we meet?\n\nBest, Dana", "Hi Jo,\n\nOk?\n\nBest,\nDana"):
         text = text_body(body, DELIVERY)
         assert text.count("Dana") == 1, text
-        assert "-- \nHarbor Realty · +1 555 0100\n\n1 Harbor Way" in text
+        assert "-- \nHarbor Realty\n(555) 010-2000\n\n1 Harbor Way" in text
 
 
 def test_what_counts_as_a_sign_off() -> None:
