@@ -81,7 +81,13 @@ async def create_follow_ups(
     base = cluster.procs["crm-1"].base_url
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         agent = {"email": agent_email, "password": AGENT_PASSWORD}
-        register = {**agent, "name": "Dana Ruiz", "brokerage": "Harbor Realty"}
+        register = {
+            **agent,
+            "name": "Dana Ruiz",
+            "brokerage": "Harbor Realty",
+            "signature": "Dana Ruiz",
+            "postal_address": "1 Harbor Way, Salem, MA 01970",
+        }
         (await http.post("/auth/register", json=register)).raise_for_status()
         login = await http.post("/auth/login", json=agent)
         login.raise_for_status()

@@ -72,6 +72,9 @@ async def sign_up(http: httpx.AsyncClient, **fields: Any) -> SignedIn:
         "password": PASSWORD,
         "name": "Ada Agent",
         "brokerage": "Lovelace Realty",
+        # Without both nothing is sent automatically (CAN-SPAM): tests of that pass "".
+        "signature": "Ada Agent\nLovelace Realty",
+        "postal_address": "1 Analytical Way, London",
         **fields,
     }
     created = await http.post("/auth/register", json=body)

@@ -49,6 +49,8 @@ def composed(task: dict[str, Any], who: SignedIn, **fields: Any) -> EmailCompose
         from_name="A",
         reply_to="a@example.com",
         send_mode=fields.pop("send_mode", "automatic"),
+        signature=fields.pop("signature", "A"),
+        postal_address=fields.pop("postal_address", "1 Main St, Springfield"),
     )
     return EmailComposed(
         **ids(task, who),
@@ -132,6 +134,20 @@ async def test_a_draft_goes_to_sending_or_waits_for_approval(
     await wait_task_status(crm.http, who, approval["id"], "awaiting_approval")
     summaries = [a.summary for a in await activities(crm, flagged["client_id"])]
     assert summaries == ["Email drafted: Checking in (needs review: fair-housing)"]
+
+
+async def test_a_draft_of_an_agent_without_a_postal_address_waits_with_the_reason(
+    crm: Crm, publisher: EventPublisher
+) -> None:
+    who = await sign_up(crm.http, postal_address="")
+    _, task = await claimed_task(crm, publisher, who)
+    await publisher.publish(composed(task, who, postal_address=""), event_id="composed:bare")
+    held = await wait_task_status(crm.http, who, task["id"], "awaiting_approval")
+    [reason] = held["email"]["review_reasons"]
+    assert reason.startswith("Not sent automatically: add a postal address in Settings")
+    approve = await crm.http.post(f"/tasks/{task['id']}/draft/approve", headers=who.headers)
+    assert approve.status_code == 409
+    assert "add a postal address in Settings" in approve.json()["detail"]
 
 
 async def test_failures_are_recorded_and_a_late_draft_does_not_undo_a_send(

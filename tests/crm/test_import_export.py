@@ -43,9 +43,9 @@ async def test_import_a_follow_up_boss_export_with_a_report(crm: Crm) -> None:
     assert job["mapping"]["Email 1"] == "email"
     reasons = {e["row"]: e["reason"] for e in job["report"]["skipped"]}
     assert 3 not in reasons  # Sam has a phone and no email: a phone-only lead
-    assert reasons[4].startswith("duplicate email")
-    assert reasons[5].startswith("email:")
-    assert reasons[6].startswith("duplicate email")  # kim was already a client
+    assert reasons[4].startswith("same email address as row")
+    assert reasons[5].startswith("the email address is not valid (")
+    assert reasons[6] == "already a client (same email address)"  # kim was
     duplicates = {(d["row"], d["matched_on"]) for d in job["report"]["duplicates"]}
     assert duplicates == {(4, "email"), (6, "email")}
     assert job["report"]["duplicates"][-1]["client_id"] == existing["id"]

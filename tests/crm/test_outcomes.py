@@ -119,7 +119,7 @@ async def test_a_hard_bounce_unsubscribes_the_client_and_stops_their_plans(
     assert (await call(crm, who, "GET", f"/clients/{client['id']}"))["unsubscribed"] is True
     bounced = await call(crm, who, "GET", f"/tasks/{task['id']}")
     assert bounced["status"] == "failed"
-    assert bounced["failure_reason"] == "hard bounce: General; 550 5.1.1 user unknown"
+    assert bounced["failure_reason"] == "bounced: the email address does not exist"
     assert bounced["email"]["bounce_type"] == "permanent"
     stopped = await call(crm, who, "GET", f"/plan-runs/{run['id']}")
     assert stopped["status"] == "stopped"

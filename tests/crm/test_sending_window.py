@@ -113,3 +113,11 @@ def test_a_call_step_is_not_moved_into_the_email_window() -> None:
     win = window("America/New_York")
     assert step_due_at(start, _step(2, "call", 19), win) == at(NY, 2026, 11, 22, 19, 0)
     assert step_due_at(start, _step(2, "email", 19), win) == at(NY, 2026, 11, 23, 9, 0)
+
+
+def test_a_same_day_step_whose_hour_has_passed_is_due_at_the_next_opening_not_in_the_past() -> None:
+    # Applied Friday 2026-11-20 at 21:31 in New York: "Day 0 at 17:00" has passed today.
+    start = at(NY, 2026, 11, 20, 21, 31)
+    win = window("America/New_York")
+    assert step_due_at(start, _step(0, "email", 17), win) == at(NY, 2026, 11, 21, 9, 0)
+    assert step_due_at(start, _step(0, "call", 17), win) == start  # a call: due now

@@ -113,7 +113,8 @@ async def sign_up(http: httpx.AsyncClient) -> None:
         "name": "Dana Ruiz",
         "brokerage": "Harbor Realty",
     }
-    (await http.post("/auth/register", json=agent)).raise_for_status()
+    details = {"signature": "Dana Ruiz", "postal_address": "1 Harbor Way, Salem, MA 01970"}
+    (await http.post("/auth/register", json={**agent, **details})).raise_for_status()
     login = await http.post("/auth/login", json={k: agent[k] for k in ("email", "password")})
     login.raise_for_status()
     http.headers["authorization"] = f"Bearer {login.json()['access_token']}"

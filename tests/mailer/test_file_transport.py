@@ -58,7 +58,7 @@ async def test_file_transport_writes_one_eml(
 
     text = part_text(msg, "plain")
     assert text.startswith(event.body_text)
-    assert "\n-- \nSam Agent\nAcme Realty" in text
+    assert "Best,\nSam\n\n-- \nAcme Realty\n(555) 010-2000" in text  # signed once
     assert d.postal_address in text
     assert d.unsubscribe_url in text
 

@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from realtoros_contracts import DeliveryContext
+from realtoros_mailer.handlers import sends_automatically
 from realtoros_mailer.message import InvalidEmail, build_message
 from realtoros_mailer.transports import SendingPaused, SendNotAttempted, SendRejected, Throttled
 from realtoros_mailer.transports.ses import classify
@@ -174,3 +175,9 @@ def test_daily_quota_message_pauses_even_under_a_throttling_code() -> None:
     response: Any = {"Error": {"Code": "Throttling", "Message": "Daily message quota exceeded."}}
     response["ResponseMetadata"] = {"HTTPStatusCode": 400}
     assert isinstance(classify(ClientError(response, "SendEmail")), SendingPaused)
+
+
+def test_a_draft_without_a_postal_address_is_not_sent_automatically() -> None:
+    assert sends_automatically(composed())
+    assert not sends_automatically(composed(delivery=delivery(postal_address="")))
+    assert not sends_automatically(composed(delivery=delivery(signature="")))

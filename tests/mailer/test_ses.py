@@ -57,7 +57,7 @@ async def test_ses_send_carries_headers_body_footer_and_tags(
     assert msg["Subject"] == event.subject
     text = email.text()
     assert text.startswith(event.body_text)
-    assert "\n-- \nSam Agent" in text
+    assert "Best,\nSam\n\n-- \nAcme Realty" in text  # the draft signs off: signed once
     assert event.delivery.postal_address in text
     assert f"Unsubscribe: {event.delivery.unsubscribe_url}" in text
 

@@ -145,7 +145,8 @@ def _one_follow_up(base_url: str) -> dict[str, Any]:
             "name": "Dana Ruiz",
             "brokerage": "Harbor Realty",
         }
-        http.post("/auth/register", json=agent).raise_for_status()
+        details = {"signature": "Dana Ruiz", "postal_address": "1 Harbor Way, Salem, MA 01970"}
+        http.post("/auth/register", json={**agent, **details}).raise_for_status()
         login = http.post("/auth/login", json={k: agent[k] for k in ("email", "password")})
         login.raise_for_status()
         http.headers["authorization"] = f"Bearer {login.json()['access_token']}"

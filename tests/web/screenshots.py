@@ -29,16 +29,17 @@ LAPTOP: ViewportSize = {"width": 1280, "height": 860}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 SHOTS = [
     ("dashboard", "/app"),
-    ("clients", "/app/clients?sort=name"),
+    ("clients", "/app/clients"),
     ("client", "first client"),
     ("draft", "first draft"),
+    ("tasks", "/app/tasks"),
     ("tasks-calendar", "/app/tasks/calendar"),
     ("emails", "/app/emails"),
     ("plans", "/app/plans"),
     ("import", "/app/import"),
     ("settings", "/app/settings"),
 ]
-PHONE_SHOTS = ("dashboard", "client", "draft")
+PHONE_SHOTS = ("dashboard", "clients", "client", "draft", "tasks")
 FULL_PAGE = ("dashboard", "client", "settings")
 """Long lists are shown as far as a laptop's screen goes: the files stay small."""
 

@@ -50,7 +50,7 @@ class System:
             for proc in procs.values():
                 proc.start()
             for proc in procs.values():
-                proc.wait_ready(60)
+                proc.wait_ready(180)  # generous: four services import at once under load
             yield cls(procs, outbox)
         finally:
             for proc in procs.values():

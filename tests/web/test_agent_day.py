@@ -46,6 +46,7 @@ async def sign_up_and_choose_approval(page: Page, url: str) -> None:
     await page.get_by_label("Until").fill("23:59")
     await page.get_by_label("Approval: every draft waits for me").check()
     await page.get_by_label("Signature").fill("Dana Ruiz\nHarbor Realty")
+    await page.get_by_label("Postal address (shown in emails)").fill("1 Harbor Way, Salem")
     await page.get_by_role("button", name="Save settings").click()
     await expect(page.get_by_role("status")).to_have_text("Settings saved.")
 

@@ -8,7 +8,7 @@ import re
 from realtoros_crm.demo import fill_demo
 from tests.web.support import PASSWORD, WebClient, csrf_of
 
-CLIENT_LINK = re.compile(r'<td><a href="/app/clients/([0-9a-f-]{36})">')
+CLIENT_LINK = re.compile(r'<td class="title"><a href="/app/clients/([0-9a-f-]{36})">')
 
 
 async def signed_in_demo(web: WebClient) -> None:
@@ -50,7 +50,7 @@ async def test_bulk_stage_and_tag_change(web: WebClient) -> None:
     assert response.status_code == 303
     changed = await web.http.get("/app/clients?stage=negotiating&tag=offer")
     assert set(CLIENT_LINK.findall(changed.text)) == set(ids)
-    assert f"{len(ids)} client(s) changed." in changed.text
+    assert f"{len(ids)} client{'s' if len(ids) > 1 else ''} changed." in changed.text
 
 
 async def test_a_draft_is_skipped_and_an_overdue_call_completed(web: WebClient) -> None:

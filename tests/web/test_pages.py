@@ -79,12 +79,14 @@ async def test_pages_ask_to_sign_in_first(web: WebClient, path: str) -> None:
     assert response.headers["location"].startswith("/app/login")
 
 
-async def test_the_demo_command_refuses_an_address_that_has_an_account(
+async def test_the_demo_command_refuses_an_address_whose_password_differs(
     database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = normalise_database_url(database_url)
     assert await run_demo(url, "dana@harbor.example", PASSWORD) == 0
     assert "with 24 clients" in capsys.readouterr().out
-    assert await run_demo(url, "dana@harbor.example", PASSWORD) == 1
-    assert "already has an account" in capsys.readouterr().out
+    assert await run_demo(url, "dana@harbor.example", "another password") == 1
+    assert "already has an account with another password" in capsys.readouterr().out
+    assert await run_demo(url, "dana@harbor.example", PASSWORD) == 0
+    assert "already holds the demo data" in capsys.readouterr().out
     assert await run_demo(url, "not an address", PASSWORD) == 1

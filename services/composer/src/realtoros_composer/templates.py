@@ -14,7 +14,11 @@ from realtoros_composer.history import history_of
 from realtoros_composer.prompt import first_name, purpose_key
 from realtoros_contracts import TaskDue
 
-TEMPLATE_REVIEW_REASON = "composed from a template (no LLM configured)"
+TEMPLATE_REVIEW_REASON = "written from the standard template: no LLM is set up"
+INSTRUCTIONS_IGNORED = (
+    "your instructions were not applied: following instructions needs an LLM, and none is "
+    "set up (OPENAI_API_KEY). This is the standard template: edit it by hand before approving"
+)
 
 
 @dataclass(frozen=True)
@@ -160,9 +164,12 @@ def render(task: TaskDue) -> tuple[str, str]:
 
 class TemplateComposer:
     """Composes without an LLM. Approval-mode drafts are flagged so the agent knows the
-    text came from a template; automatic ones flow straight to the mailer."""
+    text came from a template; automatic ones flow straight to the mailer, unless the task
+    has instructions: a template cannot follow them, so that draft waits for the agent."""
 
     async def compose(self, task: TaskDue) -> Draft:
         subject, body = render(task)
         review = [TEMPLATE_REVIEW_REASON] if task.delivery.send_mode == "approval" else []
+        if task.instructions and task.instructions.strip():
+            review = [INSTRUCTIONS_IGNORED]
         return Draft(subject=subject, body=body, composer="template", review_reasons=review)

@@ -1,4 +1,5 @@
-"""``realtoros-crm demo --email …``: a new account filled with realistic clients, plans,
+"""``realtoros-crm demo --email …``: an account (new, or an existing one whose password is
+given) filled with realistic clients, plans,
 drafts and email history, so a first look at the web app is not an empty screen.
 
 Every address is at a reserved example domain (example.com/.org/.net), so nothing can
@@ -19,16 +20,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.activities.service import record_activity
 from realtoros_crm.agents.schemas import AgentCreate, ProfileUpdate
-from realtoros_crm.agents.service import register, update_profile
+from realtoros_crm.agents.service import (
+    EmailTaken,
+    authenticate,
+    find_by_email,
+    register,
+    update_profile,
+)
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.service import create_client
 from realtoros_crm.db import Sessions
 from realtoros_crm.demo_data import PURPOSES, SUBJECTS, body, client_data
 from realtoros_crm.emails.models import Email
+from realtoros_crm.emails.outcomes import bounce_in_words
 from realtoros_crm.plans.runs import apply_plan
 from realtoros_crm.plans.schemas import PlanCreate, StepIn
-from realtoros_crm.plans.service import create_plan, ensure_default_plan
+from realtoros_crm.plans.service import create_plan, ensure_default_plan, list_plans
 from realtoros_crm.tasks.models import Task
+
+DEMO = "demo"  # composer and transport of the made-up history: nothing wrote or sent it
+DEMO_PLAN = "Open house follow-up"
+
+
+class AlreadyFilled(Exception):
+    """The account already holds the demo data."""
 
 
 @dataclass
@@ -71,8 +86,9 @@ async def _email(
         to_email=client.email,
         subject=subject,
         body_text=body(client, subject),
-        composer="llm",
-        model="gpt-4o-mini",
+        # Demo data says what it is: no LLM wrote it and no email service sent it.
+        composer=DEMO,
+        model=None,
         created_at=at,
         updated_at=at,
         failure_reason=reason,
@@ -105,7 +121,7 @@ async def _sent_history(
         street = (client.property_address or "1 Elm St,").split(",")[0].split(" ", 1)[-1]
         subject = rng.choice(SUBJECTS).format(street=street)
         email = await _email(session, client, subject, at, "sent")
-        email.sent_at, email.transport = at, "ses"
+        email.sent_at, email.transport = at, DEMO
         email.provider_message_id = f"demo-{email.id}"
         email.delivered_at = at + timedelta(seconds=40)
         _note(
@@ -131,15 +147,19 @@ async def _failed(session: AsyncSession, client: Client, now: datetime) -> None:
     """Sent, then a permanent bounce — as the CRM records SES's notification of one."""
     subject, detail = "Your market update", "General; 550 5.1.1 mailbox does not exist"
     at = now - timedelta(days=1, hours=2)
-    email = await _email(session, client, subject, at, "failed", f"hard bounce: {detail}")
-    email.sent_at, email.provider_message_id, email.transport = at, f"demo-{email.id}", "ses"
+    reason = f"bounced: {bounce_in_words(detail)}"
+    email = await _email(session, client, subject, at, "failed", reason)
+    email.sent_at, email.provider_message_id, email.transport = at, f"demo-{email.id}", DEMO
     email.bounced_at, email.bounce_type = at + timedelta(minutes=2), "permanent"
     _note(session, email, "email_sent", f"Email sent: {subject}", at)
-    summary = f"Email bounced (permanent): {detail}. The address no longer receives email."
+    summary = (
+        f"Email bounced: {bounce_in_words(detail)}. Follow-up emails to this address have "
+        f"stopped (server said: {detail})"
+    )
     _note(session, email, "email_bounced", summary, email.bounced_at)
     # A hard bounce unsubscribes the client (emails/outcomes.py), so no follow-up retries.
     client.unsubscribed = True
-    unsubscribed = "Unsubscribed from follow-up emails after a hard bounce."
+    unsubscribed = "Follow-up emails stopped: the address bounced (it no longer receives email)."
     _note(session, email, "unsubscribed", unsubscribed, email.bounced_at)
 
 
@@ -151,7 +171,7 @@ async def _plans(session: AsyncSession, agent_id: uuid.UUID, now: datetime) -> N
         StepIn(delay_days=7, time_of_day=time(10), purpose="New listings nearby"),
     ]
     data = PlanCreate(
-        name="Open house follow-up",
+        name=DEMO_PLAN,
         steps=steps,
         description="For visitors who signed in at an open house.",
     )
@@ -159,9 +179,16 @@ async def _plans(session: AsyncSession, agent_id: uuid.UUID, now: datetime) -> N
 
 
 async def _account(session: AsyncSession, email: str, password: str, now: datetime) -> uuid.UUID:
-    agent = await register(
-        session,
-        AgentCreate(
+    """A new account, or the existing one of this address when the password matches (the
+    README's walk-through registers dana@harbor.example before it runs the demo)."""
+    agent = await find_by_email(session, email)
+    if agent is not None:
+        if await authenticate(session, email, password) is None:
+            raise EmailTaken(email)
+        if any(p.name == DEMO_PLAN for p in await list_plans(session, agent.id)):
+            raise AlreadyFilled(email)
+    else:
+        created = AgentCreate(
             email=email,
             password=password,
             name="Dana Ruiz",
@@ -169,8 +196,8 @@ async def _account(session: AsyncSession, email: str, password: str, now: dateti
             title="Realtor®",
             phone="+1 555 0100",
             timezone="America/New_York",
-        ),
-    )
+        )
+        agent = await register(session, created)
     profile = ProfileUpdate(
         signature="Dana Ruiz\nHarbor Realty · +1 555 0100",
         tone="warm and concise",
@@ -208,8 +235,6 @@ async def fill_demo(sessions: Sessions, now: datetime, email: str, password: str
 
 async def _upcoming(session: AsyncSession, clients: list[Client], now: datetime) -> None:
     """A plan running for a few clients (future steps), and a call that is overdue."""
-    from realtoros_crm.plans.service import list_plans
-
     plan = next(p for p in await list_plans(session, clients[0].agent_id) if p.builtin)
     for client in clients[1:4]:
         if client.no_follow_up_reason() is None:
@@ -231,7 +256,6 @@ async def _upcoming(session: AsyncSession, clients: list[Client], now: datetime)
 
 async def run_demo(database_url: str, email: str, password: str) -> int:
     """The command: one line to say what was made (or why not), exit status 0 or 1."""
-    from realtoros_crm.agents.service import EmailTaken
     from realtoros_crm.clock import system_clock
     from realtoros_crm.db import build_engine, build_sessions
 
@@ -239,8 +263,14 @@ async def run_demo(database_url: str, email: str, password: str) -> int:
     try:
         made = await fill_demo(build_sessions(engine), system_clock(), email, password)
     except EmailTaken:
-        print(f"demo: {email} already has an account: choose another address")
+        print(
+            f"demo: {email} already has an account with another password: give its "
+            "password with --password, or choose another address"
+        )
         return 1
+    except AlreadyFilled:
+        print(f"demo: {email} already holds the demo data: sign in at /app")
+        return 0
     except ValidationError as exc:
         print(f"demo: {exc.errors()[0]['msg']}")
         return 1

@@ -8,6 +8,7 @@ from faststream.exceptions import NackMessage
 from faststream.nats.annotations import NatsMessage
 
 from realtoros_contracts import ClientUnsubscribed, EmailApproved, EmailComposed
+from realtoros_contracts.rendering import missing_sender_details
 from realtoros_mailer.pacing import PausedError
 from realtoros_mailer.sender import ClaimInProgress, Sender
 from realtoros_mailer.suppression import SuppressionSet
@@ -22,9 +23,15 @@ UNSUBSCRIBED_DURABLE = "mailer-client-unsubscribed"
 
 
 def sends_automatically(event: EmailComposed) -> bool:
-    """A draft goes out on its own only in automatic mode and when nothing needs review;
-    anything else waits in the CRM for the agent, whose approval comes as EmailApproved."""
-    return event.delivery.send_mode == "automatic" and not event.needs_review
+    """A draft goes out on its own only in automatic mode, when nothing needs review and
+    the agent has a signature and a postal address (CAN-SPAM); anything else waits in the
+    CRM for the agent (which holds it for the same reasons), whose approval comes as
+    EmailApproved."""
+    return (
+        event.delivery.send_mode == "automatic"
+        and not event.needs_review
+        and not missing_sender_details(event.delivery)
+    )
 
 
 async def deliver_or_wait(sender: Sender, event: EmailComposed | EmailApproved) -> None:
@@ -44,10 +51,11 @@ def register_handlers(
     async def on_email_composed_send(event: EmailComposed, msg: NatsMessage) -> None:
         if not sends_automatically(event):
             log.info(
-                "email %s waits for the agent (mode %s, needs review: %s); event %s",
+                "email %s waits for the agent (mode %s, needs review: %s, missing: %s); event %s",
                 event.email_id,
                 event.delivery.send_mode,
                 event.needs_review,
+                ", ".join(missing_sender_details(event.delivery)) or "nothing",
                 envelope_of(msg).id,
             )
             return

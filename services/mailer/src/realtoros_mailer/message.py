@@ -1,5 +1,6 @@
 """Building the MIME message of an email: headers through the email package (which refuses
-CR/LF in any header), a text part with the signature and footer, and an HTML alternative.
+CR/LF in any header), a text part with the signature and footer, and an HTML alternative
+(both rendered by ``realtoros_contracts.rendering``, which the CRM's preview also uses).
 
 Everything the CRM put in the delivery context is untrusted text here: addresses are
 validated, the HTML part escapes every character it was given.
@@ -7,7 +8,6 @@ validated, the HTML part escapes every character it was given.
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,12 +20,12 @@ from uuid import UUID
 
 from email_validator import EmailNotValidError, validate_email
 
-from realtoros_contracts import DeliveryContext, EmailApproved, EmailComposed
+from realtoros_contracts import EmailApproved, EmailComposed
+from realtoros_contracts.rendering import html_body, text_body
 
 Sendable = EmailComposed | EmailApproved
 
 H_EMAIL_ID = "X-RealtorOS-Email-Id"
-SIGNATURE_SEPARATOR = "-- "  # RFC 3676: mail clients fold what follows it
 # A URL safe to put between <> in a header and in an href: http(s), printable ASCII, no
 # quotes; short enough for one header line (RFC 5322: 998 characters).
 _UNSUBSCRIBE_URL = re.compile(r"^https?://[!#-&(-;=?-\[\]-~]+$")
@@ -84,57 +84,6 @@ def checked_unsubscribe_url(value: str) -> str:
     if value and (len(value) > MAX_UNSUBSCRIBE_URL or not _UNSUBSCRIBE_URL.match(value)):
         raise InvalidEmail("the unsubscribe URL is not an http(s) URL usable in a header")
     return value
-
-
-def text_body(body: str, delivery: DeliveryContext) -> str:
-    """The plain-text part: the body, then the signature block and the footer."""
-    tail = [part for part in (delivery.signature.strip(), footer_text(delivery)) if part]
-    text = body.rstrip()
-    if tail:
-        text += f"\n\n{SIGNATURE_SEPARATOR}\n" + "\n\n".join(tail)
-    return text + "\n"
-
-
-def footer_text(delivery: DeliveryContext) -> str:
-    lines = []
-    if delivery.postal_address.strip():
-        lines.append(delivery.postal_address.strip())
-    if delivery.unsubscribe_url:
-        lines.append(f"Unsubscribe: {delivery.unsubscribe_url}")
-    return "\n".join(lines)
-
-
-def _paragraphs(text: str) -> str:
-    blocks = [block.strip("\n") for block in re.split(r"\n[ \t]*\n", text) if block.strip()]
-    return "\n".join(
-        "<p>" + "<br>\n".join(html.escape(line) for line in block.split("\n")) + "</p>"
-        for block in blocks
-    )
-
-
-def html_body(subject: str, body: str, delivery: DeliveryContext) -> str:
-    """The HTML part: the same text escaped into paragraphs, the footer as links."""
-    parts = [_paragraphs(body)]
-    if delivery.signature.strip():
-        parts.append(f'<div class="signature">{_paragraphs(delivery.signature)}</div>')
-    footer = []
-    if delivery.postal_address.strip():
-        footer.append(html.escape(delivery.postal_address.strip()).replace("\n", "<br>"))
-    if delivery.unsubscribe_url:
-        url = html.escape(delivery.unsubscribe_url, quote=True)
-        footer.append(f'<a href="{url}">Unsubscribe</a>')
-    if footer:
-        parts.append(
-            '<hr><p class="footer" style="font-size:12px;color:#666">'
-            + "<br>\n".join(footer)
-            + "</p>"
-        )
-    return (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
-        f"<title>{html.escape(subject)}</title></head>\n<body>\n"
-        + "\n".join(parts)
-        + "\n</body></html>\n"
-    )
 
 
 def build_message(

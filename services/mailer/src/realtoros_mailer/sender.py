@@ -15,6 +15,8 @@ state from which a redelivery does the right thing without sending twice:
 * claim exists, still ``claimed``, otherwise → the attempt died mid-send: report
   ``unknown``;
 * the address is in the suppression set → ``skipped`` (recorded, never sent);
+* the agent has no signature or no postal address (CAN-SPAM) → ``failed`` with that
+  reason, never sent (the CRM refuses such an approval first);
 * sending is paused (daily quota, account paused) → nothing is claimed: the delivery is
   retried after the pause (:class:`PausedError`), the email does not fail;
 * transport surely did not send → release the claim and raise (the middleware retries);
@@ -34,6 +36,7 @@ from typing import Literal
 from uuid import UUID
 
 from realtoros_contracts import EmailFailed, EmailSent
+from realtoros_contracts.rendering import missing_details_reason, missing_sender_details
 from realtoros_mailer.inbound.replies import ReplyAddressing
 from realtoros_mailer.ledger import (
     RECORD_PATIENCE,
@@ -192,6 +195,8 @@ class Sender:
                 return
         if outgoing is None:
             await self._fail(event, "failed", problem or "the email could not be built")
+        elif missing := missing_sender_details(event.delivery):
+            await self._fail(event, "failed", missing_details_reason(missing), last=claim.revision)
         elif (why := await self._suppression.check(outgoing.to_address)) is not None:
             reason = f"address suppressed: {why.reason}"
             await self._fail(event, "skipped", reason, last=claim.revision)

@@ -11,14 +11,20 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from realtoros_crm.agents.models import SendMode
 from realtoros_crm.fields import Email, InputModel, Line, Name, Phone
+from realtoros_crm.zones import resolve_zone
 
 
 def _iana_zone(value: str) -> str:
+    """A zone as the agent names it ("Eastern", "Pacific Time", "Chicago") → its IANA name."""
+    name = resolve_zone(value) or value
     try:
-        zoneinfo.ZoneInfo(value)
+        zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(f"{value!r} is not an IANA time zone such as 'America/New_York'") from None
-    return value
+        raise ValueError(
+            f"{value!r} is not a time zone we know: choose one from the list, e.g. Eastern "
+            "Time (New York)"
+        ) from None
+    return name
 
 
 def _days(value: list[int]) -> list[int]:

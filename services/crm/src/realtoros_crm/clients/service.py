@@ -58,8 +58,20 @@ def object_session_of(client: Client) -> AsyncSession:
     return session
 
 
+# How each stage reads after "Added …": "as a lead", "in negotiation", "under contract".
+STAGE_PHRASES = {
+    "lead": "as a lead",
+    "prospect": "as a prospect",
+    "negotiating": "in negotiation",
+    "under_contract": "under contract",
+    "closed": "as a closed deal",
+    "lost": "as lost",
+}
+
+
 def created_summary(client: Client, how: str = "Added") -> str:
-    summary = f"{how} as a {stage_label(client.stage)}"
+    phrase = STAGE_PHRASES.get(client.stage, f"at stage {stage_label(client.stage)}")
+    summary = f"{how} {phrase}"
     return summary + (f" (source: {client.source})" if client.source else "")
 
 

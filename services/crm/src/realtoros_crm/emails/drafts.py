@@ -5,18 +5,21 @@ through the outbox in the transaction of the change. Flushes only: the caller co
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_contracts import DraftRequested, EmailApproved, TaskDue
+from realtoros_contracts.rendering import missing_sender_details
 from realtoros_crm.activities.service import recent_timelines, record_activity
 from realtoros_crm.agents.models import Agent
 from realtoros_crm.claims.context import ClaimContext, delivery_context, task_due_event
 from realtoros_crm.clients.models import Client
 from realtoros_crm.emails.models import Email
 from realtoros_crm.messaging.outbox import add_to_outbox
+from realtoros_crm.plans.runs import client_window
+from realtoros_crm.plans.window import next_allowed
 from realtoros_crm.tasks.models import Task
 
 ON_DEMAND_PURPOSE = "On demand"
@@ -32,11 +35,32 @@ async def _people(session: AsyncSession, task: Task) -> tuple[Client, Agent]:
     return client, agent
 
 
+def window_opens(task: Task, client: Client, agent: Agent, now: datetime) -> datetime | None:
+    """When a plan step's email approved ``now`` goes out, if the sending window is closed
+    (None: now). As at claim time, the window holds plan steps only: a one-off email the
+    agent asked for goes when they approve it."""
+    if task.plan_run_id is None:
+        return None
+    opens = next_allowed(now, client_window(client, agent))
+    return opens if opens - now > timedelta(minutes=1) else None
+
+
+def _where(status: str) -> str:
+    return {
+        "composing": "it is being rewritten right now",
+        "sending": "it is on its way to the client",
+        "sent": "it has already been sent",
+        "skipped": "it was skipped",
+        "failed": "it could not be sent",
+        "unknown": "it may already have been sent",
+    }.get(status, f"it is {status.replace('_', ' ')}")
+
+
 def _held(email: Email | None) -> Email:
     if email is None:
-        raise DraftConflict("this task has no draft yet")
+        raise DraftConflict("This task has no draft yet: it is written when the task falls due.")
     if email.status != "awaiting_approval":
-        raise DraftConflict(f"the draft is {email.status}, not awaiting approval")
+        raise DraftConflict(f"This draft can't be changed any more: {_where(email.status)}.")
     return email
 
 
@@ -88,8 +112,21 @@ async def approve_draft(
     """Send the draft as saved: EmailApproved carries exactly the stored subject and body."""
     email = _held(task.email)
     event = await approved_event(session, ctx, task, email)
+    if missing := missing_sender_details(event.delivery):
+        raise DraftConflict(
+            f"Not sent: add {' and '.join(missing)} in Settings first (the law requires a "
+            "postal address in every email you send)."
+        )
     client_id, agent_id = event.client_id, event.agent_id
-    add_to_outbox(session, ctx.ns, event, event_id=f"approved:{email.id}", now=now)
+    client, agent = await _people(session, task)
+    add_to_outbox(
+        session,
+        ctx.ns,
+        event,
+        event_id=f"approved:{email.id}",
+        now=now,
+        not_before=window_opens(task, client, agent, now),
+    )
     email.status = task.status = "sending"
     email.approved_at = email.updated_at = task.updated_at = now
     summary = f"Email approved{' (edited)' if email.edited_at else ''}: {email.subject}"
@@ -114,9 +151,9 @@ async def approved_event(
     cannot be sent)."""
     client, agent = await _people(session, task)
     if (reason := client.no_email_reason()) is not None:
-        raise DraftConflict(f"cannot send: {reason}")
+        raise DraftConflict(f"Not sent: {reason}.")
     if not email.subject or not email.body_text:
-        raise DraftConflict("the draft has no subject or no text")
+        raise DraftConflict("The draft has no subject or no text: write one, then approve.")
     return EmailApproved(
         email_id=email.id,
         task_id=task.id,

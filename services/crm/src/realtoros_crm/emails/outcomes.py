@@ -5,6 +5,7 @@ emits ClientUnsubscribed through the outbox. Flushes only: the caller commits.""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Literal
 
@@ -122,11 +123,41 @@ async def record_bounced(
         locked.record(session, "email_bounced", summary, event.occurred_at)
         await session.flush()
         return True
-    locked.set_status("failed", now, f"hard bounce: {detail}")
-    summary = f"Email bounced (permanent): {detail}. The address no longer receives email."
+    plain = bounce_in_words(event.diagnostic)
+    locked.set_status("failed", now, f"bounced: {plain}")
+    summary = (
+        f"Email bounced: {plain}. Follow-up emails to this address have stopped "
+        f"(server said: {detail})"
+    )
     locked.record(session, "email_bounced", summary, event.occurred_at)
     await _unsubscribe(session, ns, locked, "bounce", event.occurred_at, now)
     return True
+
+
+# SMTP enhanced status codes (RFC 3463) an agent meets, in their words.
+_SMTP_WORDS = {
+    "5.1.1": "the email address does not exist",
+    "5.1.2": "the address's domain does not exist",
+    "5.1.10": "the email address does not exist",
+    "5.2.1": "the mailbox is disabled",
+    "5.2.2": "the mailbox is full",
+    "5.4.1": "the receiving server refused the address",
+    "5.7.1": "the receiving server blocked the email",
+}
+
+
+def bounce_in_words(diagnostic: str | None) -> str:
+    """What a permanent bounce means for the agent, without the raw SMTP reply."""
+    for code, words in _SMTP_WORDS.items():
+        if diagnostic and re.search(rf"(?<![\d.]){re.escape(code)}(?![\d.])", diagnostic):
+            return words
+    return "the receiving server refused the email for good"
+
+
+def _stopped_words(source: str) -> str:
+    if source == "bounce":
+        return "Follow-up emails stopped: the address bounced (it no longer receives email)."
+    return "Follow-up emails stopped: the client marked an email as spam."
 
 
 async def record_complained(
@@ -157,7 +188,7 @@ async def _unsubscribe(
         ns,
         client,
         source=source,
-        summary=f"Unsubscribed from follow-up emails after a {reason}.",
+        summary=_stopped_words(source),
         at=at,
         now=now,
         email_id=locked.email.id,

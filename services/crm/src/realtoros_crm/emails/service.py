@@ -19,6 +19,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_contracts import ComposeFailed, EmailComposed, EmailFailed, EmailSent
+from realtoros_contracts.rendering import missing_details_reason, missing_sender_details
 from realtoros_crm.activities.service import SUMMARY_LIMIT, record_activity
 from realtoros_crm.emails.models import Email
 from realtoros_crm.emails.statements import (
@@ -123,17 +124,21 @@ async def record_draft(
         # A late draft never overwrites the text the agent edited or approved.
         log.info("email %s: ignoring a late draft (edited or approved)", event.email_id)
         return "applied"
-    held = event.needs_review or event.delivery.send_mode == "approval"
+    reasons = list(event.review_reasons)
+    if missing := missing_sender_details(event.delivery):  # the mailer did not send it
+        reasons.append(missing_details_reason(missing))
+    needs_review = event.needs_review or bool(missing)
+    held = needs_review or event.delivery.send_mode == "approval"
     summary = f"Email drafted: {event.subject}"
-    if event.needs_review:
-        summary += " (needs review: " + ("; ".join(event.review_reasons) or "flagged") + ")"
+    if needs_review:
+        summary += " (needs review: " + ("; ".join(reasons) or "flagged") + ")"
     draft = {
         "subject": event.subject,
         "body_text": event.body_text,
         "composer": event.composer,
         "model": event.model,
-        "needs_review": event.needs_review,
-        "review_reasons": list(event.review_reasons),
+        "needs_review": needs_review,
+        "review_reasons": reasons,
         "now": now,
         "move": locked.status == "composing",
         "status": "awaiting_approval" if held else "sending",

@@ -5,6 +5,7 @@ are recognised; an agent can override any of it with an explicit mapping."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Literal, get_args
 
 Target = Literal[
@@ -20,6 +21,8 @@ Target = Literal[
     "tags",
     "notes",
     "timezone",
+    "birthday",
+    "custom",
     "ignore",
 ]
 TARGETS: tuple[str, ...] = get_args(Target)
@@ -41,7 +44,12 @@ _ALIASES: dict[str, str] = {
     "tags": "tags tag labels groups leadtags hashtags categories",
     "notes": "notes note comments description background leadnotes",
     "timezone": "timezone tz",
+    "birthday": "birthday birthdate dateofbirth dob bday",
 }
+# Where a column goes when it is not a client field: "birthday" and "custom" fill a custom
+# field (named "Birthday", or after the column), as unmapped columns do through the API.
+BIRTHDAY_FIELD = "Birthday"
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%B %d, %Y", "%b %d, %Y", "%d %B %Y")
 _BY_ALIAS = {alias: target for target, aliases in _ALIASES.items() for alias in aliases.split()}
 
 
@@ -102,3 +110,19 @@ def property_type_of(value: str) -> str:
 
 def split_tags(value: str) -> list[str]:
     return [t.strip() for t in re.split(r"[,;|]", value) if t.strip()]
+
+
+def birthday_of(text: str) -> str:
+    """A birthday as ISO 8601 (``1984-03-07``; ``--03-07`` without a year), or the text
+    as given when it is no date we know (US month-first, as US CRMs export)."""
+    cleaned = " ".join(text.strip().split())
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(cleaned, fmt).date().isoformat()
+        except ValueError:
+            continue
+    if match := re.fullmatch(r"(\d{1,2})/(\d{1,2})", cleaned):
+        month, day = int(match.group(1)), int(match.group(2))
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            return f"--{month:02d}-{day:02d}"
+    return cleaned

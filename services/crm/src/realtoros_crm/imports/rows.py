@@ -21,7 +21,14 @@ from realtoros_crm.clients.models import STAGES
 from realtoros_crm.clients.schemas import ClientCreate
 from realtoros_crm.customfields.models import CustomField
 from realtoros_crm.customfields.service import FieldValueInvalid, typed_value
-from realtoros_crm.imports.mapping import FIELD_PREFIX, property_type_of, split_tags, stage_of
+from realtoros_crm.imports.mapping import (
+    BIRTHDAY_FIELD,
+    FIELD_PREFIX,
+    birthday_of,
+    property_type_of,
+    split_tags,
+    stage_of,
+)
 
 MAX_CUSTOM_FIELDS = 50
 
@@ -115,7 +122,18 @@ def client_fields(
     return data
 
 
+FIELD_WORDS = {
+    "email": "email address",
+    "phone": "phone number",
+    "timezone": "time zone",
+    "property_address": "property address",
+    "property_type": "property type",
+    "custom_fields": "extra columns",
+}
+
+
 def _reason(error: ValidationError) -> str:
+    """Why a row was skipped, in the agent's words (the validator's own as the detail)."""
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "row"
     if first["type"] == TOO_LONG:
@@ -123,7 +141,14 @@ def _reason(error: ValidationError) -> str:
         return f"{where}: too long" + (f" (at most {limit} characters)" if limit else "")
     if where == "name" and first["type"] in ("missing", "string_too_short"):
         return "no name"
-    return f"{where}: {first['msg']}".removeprefix("row: Value error, ")
+    if where == "email" and first["type"] == "missing":
+        return "no email address"
+    detail = str(first["msg"]).removeprefix("Value error, ").rsplit(": ", 1)[-1].rstrip(".")
+    if where == "row":  # the row as a whole (no email and no phone …): its own words
+        return str(first["msg"]).removeprefix("Value error, ")
+    detail = detail[:1].lower() + detail[1:]
+    field = FIELD_WORDS.get(where.split(".")[0], where.replace("_", " "))
+    return f"the {field} is not valid ({detail})"
 
 
 def _row_values(
@@ -140,7 +165,9 @@ def _row_values(
         if target is not None and target.startswith(FIELD_PREFIX):
             key = target.removeprefix(FIELD_PREFIX)
             custom[key] = typed_value(fields[key], cell[:1000])
-        elif target is None:
+        elif target == "birthday":  # a text custom field; map to a date field to type it
+            custom[BIRTHDAY_FIELD] = birthday_of(cell)[:1000]
+        elif target is None or target == "custom":
             if header:
                 custom[header[:60]] = cell[:1000]
         elif target not in values:

@@ -28,7 +28,7 @@ class ImportPublic(BaseModel):
                     "report": {
                         "skipped": [
                             {"row": 3, "reason": "no email address"},
-                            {"row": 4, "reason": "duplicate email: already a client"},
+                            {"row": 4, "reason": "already a client (same email address)"},
                         ],
                         "duplicates": [{"row": 4, "email": "a@example.com", "matched_on": "email"}],
                         "duplicate_count": 1,

@@ -143,9 +143,9 @@ def admit_row(
             match = {"same_as_row": progress.seen_emails[key]}
         progress.duplicate({"row": number, "email": client.email, "matched_on": "email", **match})
         reason = (
-            f"duplicate email: same as row {progress.seen_emails[key]}"
+            f"same email address as row {progress.seen_emails[key]}"
             if key in progress.seen_emails
-            else "duplicate email: already a client"
+            else "already a client (same email address)"
         )
         progress.skip({"row": number, "reason": reason})
         return False
@@ -157,7 +157,8 @@ def admit_row(
             match = {"same_as_row": progress.seen_phones[digits]}
         progress.duplicate({"row": number, "email": client.email, "matched_on": "phone", **match})
         if not key:  # a phone-only row: its phone is all that tells it apart (re-imports)
-            progress.skip({"row": number, "reason": "duplicate phone: no email to tell apart"})
+            reason = "already a client (same phone, and no email address to tell them apart)"
+            progress.skip({"row": number, "reason": reason})
             return False
     if len(digits) >= 7:
         progress.seen_phones.setdefault(digits, number)

@@ -29,6 +29,8 @@ class OutboxMessage(Base):
     headers: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at_column()
     published_at: Mapped[datetime | None]
+    not_before: Mapped[datetime | None]
+    """Published no earlier than this (an approval outside the sending window)."""
 
 
 class InboxEntry(Base):

@@ -20,10 +20,17 @@ OUTBOX_COLUMNS = ["event_id", "subject", "stream", "event_type", "body", "header
 
 
 def add_to_outbox(
-    session: AsyncSession, ns: Namespace, event: Event, *, event_id: str, now: datetime
+    session: AsyncSession,
+    ns: Namespace,
+    event: Event,
+    *,
+    event_id: str,
+    now: datetime,
+    not_before: datetime | None = None,
 ) -> OutboxMessage:
-    """Queue ``event`` for the relay. The envelope (with ``Nats-Msg-Id`` = event id) is fixed
-    now, so a re-publish after a crash is byte-for-byte the same message."""
+    """Queue ``event`` for the relay (at ``not_before`` at the earliest). The envelope (with
+    ``Nats-Msg-Id`` = event id) is fixed now, so a re-publish after a crash is byte-for-byte
+    the same message."""
     message = OutboxMessage(
         event_id=event_id,
         subject=ns.subject(event),
@@ -35,6 +42,7 @@ def add_to_outbox(
         headers=inject_current_context(
             envelope_headers(event, event_id=event_id, source=SOURCE, time=now)
         ),
+        not_before=not_before,
     )
     session.add(message)
     return message

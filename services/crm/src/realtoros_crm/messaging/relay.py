@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.clock import Clock
@@ -28,7 +28,10 @@ MAX_BACKOFF = 10.0
 async def lock_unpublished(session: AsyncSession, limit: int) -> Sequence[OutboxMessage]:
     statement = (
         select(OutboxMessage)
-        .where(OutboxMessage.published_at.is_(None))
+        .where(
+            OutboxMessage.published_at.is_(None),
+            or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= func.now()),
+        )
         .order_by(OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -43,10 +43,11 @@ def client_window(client: Follower, agent: Agent) -> SendingWindow:
 
 
 def step_due_at(start: datetime, step: PlanStep, window: SendingWindow) -> datetime:
-    """``delay_days`` after the start's local date, at the step's local time; an email is
-    moved to the window's next opening when that falls outside it."""
+    """``delay_days`` after the start's local date, at the step's local time (never before
+    the start); an email is moved to the window's next opening when that falls outside it."""
     day = start.astimezone(window.zone).date() + timedelta(days=step.delay_days)
-    due = local_instant(day, step.time_of_day, window.zone)
+    # A step whose hour has passed on the start day is due at the start, not in the past.
+    due = max(local_instant(day, step.time_of_day, window.zone), start)
     return next_allowed(due, window) if step.action == "email" else due
 
 

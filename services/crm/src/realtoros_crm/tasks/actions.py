@@ -4,7 +4,7 @@ Flushes only: the caller commits."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +22,24 @@ ALLOWED_FROM = {
     "reschedule": ("pending",),
 }
 RESULT = {"complete": "done", "skip": "skipped", "cancel": "cancelled"}
+# A time picked "now" in a form is already a few seconds old when it arrives.
+PAST_GRACE = timedelta(minutes=2)
 LABEL = {"email": "Follow-up email", "call": "Call", "meeting": "Meeting", "custom": "Task"}
+
+
+# Where the task stands and what the agent can do instead, in their words (no status names).
+WHY_NOT = {
+    "awaiting_approval": "its draft is waiting for you: approve, edit or skip the draft",
+    "composing": "its email is being written right now: wait a moment and reload",
+    "sending": "its email is on its way to the client",
+    "sent": "its email has already been sent",
+    "done": "it is already completed",
+    "skipped": "it was skipped",
+    "cancelled": "it was cancelled",
+    "failed": "its email could not be sent: see the reason on the task",
+    "unknown": "it is not known whether its email went out: check with the client first",
+}
+VERB = {"complete": "completed", "skip": "skipped", "cancel": "cancelled"}
 
 
 class TaskConflict(Exception):
@@ -31,14 +48,18 @@ class TaskConflict(Exception):
 
 def _check(task: Task, action: str) -> None:
     if task.status not in ALLOWED_FROM[action]:
-        allowed = ", ".join(ALLOWED_FROM[action])
-        raise TaskConflict(f"cannot {action} a task that is {task.status} (only: {allowed})")
+        why = WHY_NOT.get(task.status, f"it is {task.status.replace('_', ' ')}")
+        raise TaskConflict(f"This task can't be {VERB.get(action, action + 'd')}: {why}.")
 
 
 async def reschedule_task(
     session: AsyncSession, task: Task, data: TaskUpdate, now: datetime
 ) -> None:
     _check(task, "reschedule")
+    if data.due_at is not None and data.due_at < now - PAST_GRACE:
+        raise TaskConflict(
+            "A task can't be moved into the past: choose a date and time from now on."
+        )
     for name, value in data.model_dump(exclude_unset=True).items():
         if value is not None or name == "instructions":
             setattr(task, name, value)

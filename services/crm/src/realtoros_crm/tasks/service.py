@@ -105,3 +105,22 @@ async def list_tasks(
     statement = filters.apply(_agent_tasks(agent_id), now, zone)
     statement = statement.order_by(Task.due_at, Task.id).limit(limit).offset(offset)
     return (await session.scalars(statement)).all()
+
+
+async def next_tasks(
+    session: AsyncSession, agent_id: uuid.UUID, client_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Task]:
+    """Each client's next open task (the earliest still pending), for the client list."""
+    if not client_ids:
+        return {}
+    statement = (
+        select(Task)
+        .where(
+            Task.agent_id == agent_id,
+            Task.client_id.in_(client_ids),
+            Task.status.in_(("pending", "awaiting_approval")),
+        )
+        .order_by(Task.client_id, Task.due_at)
+        .distinct(Task.client_id)
+    )
+    return {task.client_id: task for task in (await session.scalars(statement)).all()}

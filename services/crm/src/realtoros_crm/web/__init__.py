@@ -32,6 +32,7 @@ def mount_web(app: FastAPI) -> None:
     app.add_exception_handler(PageNotFound, _not_found)
     add_outage_page(app, "/app", _database_unreachable)
     app.add_api_route("/", _home, include_in_schema=False)
+    app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
 
 
 def _database_unreachable(request: Request) -> Response:
@@ -43,6 +44,12 @@ def _database_unreachable(request: Request) -> Response:
 
 async def _home() -> RedirectResponse:
     return RedirectResponse("/app", status_code=307)
+
+
+async def _favicon() -> Response:
+    """Browsers ask for /favicon.ico on every site: our icon (SVG), cached for a day."""
+    icon = (HERE / "static" / "favicon.svg").read_bytes()
+    return Response(icon, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
 
 async def _to_sign_in(request: Request, exc: Exception) -> Response:

@@ -17,11 +17,17 @@ from realtoros_crm.emails.api import claim_context
 from realtoros_crm.emails.drafts import draft_on_demand
 from realtoros_crm.emails.listing import EmailFilter, list_emails
 from realtoros_crm.plans.models import PlanRun
-from realtoros_crm.plans.runs import RUN_ACTIONS, PlanConflict, act_on_run, apply_plan
+from realtoros_crm.plans.runs import (
+    RUN_ACTIONS,
+    PlanConflict,
+    act_on_run,
+    apply_plan,
+    pending_tasks,
+)
 from realtoros_crm.plans.service import ensure_default_plan, get_plan, list_plans
 from realtoros_crm.tasks.service import TaskFilter, list_tasks
 from realtoros_crm.web import PageNotFound
-from realtoros_crm.web.render import page, redirect
+from realtoros_crm.web.render import local, page, redirect
 from realtoros_crm.web.session import WebAgent
 
 router = APIRouter(prefix="/app/clients")
@@ -83,14 +89,18 @@ async def apply(
     except ValueError:
         plan = None
     if plan is None:
-        return redirect(back, "Choose a plan to apply.")
+        return redirect(back, "Choose a plan to apply.", error=True)
     now = state.clock()
     try:
-        await apply_plan(session, client, plan, start=now, now=now)
+        run = await apply_plan(session, client, plan, start=now, now=now)
     except PlanConflict as exc:
-        return redirect(back, f"The plan was not applied: {exc}")
+        return redirect(back, f"The plan was not applied: {exc}", error=True)
+    first = next(iter(await pending_tasks(session, run)), None)
     await session.commit()
-    return redirect(back, f"Plan “{plan.name}” applied.")
+    message = f"Plan “{plan.name}” applied."
+    if first is not None:  # its time already moved into the sending window, if need be
+        message += f" First step: {first.purpose}, {local(first.due_at, request)}."
+    return redirect(back, message)
 
 
 @router.post("/{client_id}/runs/{run_id}/{action}")
@@ -114,7 +124,7 @@ async def change_run(
     try:
         await act_on_run(session, run, action, state.clock())
     except PlanConflict as exc:
-        return redirect(back, f"Not done: {exc}")
+        return redirect(back, f"Not done: {exc}", error=True)
     await session.commit()
     return redirect(
         back,
@@ -135,7 +145,9 @@ async def draft_now(
     if (client := await get_client(session, agent.id, client_id)) is None:
         raise PageNotFound("client")
     if (reason := client.no_email_reason()) is not None:
-        return redirect(f"/app/clients/{client.id}", f"No email can be drafted: {reason}")
+        return redirect(
+            f"/app/clients/{client.id}", f"No email can be drafted: {reason}", error=True
+        )
     email = await draft_on_demand(
         session, claim_context(state), client, instructions.replace("\x00", ""), state.clock()
     )

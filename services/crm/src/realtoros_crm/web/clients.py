@@ -22,8 +22,9 @@ from realtoros_crm.customfields.models import CustomField
 from realtoros_crm.customfields.service import list_fields
 from realtoros_crm.lists.models import SavedList
 from realtoros_crm.lists.service import filter_of, get_list
+from realtoros_crm.tasks.service import next_tasks
 from realtoros_crm.web import PageNotFound
-from realtoros_crm.web.render import field_errors, page, redirect
+from realtoros_crm.web.render import field_errors, page, plural, redirect
 from realtoros_crm.web.session import WebAgent
 
 router = APIRouter(prefix="/app/clients")
@@ -46,6 +47,9 @@ def client_filter(params: QueryParams) -> ClientFilter:
     """The list's filters from its query string (also what a saved list keeps)."""
     raw: dict[str, Any] = {key: params.get(key) or None for key in ("q", "source", "sort", "order")}
     raw = {k: v for k, v in raw.items() if v is not None}
+    # Newest first unless the agent chose: the client just added is the one they look for.
+    if raw.get("sort", "created_at") in ("created_at", "last_contacted_at"):
+        raw.setdefault("order", "desc")
     raw["stage"] = [s for s in params.getlist("stage") if s]
     raw["tag"] = [t for t in params.getlist("tag") if t]
     raw["field"] = [f.strip() for f in params.getlist("field") if f.strip()]
@@ -81,6 +85,7 @@ async def client_list(request: Request, agent: WebAgent, session: SessionDep) ->
             status_code=400,
             error=message,
             clients=[],
+            next_tasks={},
             where=ClientFilter(),
             next_cursor=None,
             stages=STAGES,
@@ -91,6 +96,7 @@ async def client_list(request: Request, agent: WebAgent, session: SessionDep) ->
         request,
         "clients.html",
         clients=clients,
+        next_tasks=await next_tasks(session, agent.id, [c.id for c in clients]),
         where=where,
         next_cursor=next_cursor,
         stages=STAGES,
@@ -129,11 +135,11 @@ async def bulk_change(
         )
         if not ids:
             detail = "Select at least one client first."
-        return redirect(f"/app/clients{where}", f"Nothing changed: {detail}")
+        return redirect(f"/app/clients{where}", f"Nothing changed: {detail}", error=True)
     result, changes = await bulk_update(session, agent.id, data, state.bus.ns, now=state.clock())
     await hooks.notify(session, changes)
     await session.commit()
-    return redirect(f"/app/clients{where}", f"{result.changed} client(s) changed.")
+    return redirect(f"/app/clients{where}", f"{plural(result.changed, 'client')} changed.")
 
 
 def _tags(text: str) -> list[str]:

@@ -32,6 +32,14 @@ router = APIRouter(prefix="/app")
 PERIOD = timedelta(days=30)
 
 
+def axis_top(largest: int) -> int:
+    """A round top for the chart's y-axis at or above ``largest``, with a whole half-way tick."""
+    for top in (2, 4, 6, 8, 10, 20, 40, 60, 100, 200, 400, 600, 1000):
+        if largest <= top:
+            return top
+    return -(-largest // 1000) * 1000
+
+
 @router.get("")
 async def dashboard(
     request: Request, agent: WebAgent, session: SessionDep, state: StateDep
@@ -71,7 +79,7 @@ async def dashboard(
         emails=await email_figures(session, period),
         plans=await plan_figures(session, agent.id),
         days=days,
-        day_max=max([1, *(sent + bad for _, sent, _, bad in days)]),
+        day_max=axis_top(max([1, *(sent + bad for _, sent, _, bad in days)])),
         replies=replies,
         drafts=drafts,
         overdue=overdue,

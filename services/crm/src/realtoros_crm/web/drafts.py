@@ -11,16 +11,27 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from realtoros_contracts.rendering import missing_sender_details, text_body
+from realtoros_crm.agents.models import Agent
 from realtoros_crm.api.deps import SessionDep, StateDep
+from realtoros_crm.claims.context import delivery_context
+from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.service import client_names, get_client
 from realtoros_crm.emails.api import claim_context
-from realtoros_crm.emails.drafts import DraftConflict, approve_draft, edit_draft, regenerate_draft
+from realtoros_crm.emails.drafts import (
+    DraftConflict,
+    approve_draft,
+    edit_draft,
+    regenerate_draft,
+    window_opens,
+)
 from realtoros_crm.emails.schemas import DraftEdit, DraftInstructions
+from realtoros_crm.state import CrmState
 from realtoros_crm.tasks.actions import TaskConflict, finish_task
 from realtoros_crm.tasks.models import Task
 from realtoros_crm.tasks.service import TaskFilter, get_task, list_tasks
 from realtoros_crm.web import PageNotFound
-from realtoros_crm.web.render import field_errors, page, redirect
+from realtoros_crm.web.render import field_errors, local, page, redirect
 from realtoros_crm.web.session import WebAgent
 
 router = APIRouter(prefix="/app/drafts")
@@ -35,9 +46,10 @@ async def _task(
     return task
 
 
-def draft_state(task: Task) -> dict[str, Any]:
+def draft_state(task: Task, final: dict[str, Any] | None = None) -> dict[str, Any]:
     email = task.email
     return {
+        "final": final,
         "task_status": task.status,
         "status": email.status if email else task.status,
         "subject": email.subject if email else None,
@@ -46,6 +58,24 @@ def draft_state(task: Task) -> dict[str, Any]:
         "review_reasons": list(email.review_reasons) if email else [],
         "failure_reason": (email.failure_reason if email else None) or task.failure_reason,
         "email_id": str(email.id) if email else None,
+    }
+
+
+def final_email(
+    task: Task, client: Client | None, agent: Agent, state: CrmState
+) -> dict[str, Any] | None:
+    """The email exactly as the client will receive it: the same rendering the mailer
+    sends (signature, postal address, unsubscribe footer), over the saved text."""
+    email = task.email
+    if email is None or client is None or not email.body_text:
+        return None
+    delivery = delivery_context(client, agent, claim_context(state))
+    return {
+        "from": f"{delivery.from_name} (replies go to {delivery.reply_to})",
+        "to": f"{delivery.to_name} <{delivery.to_email}>",
+        "subject": email.subject or "",
+        "text": text_body(email.body_text, delivery),
+        "missing": missing_sender_details(delivery),
     }
 
 
@@ -68,19 +98,22 @@ async def drafts(
 
 @router.get("/{task_id}")
 async def draft(
-    task_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep
+    task_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep, state: StateDep
 ) -> Response:
     task = await _task(session, agent.id, task_id)
     client = await get_client(session, agent.id, task.client_id)
-    return page(request, "draft.html", task=task, client=client, state=draft_state(task), errors={})
+    shown = draft_state(task, final_email(task, client, agent, state))
+    return page(request, "draft.html", task=task, client=client, state=shown, errors={})
 
 
 @router.get("/{task_id}/state")
 async def draft_state_json(
-    task_id: uuid.UUID, agent: WebAgent, session: SessionDep
+    task_id: uuid.UUID, agent: WebAgent, session: SessionDep, state: StateDep
 ) -> JSONResponse:
     task = await _task(session, agent.id, task_id)
-    return JSONResponse(draft_state(task), headers={"Cache-Control": "no-store"})
+    client = await get_client(session, agent.id, task.client_id)
+    shown = draft_state(task, final_email(task, client, agent, state))
+    return JSONResponse(shown, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/{task_id}")
@@ -97,7 +130,8 @@ async def act(
 ) -> Response:
     """``save``, ``approve`` (saves the text first), ``regenerate`` or ``skip``."""
     task = await _task(session, agent.id, task_id, lock=True)
-    back, now = f"/app/drafts/{task.id}", state.clock()
+    client = await get_client(session, agent.id, task.client_id)
+    back, now, approved = f"/app/drafts/{task.id}", state.clock(), "Approved: sending now."
     try:
         if action in ("save", "approve"):
             edit = DraftEdit(subject=subject, body_text=body_text.replace("\r\n", "\n"))
@@ -108,6 +142,11 @@ async def act(
                 edit_draft(task, edit.subject, edit.body_text, now)
             if action == "approve":
                 await approve_draft(session, claim_context(state), task, now)
+                if client is not None and (opens := window_opens(task, client, agent, now)):
+                    approved = (
+                        f"Approved: it goes out {local(opens, request)}, when your sending "
+                        "window opens."
+                    )
         elif action == "regenerate":
             extra = DraftInstructions(instructions=instructions).instructions
             await regenerate_draft(session, claim_context(state), task, extra or None, now)
@@ -116,8 +155,11 @@ async def act(
         else:
             raise PageNotFound("action")
     except ValidationError as exc:  # raised before anything changed
-        client = await get_client(session, agent.id, task.client_id)
-        shown = {**draft_state(task), "subject": subject, "body_text": body_text}
+        shown = {
+            **draft_state(task, final_email(task, client, agent, state)),
+            "subject": subject,
+            "body_text": body_text,
+        }
         return page(
             request,
             "draft.html",
@@ -129,12 +171,12 @@ async def act(
         )
     except (DraftConflict, TaskConflict) as exc:
         await session.rollback()
-        return redirect(back, f"Not done: {exc}")
+        return redirect(back, str(exc), error=True)
     await session.commit()
     state.relay.wake()
     message = {
         "save": "Draft saved.",
-        "approve": "Approved: sending now.",
+        "approve": approved,
         "regenerate": "The composer is rewriting the draft.",
         "skip": "Skipped: this follow-up will not be sent.",
     }[action]

@@ -25,12 +25,17 @@ from realtoros_crm.web.render import page, redirect
 from realtoros_crm.web.session import WebAgent
 
 router = APIRouter(prefix="/app/import")
+TARGET_WORDS = {
+    "birthday": "birthday (text field “Birthday”)",
+    "custom": "custom field (named after the column)",
+    "ignore": "ignore (leave out)",
+}
 PREVIEW_BYTES = 256 * 1024
 
 
 async def _targets(session: SessionDep, agent_id: uuid.UUID) -> list[tuple[str, str]]:
     """The mapping's choices: the client's fields, then the agent's custom fields."""
-    fields = [(t, t.replace("_", " ")) for t in TARGETS]
+    fields = [(t, TARGET_WORDS.get(t, t.replace("_", " "))) for t in TARGETS]
     custom = await list_fields(session, agent_id)
     return fields + [(FIELD_PREFIX + f.key, f"{f.label} ({f.field_type})") for f in custom]
 
@@ -121,7 +126,12 @@ async def _job(session: SessionDep, agent_id: uuid.UUID, import_id: uuid.UUID) -
 async def report(
     import_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep
 ) -> Response:
-    return page(request, "import_report.html", job=await _job(session, agent.id, import_id))
+    job = await _job(session, agent.id, import_id)
+    # A duplicate row that was skipped is listed once, under skipped rows; only the rows
+    # imported anyway (same phone, another email) are "possible duplicates".
+    skipped = {entry.get("row") for entry in job.report.get("skipped", [])}
+    kept = [d for d in job.report.get("duplicates", []) if d.get("row") not in skipped]
+    return page(request, "import_report.html", job=job, kept_duplicates=kept)
 
 
 @router.get("/{import_id}/state")

@@ -189,14 +189,17 @@ async def change_step(
         await remove_step(session, plan, step)
         await session.commit()
         return redirect(back, "Step removed.")
-    fields = _step_fields(form)
+    # "move" (the up/down buttons) changes only the position.
+    fields = {} if form.get("action") == "move" else _step_fields(form)
     if form.get("position", "").strip().isdigit():  # shown from 1, stored from 0
         fields["position"] = max(int(form["position"]) - 1, 0)
     try:
         data = StepUpdate.model_validate(fields)
     except ValidationError as exc:
         return redirect(
-            back, "Step not saved: " + "; ".join(f"{k}: {v}" for k, v in field_errors(exc).items())
+            back,
+            "Step not saved: " + "; ".join(f"{k}: {v}" for k, v in field_errors(exc).items()),
+            error=True,
         )
     try:
         await update_step(session, plan, step, data, state.clock())

@@ -74,7 +74,12 @@ async def save_settings(
         )
         shown = {**raw, "replies": "me" if raw["replies_to_me"] else "realtoros"}
         return page(
-            request, "settings.html", status_code=422, values=shown, errors=errors, days=DAYS
+            request,
+            "settings.html",
+            status_code=422,
+            values=shown,
+            errors=errors,
+            days=DAYS,
         )
     await session.commit()
     return redirect("/app/settings", "Settings saved.")

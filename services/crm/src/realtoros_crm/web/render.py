@@ -3,7 +3,7 @@ and the shapes of flash messages and form errors."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
@@ -15,7 +15,8 @@ from jinja2 import Environment, FileSystemLoader
 from pydantic import ValidationError
 
 from realtoros_crm.clients.service import stage_label
-from realtoros_crm.plans.window import zone_or_utc
+from realtoros_crm.plans.window import SendingWindow, next_allowed, zone_or_utc
+from realtoros_crm.zones import zone_choices
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(
@@ -23,6 +24,8 @@ templates = Jinja2Templates(
 )
 
 FLASH_COOKIE = "realtoros_flash"
+ERROR_MARK = "!"  # a flash that starts with it is a refusal: shown as an error
+WINDOW_SLACK = timedelta(minutes=1)
 GOOGLE = "https://accounts.google.com"
 PAGE_HEADERS = {
     # Our script and Google's sign-in button only; no framing (clickjacking); style
@@ -51,6 +54,40 @@ def input_value(value: datetime | None, request: Request) -> str:
     return local(value, request, "%Y-%m-%dT%H:%M") if value is not None else ""
 
 
+def _now(request: Request) -> datetime:
+    now: datetime = request.app.state.crm.clock()
+    return now
+
+
+def overdue(task: Any, request: Request) -> bool:
+    """Still to do, and its time has passed (a task being written or sent is not late)."""
+    return bool(task.status == "pending" and task.due_at < _now(request))
+
+
+def goes_out(task: Any, request: Request) -> datetime | None:
+    """When a pending email really leaves, if the agent's sending window moves it: the
+    claimer holds a due email until the window opens (``next_allowed``)."""
+    agent = getattr(request.state, "agent", None)
+    if agent is None or task.task_type != "email" or task.status != "pending":
+        return None
+    window = SendingWindow.of(
+        agent.sending_days, agent.sending_start, agent.sending_end, agent.timezone
+    )
+    earliest = max(task.due_at, _now(request))
+    sends = next_allowed(earliest, window)
+    return sends if sends - earliest > WINDOW_SLACK else None
+
+
+def plural(count: int, word: str) -> str:
+    """``1 client``, ``3 clients``, ``0 clients``: never "client(s)"."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def times(count: int) -> str:
+    """How often something happened, as an agent says it."""
+    return {0: "not yet", 1: "once", 2: "twice"}.get(count, f"{count} times")
+
+
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
@@ -66,12 +103,25 @@ def query(request: Request, **changes: Any) -> str:
     return "?" + urlencode(items)
 
 
-templates.env.globals.update(local=local, input_value=input_value, percent=percent, query=query)
+templates.env.globals.update(
+    local=local,
+    input_value=input_value,
+    percent=percent,
+    query=query,
+    overdue=overdue,
+    goes_out=goes_out,
+    plural=plural,
+    times=times,
+    zone_choices=zone_choices,
+)
 templates.env.filters["stage"] = stage_label
 
 
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     flash = unquote(request.cookies.get(FLASH_COOKIE, "")) or None
+    flash_error = bool(flash and flash.startswith(ERROR_MARK))
+    if flash_error and flash:
+        flash = flash.removeprefix(ERROR_MARK)
     response = templates.TemplateResponse(
         request,
         name,
@@ -80,6 +130,7 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
             "saved_lists": getattr(request.state, "saved_lists", ()),
             "csrf": getattr(request.state, "csrf", ""),
             "flash": flash,
+            "flash_error": flash_error,
             "google_client_id": request.app.state.crm.settings.google_client_id,
             **context,
         },
@@ -91,12 +142,14 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
     return response
 
 
-def redirect(url: str, flash: str | None = None) -> RedirectResponse:
-    """After a successful form: 303 to the next page, with a one-time message."""
+def redirect(url: str, flash: str | None = None, *, error: bool = False) -> RedirectResponse:
+    """After a form: 303 to the next page, with a one-time message (``error``: a refusal,
+    shown as an error rather than a confirmation)."""
     response = RedirectResponse(url, status_code=303)
     if flash:
+        value = (ERROR_MARK if error else "") + flash.lstrip(ERROR_MARK)
         response.set_cookie(
-            FLASH_COOKIE, quote(flash[:300]), path="/app", httponly=True, samesite="lax"
+            FLASH_COOKIE, quote(value[:400]), path="/app", httponly=True, samesite="lax"
         )
     return response
 

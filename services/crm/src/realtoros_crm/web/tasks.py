@@ -20,7 +20,7 @@ from realtoros_crm.tasks.models import TASK_STATUSES, Task
 from realtoros_crm.tasks.schemas import TaskUpdate
 from realtoros_crm.tasks.service import TaskFilter, get_task, list_tasks
 from realtoros_crm.web import PageNotFound
-from realtoros_crm.web.render import page, redirect
+from realtoros_crm.web.render import page, plural, redirect
 from realtoros_crm.web.session import WebAgent
 
 router = APIRouter(prefix="/app/tasks")
@@ -119,9 +119,9 @@ async def bulk(
         task_ids = [uuid.UUID(i) for i in ids]
         due = parse_local(due_at, agent.timezone) if action == "reschedule" else None
     except ValueError:
-        return redirect("/app/tasks", "Nothing changed: give a valid date and time.")
+        return redirect("/app/tasks", "Nothing changed: give a valid date and time.", error=True)
     if not task_ids or action not in (*ACTIONS, "reschedule"):
-        return redirect("/app/tasks", "Nothing changed: select tasks and an action.")
+        return redirect("/app/tasks", "Nothing changed: select tasks and an action.", error=True)
     for task_id in task_ids:
         task = await get_task(session, agent.id, task_id, lock=True)
         if task is None:
@@ -135,8 +135,10 @@ async def bulk(
         except TaskConflict as exc:
             problems.append(f"{task.purpose}: {exc}")
     await session.commit()
-    message = f"{done} task(s) updated." + (f" Not done: {'; '.join(problems)}" if problems else "")
-    return redirect("/app/tasks", message)
+    message = f"{plural(done, 'task')} updated." + (
+        f" Not done: {'; '.join(problems)}" if problems else ""
+    )
+    return redirect("/app/tasks", message, error=bool(problems))
 
 
 @router.get("/{task_id}")
@@ -177,7 +179,7 @@ async def reschedule(
             errors={"due_at": "Give a date and a time, e.g. 2026-05-04 09:30."},
         )
     except TaskConflict as exc:
-        return redirect(f"/app/tasks/{task.id}", f"Not rescheduled: {exc}")
+        return redirect(f"/app/tasks/{task.id}", str(exc), error=True)
     await session.commit()
     return redirect(f"/app/tasks/{task.id}", "Rescheduled.")
 
@@ -194,6 +196,6 @@ async def act(
     try:
         await finish_task(session, task, action, state.clock(), ns=state.bus.ns)
     except TaskConflict as exc:
-        return redirect(f"/app/tasks/{task.id}", f"Not done: {exc}")
+        return redirect(f"/app/tasks/{task.id}", str(exc), error=True)
     await session.commit()
     return redirect(f"/app/tasks/{task.id}", f"Task {task.status}.")

@@ -34,6 +34,13 @@ function watchDraft(root) {
     const reasons = document.getElementById("review-reasons");
     reasons.hidden = !state.needs_review;
     reasons.textContent = `Needs review: ${state.review_reasons.join("; ")}`;
+    const final = document.getElementById("final");
+    if (final && state.final) {
+      final.hidden = false;
+      for (const key of ["from", "to", "subject", "text"]) document.getElementById(`final-${key}`).textContent = state.final[key];
+      const missing = document.getElementById("final-missing");
+      missing.hidden = !state.final.missing.length;
+    }
     const link = document.getElementById("email-link");
     if (link && state.email_id && !editable && state.status !== "composing") {
       link.querySelector("a").href = `/app/emails/${state.email_id}`;
