@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import nats.js
@@ -14,12 +15,15 @@ from realtoros_crm.emails.reconciler import reconcile_once
 from realtoros_runtime.bus import EventPublisher
 from tests.crm.helpers import (
     Crm,
+    add_task,
     claimed_task,
+    publish_tick,
     stream_messages,
     wait_for,
     wait_task_status,
 )
 from tests.crm.test_consumers import composed, sent
+from tests.crm.test_working_day_templates import full_and_bare, setup
 
 BOUND = timedelta(minutes=15)
 
@@ -77,3 +81,33 @@ async def test_an_email_stuck_composing_is_composed_again_with_the_same_email_id
     await wait_for(lambda: dues(2), timeout=30, what="a second TaskDue for the same email")
     await publisher.publish(composed(task, who), event_id=str(uuid.uuid4()))
     await wait_task_status(crm.http, who, task["id"], "sending")
+
+
+async def test_a_stuck_template_task_is_asked_again_with_its_rendered_template(
+    crm: Crm, publisher: EventPublisher, js: nats.js.JetStreamContext
+) -> None:
+    who, template = await setup(crm)
+    full, _ = await full_and_bare(crm, who)
+    task = await add_task(
+        crm.http, who, full["id"], timedelta(minutes=-1), template_id=template["id"]
+    )
+    await publish_tick(publisher)
+    task = await wait_task_status(crm.http, who, task["id"], "composing")
+    email_id = task["email"]["id"]
+    ns = crm.state.bus.ns
+
+    async def dues() -> list[TaskDue]:
+        messages = await stream_messages(js, ns.stream_name("crm"), ns.subject(TaskDue))
+        events = [TaskDue.model_validate_json(m.data or b"") for m in messages]
+        return [e for e in events if str(e.email_id) == email_id]
+
+    await wait_for(lambda: _count(dues, 1), timeout=30, what="the claim's TaskDue")
+    assert await reconcile(crm, datetime.now(UTC) + BOUND + timedelta(minutes=1)) == 1
+    await wait_for(lambda: _count(dues, 2), timeout=30, what="the TaskDue asked again")
+    first, again = await dues()
+    assert again.template is not None, "the agent's template, not an AI draft"
+    assert again.template == first.template
+
+
+async def _count(dues: Callable[[], Awaitable[list[TaskDue]]], count: int) -> bool:
+    return len(await dues()) == count

@@ -15,6 +15,7 @@ from realtoros_contracts.rendering import missing_sender_details
 from realtoros_crm.activities.service import recent_timelines, record_activity
 from realtoros_crm.agents.models import Agent
 from realtoros_crm.claims.context import ClaimContext, delivery_context, task_due_event
+from realtoros_crm.claims.templates import load_templates
 from realtoros_crm.clients.models import Client
 from realtoros_crm.emails.models import Email
 from realtoros_crm.messaging.outbox import add_to_outbox
@@ -171,7 +172,15 @@ async def due_again(session: AsyncSession, ctx: ClaimContext, task: Task, email:
     if (reason := client.no_email_reason()) is not None:
         raise DraftConflict(f"no email can be drafted: {reason}")
     timeline = (await recent_timelines(session, [client.id]))[client.id]
-    return task_due_event(task, client, agent, timeline, email_id=email.id, ctx=ctx)
+    event = task_due_event(task, client, agent, timeline, email_id=email.id, ctx=ctx)
+    if task.template_id is None:
+        return event
+    # The agent's own template, rendered as the claim does (claims/templates.py).
+    templates = await load_templates(session, [task.template_id])
+    template, problem = templates.rendered(task.template_id, client, agent)
+    if problem is not None:
+        raise DraftConflict(f"Not sent: {problem}.")
+    return TaskDue.model_validate({**event.model_dump(), "template": template})
 
 
 async def draft_on_demand(
