@@ -165,10 +165,9 @@ async def test_follow_ups_survive_losing_servers_of_the_cluster(
 ) -> None:
     cluster, ses, database_url = services
     rng = random.Random(FOLLOW_UPS)
-    chaos.FOLLOW_UPS, chaos.WINDOW = FOLLOW_UPS, WINDOW  # the shared task creation reads them
     lead = 5.0 + FOLLOW_UPS / 25
     start = datetime.now(UTC) + timedelta(seconds=lead)
-    task_ids = await chaos.create_follow_ups(cluster, rng, start)
+    task_ids = await chaos.create_follow_ups(cluster, rng, start, count=FOLLOW_UPS, window=WINDOW)
     cluster.note(f"created {len(task_ids)} tasks due over {WINDOW:.0f}s from +{lead:.0f}s")
     await asyncio.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds()))
     began = time.monotonic()
