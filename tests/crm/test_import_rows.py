@@ -37,7 +37,7 @@ async def test_every_line_is_imported_skipped_with_a_reason_or_a_duplicate(crm: 
     assert reasons[3] == "empty row"
     assert reasons[6] == "name: too long (at most 200 characters)"
     assert reasons[7].startswith("unknown stage 'Warm Lead': map it to one of lead, prospect")
-    assert reasons[8] == "duplicate email: same as row 2"
+    assert reasons[8] == "same email address as row 2"
     assert (job["total"], job["imported"], job["skipped"]) == (6, 2, 4)
     assert job["report"]["unknown_stages"] == {"Warm Lead": 1}
 

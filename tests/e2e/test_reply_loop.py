@@ -90,7 +90,14 @@ async def ok(response: httpx.Response) -> Any:
 
 
 async def agent(http: httpx.AsyncClient) -> None:
-    body = {"email": "dana@harbor.example", "password": "correct horse battery", "name": "Dana"}
+    body = {
+        "email": "dana@harbor.example",
+        "password": "correct horse battery",
+        "name": "Dana",
+        # Without both, nothing is sent automatically (CAN-SPAM, issue 20).
+        "signature": "Dana",
+        "postal_address": "1 Harbor Way, Salem, MA 01970",
+    }
     await ok(await http.post("/auth/register", json=body))
     login = await ok(
         await http.post("/auth/login", json={k: body[k] for k in ("email", "password")})

@@ -278,11 +278,12 @@ def test_every_service_serves_its_metrics(loop: Loop) -> None:
     ns = loop.ns
     crm = _samples(loop.procs["crm"].base_url)
     assert _value(crm, "realtoros_crm_tasks_claimed_total") == 1
+    # One EmailSent, consumed by two CRM durables: the email's recorder and the webhooks'.
     assert (
         _value(
             crm, "realtoros_messages_consumed_total", service="crm", subject=ns.subject(EmailSent)
         )
-        == 1
+        == 2
     )
     assert _value(crm, "realtoros_messages_published_total", subject=ns.subject(TaskDue)) == 1
     assert _value(crm, "realtoros_nats_connected", service="crm") == 1

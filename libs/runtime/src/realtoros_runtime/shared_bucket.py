@@ -158,6 +158,8 @@ async def open_rate_limits(js: JetStreamContext, ns: Namespace) -> KeyValue:
         bucket=ns.bucket("rate_limits"),
         description="Token buckets shared by every replica (SES send rate, LLM limits).",
         history=1,
-        storage=StorageType.MEMORY,
+        # On disk: a bucket in memory is gone after a NATS restart, and every take would
+        # then fail ("no response from stream") until a service restarted.
+        storage=StorageType.FILE,
     )
     return await ensure_bucket(js, config, replicas=ns.replicas)

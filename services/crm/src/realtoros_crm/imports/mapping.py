@@ -74,7 +74,8 @@ def auto_mapping(headers: list[str], field_names: dict[str, str] | None = None) 
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     for header in headers:
-        target = _BY_ALIAS.get(normalise_header(header)) or custom.get(normalise_header(header))
+        # The agent's own (typed) custom field wins over the generic alias ("Birthday").
+        target = custom.get(normalise_header(header)) or _BY_ALIAS.get(normalise_header(header))
         if target is not None and target not in taken:
             mapping[header] = target
             taken.add(target)
