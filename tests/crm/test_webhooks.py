@@ -85,7 +85,13 @@ async def test_a_receiver_that_recovers_gets_every_event_once(hooks_crm: Crm) ->
         endpoint = await subscribe(crm.http, agent, receiver, "client.created")
         clients = [await add_client(crm.http, agent, name=f"Client {n}") for n in range(5)]
         await wait_for(lambda: _count(receiver, 5), timeout=30, what="five webhooks")
-        deliveries = await _deliveries(crm, agent, endpoint["id"])
+
+        async def recorded() -> list[dict[str, Any]] | None:
+            # The CRM records a delivery after the receiver has answered: wait for it.
+            found = await _deliveries(crm, agent, endpoint["id"])
+            return found if {d["status"] for d in found} == {"delivered"} else None
+
+        deliveries = await wait_for(recorded, timeout=30, what="five deliveries recorded")
     assert receiver.requests > 5  # it did fail first
     assert sorted(receiver.ids()) == sorted(d["webhook_id"] for d in deliveries)
     assert len(set(receiver.ids())) == len(receiver.ids()) == 5
