@@ -276,15 +276,18 @@ def _value(
 
 def test_every_service_serves_its_metrics(loop: Loop) -> None:
     ns = loop.ns
-    crm = _samples(loop.procs["crm"].base_url)
-    assert _value(crm, "realtoros_crm_tasks_claimed_total") == 1
     # One EmailSent, consumed by two CRM durables: the email's recorder and the webhooks'.
-    assert (
-        _value(
-            crm, "realtoros_messages_consumed_total", service="crm", subject=ns.subject(EmailSent)
+    # The fixture waits for the recorder; the webhooks' durable may still be on its way.
+    def both_consumed() -> dict[str, list[tuple[dict[str, str], float]]] | None:
+        found = _samples(loop.procs["crm"].base_url)
+        consumed = _value(
+            found, "realtoros_messages_consumed_total", service="crm", subject=ns.subject(EmailSent)
         )
-        == 2
-    )
+        assert consumed <= 2, consumed
+        return found if consumed == 2 else None
+
+    crm = wait_for(both_consumed, timeout=30, what="EmailSent consumed by both CRM durables")
+    assert _value(crm, "realtoros_crm_tasks_claimed_total") == 1
     assert _value(crm, "realtoros_messages_published_total", subject=ns.subject(TaskDue)) == 1
     assert _value(crm, "realtoros_nats_connected", service="crm") == 1
     durables = {labels["durable"] for labels, _ in crm["realtoros_consumer_pending_messages"]}
