@@ -132,8 +132,7 @@ def _conditions(agent_id: uuid.UUID, where: ClientFilter) -> list[ColumnElement[
     gone = Client.deleted_at.is_not(None) if where.deleted else Client.deleted_at.is_(None)
     conditions = [Client.agent_id == agent_id, gone]
     if where.q and where.q.strip():
-        pattern = f"%{_escape_like(where.q.strip().lower())}%"
-        conditions.append(Client.search_text.like(pattern, escape="\\"))
+        conditions.append(search_condition(where.q))
     if where.stage:
         conditions.append(Client.stage.in_(where.stage))
     if where.tag:
@@ -144,6 +143,16 @@ def _conditions(agent_id: uuid.UUID, where: ClientFilter) -> list[ColumnElement[
         conditions.append(Client.unsubscribed.is_(where.unsubscribed))
     conditions.extend(_field_condition(text) for text in where.field)
     return conditions
+
+
+def search_condition(q: str) -> ColumnElement[bool]:
+    """Clients with every word of ``q`` at the start of a word of their name, email, phone
+    or address; digits (``555-0142``) also anywhere in their phone number. Full-text search
+    through the GIN index (migration 0014 has both functions); no word at all: no client."""
+    matches: ColumnElement[bool] = Client.search_vector.bool_op("@@")(
+        func.client_search_query(q.strip())
+    )
+    return matches
 
 
 def _field_condition(text: str) -> ColumnElement[bool]:
