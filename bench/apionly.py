@@ -99,6 +99,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             pids = {"crm": crm.proc.pid, "postgres": srv.pids["postgres"]}
             params = apibench.list_parameters(crm.base_url)
             kinds = apibench.scenarios(params, args.clients)
+            # A word most clients have ("elm": every seeded address): the search's worst case.
+            kinds["search_common_word"] = ["/clients?limit=50&q=elm"]
             results = {k: measure(crm, pids, token, v, args.seconds) for k, v in kinds.items()}
             if args.edits:
                 out["edit_seconds"] = edit_clients(crm.base_url, token, args.edits)

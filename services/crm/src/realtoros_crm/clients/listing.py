@@ -190,11 +190,22 @@ def list_statement(
         value, after_id = _decode_cursor(cursor, where)
         key, bound = tuple_(column, Client.id), tuple_(value, after_id)
         conditions.append(key > bound if where.order == "asc" else key < bound)
+    return select(*columns).where(*conditions).order_by(*_ordering(column, where)).limit(limit)
+
+
+def _ordering(column: Any, where: ClientFilter) -> tuple[Any, Any]:
+    """The page's order (the sort's column, then the id) — the one place it is decided.
+
+    With a search, the order is written so that no index can deliver it: the planner then
+    finds the matches through the search's GIN index and sorts those few. Otherwise it may
+    walk the agent's whole sort index backwards, testing every row, because it cannot
+    estimate how rare a prefix query's matches are (it guesses 2 % of the rows: 0.8 s at
+    100,000 clients instead of 1 ms). ``coalesce(x, x)`` is ``x``, opaque to the planner.
+    """
+    key = func.coalesce(column, column) if where.q and where.q.strip() else column
     if where.order == "asc":
-        ordering = (column.asc(), Client.id.asc())
-    else:
-        ordering = (column.desc(), Client.id.desc())
-    return select(*columns).where(*conditions).order_by(*ordering).limit(limit)
+        return key.asc(), Client.id.asc()
+    return key.desc(), Client.id.desc()
 
 
 async def list_clients(
