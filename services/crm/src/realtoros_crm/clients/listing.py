@@ -48,7 +48,11 @@ class ClientFilter(InputModel):
     """The list's query parameters (also those of the CSV export)."""
 
     q: str | None = Field(
-        default=None, max_length=200, description="Search in name, email, phone and address."
+        default=None,
+        max_length=200,
+        description="Search the name, email, phone and address: every word of the query "
+        "starts a word of them (any order, any case; punctuation separates words, so "
+        "'casa.example' and '010-0142' work); digits also match anywhere in the phone.",
     )
     stage: list[Stage] = Field(default_factory=list, description="Any of these stages.")
     tag: Annotated[list[Annotated[str, Field(max_length=50)]], Field(max_length=10)] = Field(
