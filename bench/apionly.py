@@ -16,6 +16,8 @@ import asyncio
 import json
 import os
 import random
+import subprocess
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -29,7 +31,7 @@ from bench import apibench, stack
 from bench.procstat import CpuMeter
 from bench.profiles import Recorder
 from realtoros_crm.clients.listing import ClientFilter, list_statement
-from tests.support.processes import ServiceProcess
+from tests.support.processes import REPO, ServiceProcess
 
 EXPLAINED = {
     "list_first_page": "/clients?limit=50",
@@ -83,6 +85,60 @@ async def explain(db_url: str, agent_id: str) -> dict[str, str]:
         await conn.close()
 
 
+def export(rev: str) -> tuple[str, str]:
+    """``rev``'s libraries and services, exported into a temp dir: (commit, PYTHONPATH)."""
+    sha = subprocess.run(
+        ["git", "rev-parse", rev], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    root = Path(tempfile.mkdtemp(prefix=f"realtoros-apionly-{sha[:8]}-"))
+    archive = subprocess.run(
+        ["git", "archive", sha, "libs", "services"], cwd=REPO, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    return sha, os.pathsep.join([*sorted(str(p) for p in root.glob("*/*/src")), str(REPO)])
+
+
+def against(
+    srv: stack.Servers,
+    env: dict[str, str],
+    log_dir: Path,
+    crm: ServiceProcess,
+    token: str,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """The first page and the stage filter, on this tree's CRM and on one running
+    ``args.against`` (same database, same JWT secret), in alternating blocks so that both
+    see the same load from the rest of the machine: CPU per request of each."""
+    sha, path = export(args.against)
+    other = ServiceProcess("crm", {**env, "PYTHONPATH": path}, log_dir, name="crm-against")
+    other.start().wait_ready(300)
+    sides = {"tree": crm, sha[:8]: other}
+    requests = dict.fromkeys(sides, 0)
+    cpu_s = dict.fromkeys(sides, 0.0)
+    p99s: dict[str, list[float]] = {name: [] for name in sides}
+    paths = ["/clients?limit=50", "/clients?limit=50&stage=prospect"]
+    try:
+        for _ in range(args.rounds):
+            for name, proc in sides.items():
+                assert proc.proc is not None
+                meter = CpuMeter({"crm": proc.proc.pid}).start()
+                row = apibench.load(proc.base_url, token, paths, args.block_seconds)
+                requests[name] += int(row["requests"])
+                cpu_s[name] += meter.delta()["crm"]
+                p99s[name].append(float(row["p99_ms"]))
+    finally:
+        other.stop()
+    result: dict[str, Any] = {
+        name: {
+            "requests": requests[name],
+            "crm_cpu_ms_per_request": round(cpu_s[name] * 1000 / max(1, requests[name]), 3),
+            "p99_ms_per_block": p99s[name],
+        }
+        for name in sides
+    }
+    return result | {"rounds": args.rounds, "block_seconds": args.block_seconds, "paths": paths}
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
     with stack.servers() as srv:
@@ -101,8 +157,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             kinds = apibench.scenarios(params, args.clients)
             # A word most clients have ("elm": every seeded address): the search's worst case.
             kinds["search_common_word"] = ["/clients?limit=50&q=elm"]
+            if args.skip_scenarios:
+                kinds = {}
             results = {k: measure(crm, pids, token, v, args.seconds) for k, v in kinds.items()}
-            if args.edits:
+            if args.edits and kinds:
                 out["edit_seconds"] = edit_clients(crm.base_url, token, args.edits)
                 results["search_after_edits"] = measure(
                     crm, pids, token, kinds["search"], args.seconds
@@ -110,6 +168,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             out["results"] = results
             if args.explain:
                 out["plans"] = await explain(url, agent_id)
+            if args.against:
+                out["against"] = against(srv, env, log_dir, crm, token, args)
             if args.profile:
                 recorder = Recorder({"crm": crm.proc.pid}, args.profile, "apionly")
                 apibench.load(crm.base_url, token, kinds["list_first_page"], args.seconds)
@@ -126,6 +186,12 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=0)
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--profile", type=Path, default=None)
+    parser.add_argument(
+        "--against", default=None, help="a git revision whose CRM serves the same pages, in turns"
+    )
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--block-seconds", type=float, default=4.0)
+    parser.add_argument("--skip-scenarios", action="store_true")
     args = parser.parse_args()
     result = asyncio.run(main_async(args))
     plans = result.pop("plans", {})
