@@ -17,13 +17,16 @@ from datetime import datetime
 
 from realtoros_crm.db import Sessions
 
+# ORDER BY due_at (not EXISTS, whose ORDER BY the planner drops): the planner must walk the
+# index in due order and stop at the first hit or at ``now``. Without it, estimating that
+# half the table may be due, it scanned the whole table (78 ms at 200,000 tasks).
 ANYTHING_DUE = """
-SELECT EXISTS (
-  SELECT 1 FROM tasks AS t
-  WHERE t.status = 'pending' AND t.task_type = 'email' AND t.due_at <= $1
-    AND NOT EXISTS (
-      SELECT 1 FROM plan_runs AS r WHERE r.id = t.plan_run_id AND r.status = 'paused')
-  LIMIT 1)
+SELECT 1 FROM tasks AS t
+WHERE t.status = 'pending' AND t.task_type = 'email' AND t.due_at <= $1
+  AND NOT EXISTS (
+    SELECT 1 FROM plan_runs AS r WHERE r.id = t.plan_run_id AND r.status = 'paused')
+ORDER BY t.due_at
+LIMIT 1
 """
 
 
@@ -33,4 +36,4 @@ async def anything_due(sessions: Sessions, now: datetime) -> bool:
         connection = await session.connection()
         raw = (await connection.get_raw_connection()).driver_connection
         # Straight on asyncpg (a prepared statement): SQLAlchemy would BEGIN first.
-        return bool(await raw.fetchval(ANYTHING_DUE, now))  # type: ignore[union-attr]
+        return await raw.fetchval(ANYTHING_DUE, now) is not None  # type: ignore[union-attr]
