@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -143,3 +144,23 @@ async def test_a_service_starting_without_a_quorum_waits_for_it(
     finally:
         await bus.broker.stop()
     await cluster.wait_until_formed()
+
+
+async def test_racing_claims_on_a_replicated_ledger_all_get_an_answer(
+    client: NatsClient,
+) -> None:
+    """On a replicated bucket the server refuses a create whose key another write is still
+    replicating with 10164 ("wrong last sequence", no number) rather than 10071: the
+    ledger reads it as the key being taken, so one mailer claims the email and every other
+    one finds that claim (none fails the delivery)."""
+    ledger = SendLedger(NS)
+    await ledger.open(client.jetstream())
+    for _ in range(5):
+        email_id = uuid.uuid4()
+        owners = [f"mailer-{n}" for n in range(12)]
+        claims = await asyncio.gather(*(ledger.claim(email_id, owner) for owner in owners))
+        winners = [c for c in claims if c.existing is None]
+        assert len(winners) == 1
+        found = {c.existing.owner for c in claims if c.existing is not None}
+        assert len(found) == 1
+        assert found <= set(owners)
