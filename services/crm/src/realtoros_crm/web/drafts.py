@@ -176,12 +176,13 @@ async def act(
             errors=field_errors(exc),
         )
     except HeldDraft as exc:
-        await session.rollback()
+        # Worded before the rollback, which expires the agent (their time zone).
         message = (
             f"Not sent: the client replied on {local(exc.held_at, request)}, after this draft "
             "was written. Read the reply on their page, then resume the plan, or tick "
             '"Send it anyway" and approve again.'
         )
+        await session.rollback()
         return redirect(back, message, error=True)
     except (DraftConflict, TaskConflict) as exc:
         await session.rollback()
