@@ -18,7 +18,7 @@ the claim's locking SELECT reads it in order, and the "is anything due?" probe b
 claim is an index-only scan of it.
 
 Revision ID: 0014_speed
-Revises: 0011_webapp
+Revises: 0013_spreading (was 0011_webapp; re-chained after merging main)
 Create Date: 2026-12-02 08:20:00
 """
 
@@ -29,7 +29,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0014_speed"
-down_revision: str | None = "0011_webapp"
+down_revision: str | None = "0013_spreading"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
