@@ -12,8 +12,10 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     model_validator,
 )
+from typing_extensions import TypedDict
 
 from realtoros_crm.agents.schemas import TimeZone
 from realtoros_crm.clients.models import PropertyType, Stage
@@ -152,6 +154,15 @@ class ClientPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+
+
+# A page of the list as ClientPublic's JSON, from rows of its columns: a TypedDict of the
+# same fields and types serialises dicts as they are (the model would validate each row
+# first, and FastAPI's response_model then again).
+ClientPublicRow = TypedDict(  # type: ignore[misc]
+    "ClientPublicRow", {name: f.annotation for name, f in ClientPublic.model_fields.items()}
+)
+PAGE_JSON: TypeAdapter[list[Any]] = TypeAdapter(list[ClientPublicRow])
 
 
 class DuplicateMatch(BaseModel):

@@ -4,7 +4,7 @@ them, and their export."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
@@ -97,15 +97,14 @@ async def delete_list(list_id: uuid.UUID, agent_id: CurrentAgentId, session: Ses
 async def read_list_clients(
     list_id: uuid.UUID,
     request: Request,
-    response: Response,
     agent_id: CurrentAgentId,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
-) -> Any:
+) -> Response:
     """The clients in the list now, paged like ``GET /clients`` (``X-Next-Cursor``)."""
     where = filter_of(await _list(session, agent_id, list_id))
-    return await read_clients(request, response, agent_id, session, where, limit, cursor)
+    return await read_clients(request, agent_id, session, where, limit, cursor)
 
 
 @router.post("/{list_id}/bulk-update", responses=NOT_FOUND)
