@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from realtoros_crm.claims.context import ClaimContext
+from realtoros_crm.clients.stages import StageHook
 from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
 from realtoros_crm.emails.reconciler import Reconciler
+from realtoros_crm.imports.jobs import ImportJobs
 from realtoros_crm.messaging.pruning import Pruner
 from realtoros_crm.messaging.relay import OutboxRelay
 from realtoros_crm.settings import CrmSettings
@@ -27,3 +30,9 @@ class CrmState:
     webhooks: WebhookDispatcher
     pruner: Pruner
     reconciler: Reconciler
+    claim_context: ClaimContext
+    """What building a TaskDue needs (the namespace, the unsubscribe links' base and key)."""
+    stage_hooks: list[StageHook] = field(default_factory=list)
+    """What runs when a client enters a stage (``clients/stages.py``)."""
+    imports: ImportJobs = field(default_factory=ImportJobs)
+    """The imports running in the background."""

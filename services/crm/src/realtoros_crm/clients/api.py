@@ -71,7 +71,6 @@ async def add_client(
         raise _invalid(exc) from None
     await hooks.notify(session, [change])
     detail = await _detail(session, client)
-    await session.commit()
     return detail
 
 
@@ -117,7 +116,6 @@ async def update_clients(
     """Set the stage and/or add and remove tags on many clients at once."""
     result, changes = await bulk_update(session, agent.id, data, state.bus.ns, now=state.clock())
     await hooks.notify(session, changes)
-    await session.commit()
     return result
 
 
@@ -127,7 +125,6 @@ async def delete_clients(
 ) -> BulkResult:
     """Delete many clients (restorable one by one; their email history is kept)."""
     result = await bulk_delete(session, agent.id, data.ids, now=state.clock())
-    await session.commit()
     return result
 
 
@@ -161,7 +158,6 @@ async def change_client(
         raise _invalid(exc) from None
     await hooks.notify(session, [change] if change else [])
     detail = await _detail(session, client)
-    await session.commit()
     return detail
 
 
@@ -174,7 +170,6 @@ async def delete_client(
     if client is None:
         raise _not_found(client_id)
     soft_delete(client, state.clock())
-    await session.commit()
 
 
 @router.post("/{client_id}/restore", responses=NOT_FOUND)
@@ -188,7 +183,6 @@ async def restore_client(
     restore(client, state.clock())
     await session.flush()
     detail = await _detail(session, client)
-    await session.commit()
     return detail
 
 

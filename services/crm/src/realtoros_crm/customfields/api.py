@@ -48,7 +48,7 @@ async def add_field(
         field = await create_field(session, agent_id, data, state.clock())
     except FieldConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return CustomFieldPublic.model_validate(field)
 
 
@@ -62,7 +62,7 @@ async def change_field(
         update_field(field, data)
     except FieldValueInvalid as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return CustomFieldPublic.model_validate(field)
 
 
@@ -72,4 +72,3 @@ async def change_field(
 async def delete_field(field_id: uuid.UUID, agent_id: CurrentAgentId, session: SessionDep) -> None:
     """Forget the definition; clients keep their values (as free text)."""
     await session.delete(await _field(session, agent_id, field_id))
-    await session.commit()

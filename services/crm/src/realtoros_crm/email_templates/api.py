@@ -62,7 +62,7 @@ async def add_template(
 ) -> TemplatePublic:
     """Save a template; an unknown merge field or a stray ``{{`` is refused (422)."""
     template = await create_template(session, agent_id, data, state.clock())
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return TemplatePublic.model_validate(template)
 
 
@@ -85,7 +85,7 @@ async def change_template(
     """Change a template's name, subject or body (steps that use it send the new text)."""
     template = await _template(session, agent_id, template_id)
     await update_template(session, template, data, state.clock())
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return TemplatePublic.model_validate(template)
 
 
@@ -97,7 +97,6 @@ async def remove_template(
 ) -> None:
     """Delete a template no plan step or pending task uses (409 otherwise)."""
     await delete_template(session, await _template(session, agent_id, template_id))
-    await session.commit()
 
 
 @router.get("/{template_id}/preview", responses=NOT_FOUND)

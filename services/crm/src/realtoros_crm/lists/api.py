@@ -56,7 +56,7 @@ async def add_list(
         saved = await create_list(session, agent_id, data, state.clock())
     except ListConflict as exc:
         raise _conflict(exc) from None
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return ListPublic.model_validate(saved)
 
 
@@ -82,7 +82,7 @@ async def change_list(
         await update_list(session, saved, data, state.clock())
     except ListConflict as exc:
         raise _conflict(exc) from None
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return ListPublic.model_validate(saved)
 
 
@@ -90,7 +90,6 @@ async def change_list(
 async def delete_list(list_id: uuid.UUID, agent_id: CurrentAgentId, session: SessionDep) -> None:
     """Forget a saved list (its clients stay)."""
     await session.delete(await _list(session, agent_id, list_id))
-    await session.commit()
 
 
 @router.get("/{list_id}/clients", responses=NOT_FOUND, response_model=list[ClientPublic])
@@ -121,7 +120,6 @@ async def update_list_clients(
     saved = await _list(session, agent_id, list_id)
     result, changes = await bulk_update_list(session, saved, data, state.clock(), ns=state.bus.ns)
     await hooks.notify(session, changes)
-    await session.commit()
     return result
 
 

@@ -4,10 +4,8 @@ holds (a bulk change, the export). Flushes only: the caller commits."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_contracts import Namespace
@@ -16,7 +14,10 @@ from realtoros_crm.clients.listing import ClientFilter, list_statement
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.schemas import BulkResult, BulkUpdate
 from realtoros_crm.clients.stages import StageChange
+from realtoros_crm.db import add_row
 from realtoros_crm.lists.models import SavedList
+from realtoros_crm.lists.repository import get_list as get_list
+from realtoros_crm.lists.repository import list_lists as list_lists
 from realtoros_crm.lists.schemas import ListBulkUpdate, ListCreate, ListUpdate
 
 BULK_LIMIT = 5000
@@ -29,18 +30,6 @@ class ListConflict(Exception):
 
 def _stored(where: ClientFilter) -> dict[str, object]:
     return where.model_dump(mode="json", exclude_defaults=True)
-
-
-async def list_lists(session: AsyncSession, agent_id: uuid.UUID) -> Sequence[SavedList]:
-    statement = select(SavedList).where(SavedList.agent_id == agent_id).order_by(SavedList.name)
-    return (await session.scalars(statement)).all()
-
-
-async def get_list(
-    session: AsyncSession, agent_id: uuid.UUID, list_id: uuid.UUID
-) -> SavedList | None:
-    statement = select(SavedList).where(SavedList.id == list_id, SavedList.agent_id == agent_id)
-    return (await session.scalars(statement)).one_or_none()
 
 
 async def _name_free(
@@ -59,9 +48,7 @@ async def create_list(
         agent_id=agent_id, name=data.name, filter=_stored(data.filter), created_at=now,
         updated_at=now,
     )  # fmt: skip
-    session.add(saved)
-    await session.flush()
-    return saved
+    return await add_row(session, saved)
 
 
 async def update_list(

@@ -12,8 +12,8 @@ from realtoros_crm.activities.service import client_timeline
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.service import find_duplicates, get_client
 from realtoros_crm.customfields.service import list_fields
+from realtoros_crm.db import discard
 from realtoros_crm.email_templates.service import list_templates
-from realtoros_crm.emails.api import claim_context
 from realtoros_crm.emails.drafts import draft_on_demand
 from realtoros_crm.emails.listing import EmailFilter, list_emails
 from realtoros_crm.plans.models import PlanRun
@@ -40,7 +40,6 @@ async def client_detail(
     if (client := await get_client(session, agent.id, client_id)) is None:
         raise PageNotFound("client")
     await ensure_default_plan(session, agent.id, state.clock())
-    await session.commit()
     runs = (
         await session.scalars(
             select(PlanRun)
@@ -94,9 +93,9 @@ async def apply(
     try:
         run = await apply_plan(session, client, plan, start=now, now=now)
     except PlanConflict as exc:
+        discard(session)
         return redirect(back, f"The plan was not applied: {exc}", error=True)
     first = next(iter(await pending_tasks(session, run)), None)
-    await session.commit()
     message = f"Plan “{plan.name}” applied."
     if first is not None:  # its time already moved into the sending window, if need be
         message += f" First step: {first.purpose}, {local(first.due_at, request)}."
@@ -124,8 +123,8 @@ async def change_run(
     try:
         await act_on_run(session, run, action, state.clock())
     except PlanConflict as exc:
+        discard(session)
         return redirect(back, f"Not done: {exc}", error=True)
-    await session.commit()
     return redirect(
         back,
         f"Plan “{run.plan_name}”: {action}d."
@@ -149,8 +148,6 @@ async def draft_now(
             f"/app/clients/{client.id}", f"No email can be drafted: {reason}", error=True
         )
     email = await draft_on_demand(
-        session, claim_context(state), client, instructions.replace("\x00", ""), state.clock()
+        session, state.claim_context, client, instructions.replace("\x00", ""), state.clock()
     )
-    await session.commit()
-    state.relay.wake()
     return redirect(f"/app/drafts/{email.task_id}", "The composer is writing the draft.")

@@ -20,6 +20,7 @@ from realtoros_crm.clients.service import create_client, get_client, update_clie
 from realtoros_crm.clients.stages import StageHooksDep
 from realtoros_crm.customfields.models import CustomField
 from realtoros_crm.customfields.service import list_fields
+from realtoros_crm.db import discard
 from realtoros_crm.lists.models import SavedList
 from realtoros_crm.lists.service import filter_of, get_list
 from realtoros_crm.tasks.service import next_tasks
@@ -138,7 +139,6 @@ async def bulk_change(
         return redirect(f"/app/clients{where}", f"Nothing changed: {detail}", error=True)
     result, changes = await bulk_update(session, agent.id, data, state.bus.ns, now=state.clock())
     await hooks.notify(session, changes)
-    await session.commit()
     return redirect(f"/app/clients{where}", f"{plural(result.changed, 'client')} changed.")
 
 
@@ -238,9 +238,9 @@ async def create(
         )
         client, change = await create_client(session, agent.id, data, now=state.clock())
     except (ValidationError, ValueError) as exc:
+        discard(session)
         return await _form_with_errors(request, session, None, form, exc, agent.id)
     await hooks.notify(session, [change])
-    await session.commit()
     return redirect(f"/app/clients/{client.id}", f"{client.name} added.")
 
 
@@ -272,8 +272,7 @@ async def save_client(
         data = ClientUpdate.model_validate(raw)
         change = await update_client(session, client, data, state.bus.ns, now=state.clock())
     except (ValidationError, ValueError) as exc:
+        discard(session)
         return await _form_with_errors(request, session, client, form, exc, agent.id)
     await hooks.notify(session, [change] if change else [])
-    await session.commit()
-    state.relay.wake()
     return redirect(f"/app/clients/{client.id}", "Saved.")

@@ -17,7 +17,6 @@ from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.claims.context import delivery_context
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.service import client_names, get_client
-from realtoros_crm.emails.api import claim_context
 from realtoros_crm.emails.drafts import (
     DraftConflict,
     approve_draft,
@@ -69,7 +68,7 @@ def final_email(
     email = task.email
     if email is None or client is None or not email.body_text:
         return None
-    delivery = delivery_context(client, agent, claim_context(state))
+    delivery = delivery_context(client, agent, state.claim_context)
     return {
         "from": f"{delivery.from_name} (replies go to {delivery.reply_to})",
         "to": f"{delivery.to_name} <{delivery.to_email}>",
@@ -141,7 +140,7 @@ async def act(
             ):
                 edit_draft(task, edit.subject, edit.body_text, now)
             if action == "approve":
-                await approve_draft(session, claim_context(state), task, now)
+                await approve_draft(session, state.claim_context, task, now)
                 if client is not None and (opens := window_opens(task, client, agent, now)):
                     approved = (
                         f"Approved: it goes out {local(opens, request)}, when your sending "
@@ -149,7 +148,7 @@ async def act(
                     )
         elif action == "regenerate":
             extra = DraftInstructions(instructions=instructions).instructions
-            await regenerate_draft(session, claim_context(state), task, extra or None, now)
+            await regenerate_draft(session, state.claim_context, task, extra or None, now)
         elif action == "skip":
             await finish_task(session, task, "skip", now, ns=state.bus.ns)
         else:
@@ -172,8 +171,6 @@ async def act(
     except (DraftConflict, TaskConflict) as exc:
         await session.rollback()
         return redirect(back, str(exc), error=True)
-    await session.commit()
-    state.relay.wake()
     message = {
         "save": "Draft saved.",
         "approve": approved,

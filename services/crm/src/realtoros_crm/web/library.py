@@ -16,6 +16,7 @@ from realtoros_crm.clients.service import client_choices, get_client
 from realtoros_crm.clients.stages import StageHooksDep
 from realtoros_crm.customfields.schemas import CustomFieldCreate
 from realtoros_crm.customfields.service import FieldConflict, create_field, get_field, list_fields
+from realtoros_crm.db import discard
 from realtoros_crm.email_templates.merge import TemplateInvalid
 from realtoros_crm.email_templates.schemas import TemplateCreate, TemplateUpdate
 from realtoros_crm.email_templates.service import (
@@ -67,8 +68,8 @@ async def add_field(
             session, agent.id, CustomFieldCreate.model_validate(raw), state.clock()
         )
     except (ValidationError, FieldConflict) as exc:
+        discard(session)
         return redirect("/app/fields", f"Not added: {problem_text(exc)}")
-    await session.commit()
     return redirect("/app/fields", f"Field “{field.label}” added.")
 
 
@@ -77,7 +78,6 @@ async def remove_field(field_id: uuid.UUID, agent: WebAgent, session: SessionDep
     if (field := await get_field(session, agent.id, field_id)) is None:
         raise PageNotFound("field")
     await session.delete(field)
-    await session.commit()
     return redirect("/app/fields", f"Field “{field.label}” removed; clients keep their values.")
 
 
@@ -103,8 +103,8 @@ async def add_template(
         data = TemplateCreate.model_validate(form)
         template = await create_template(session, agent.id, data, state.clock())
     except (ValidationError, TemplateInvalid, TemplateConflict) as exc:
+        discard(session)
         return redirect("/app/templates", f"Not saved: {problem_text(exc)}")
-    await session.commit()
     return redirect(f"/app/templates/{template.id}", f"Template “{template.name}” saved.")
 
 
@@ -142,12 +142,11 @@ async def save_template(
     try:
         if form.get("action") == "delete":
             await delete_template(session, template)
-            await session.commit()
             return redirect("/app/templates", f"Template “{template.name}” deleted.")
         await update_template(session, template, TemplateUpdate.model_validate(form), state.clock())
     except (ValidationError, TemplateInvalid, TemplateConflict) as exc:
+        discard(session)
         return redirect(back, f"Not saved: {problem_text(exc)}")
-    await session.commit()
     return redirect(back, "Template saved.")
 
 
@@ -172,8 +171,8 @@ async def save_list(
         data = ListCreate(name=form.get("name", ""), filter=where)
         saved = await create_list(session, agent.id, data, state.clock())
     except (ValidationError, ListConflict) as exc:
+        discard(session)
         return redirect(back, f"Not saved: {problem_text(exc)}")
-    await session.commit()
     return redirect(f"/app/clients?list={saved.id}", f"List “{saved.name}” saved.")
 
 
@@ -201,7 +200,6 @@ async def bulk_list(
         return redirect(back, f"Nothing changed: {problem_text(exc)}")
     result, changes = await bulk_update_list(session, saved, data, state.clock(), ns=state.bus.ns)
     await hooks.notify(session, changes)
-    await session.commit()
     return redirect(back, f"{result.changed} client(s) in “{saved.name}” changed.")
 
 
@@ -209,7 +207,6 @@ async def bulk_list(
 async def delete_list(list_id: uuid.UUID, agent: WebAgent, session: SessionDep) -> Response:
     saved = await _list(session, agent.id, list_id)
     await session.delete(saved)
-    await session.commit()
     return redirect("/app/clients", f"List “{saved.name}” deleted; its clients stay.")
 
 

@@ -81,5 +81,4 @@ async def save_settings(
             errors=errors,
             days=DAYS,
         )
-    await session.commit()
     return redirect("/app/settings", "Settings saved.")

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.service import client_choices, client_names
+from realtoros_crm.db import discard
 from realtoros_crm.email_templates.service import list_templates
 from realtoros_crm.plans.window import zone_or_utc
 from realtoros_crm.tasks.actions import TaskConflict, finish_task, reschedule_task
@@ -134,7 +135,6 @@ async def bulk(
             done += 1
         except TaskConflict as exc:
             problems.append(f"{task.purpose}: {exc}")
-    await session.commit()
     message = f"{plural(done, 'task')} updated." + (
         f" Not done: {'; '.join(problems)}" if problems else ""
     )
@@ -169,6 +169,7 @@ async def reschedule(
             session, task, TaskUpdate(due_at=parse_local(due_at, agent.timezone)), state.clock()
         )
     except (ValueError, ValidationError):
+        discard(session)
         names = await client_names(session, agent.id, [task.client_id])
         return page(
             request,
@@ -179,8 +180,8 @@ async def reschedule(
             errors={"due_at": "Give a date and a time, e.g. 2026-05-04 09:30."},
         )
     except TaskConflict as exc:
+        discard(session)
         return redirect(f"/app/tasks/{task.id}", str(exc), error=True)
-    await session.commit()
     return redirect(f"/app/tasks/{task.id}", "Rescheduled.")
 
 
@@ -196,6 +197,6 @@ async def act(
     try:
         await finish_task(session, task, action, state.clock(), ns=state.bus.ns)
     except TaskConflict as exc:
+        discard(session)
         return redirect(f"/app/tasks/{task.id}", str(exc), error=True)
-    await session.commit()
     return redirect(f"/app/tasks/{task.id}", f"Task {task.status}.")

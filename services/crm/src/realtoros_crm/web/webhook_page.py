@@ -8,6 +8,7 @@ import uuid
 from fastapi import APIRouter, Request, Response
 
 from realtoros_crm.api.deps import SessionDep, StateDep
+from realtoros_crm.db import after_commit
 from realtoros_crm.web import PageNotFound
 from realtoros_crm.web.render import page, redirect
 from realtoros_crm.web.session import WebAgent
@@ -57,8 +58,7 @@ async def replay(
         return redirect(back, "Enable the endpoint first.")
     if await replay_delivery(session, endpoint, delivery_id, state.clock()) is None:
         raise PageNotFound("delivery")
-    await session.commit()
-    state.webhooks.wake()
+    after_commit(session, state.webhooks.wake)
     return redirect(back, "The delivery is being sent again.")
 
 
@@ -69,11 +69,9 @@ async def act_on_endpoint(
     endpoint = await _endpoint(session, agent.id, endpoint_id)
     if action == "delete":
         await delete_endpoint(session, endpoint)
-        await session.commit()
         return redirect("/app/integrations", "Webhook endpoint deleted.")
     if action not in ("enable", "disable"):
         raise PageNotFound("action")
     enable(endpoint, action == "enable", state.clock())
-    await session.commit()
-    state.webhooks.wake()
+    after_commit(session, state.webhooks.wake)
     return redirect(f"/app/integrations/webhooks/{endpoint.id}", f"Endpoint {action}d.")

@@ -14,6 +14,7 @@ from realtoros_crm.activities.logging import TaskConflict, TaskNotFound, log_act
 from realtoros_crm.activities.schemas import ActivityCreate
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.service import get_client
+from realtoros_crm.db import discard
 from realtoros_crm.email_templates.service import TemplateNotFound
 from realtoros_crm.tasks.schemas import TaskCreate
 from realtoros_crm.tasks.service import create_task
@@ -59,8 +60,8 @@ async def log_from_page(
             session, client, ActivityCreate.model_validate(raw), state.clock(), ns=state.bus.ns
         )
     except (ValidationError, TaskNotFound, TaskConflict) as exc:
+        discard(session)
         return redirect(back, f"Not logged: {problem_text(exc)}")
-    await session.commit()
     message = f"{raw['kind'].capitalize()} logged."
     if logged.paused_plans:
         message += " Paused: " + ", ".join(f"“{name}”" for name in logged.paused_plans) + "."
@@ -90,6 +91,6 @@ async def new_task(
             raise PageNotFound("client")
         task = await create_task(session, agent.id, data, now=state.clock())
     except (ValidationError, TemplateNotFound) as exc:
+        discard(session)
         return redirect(back, f"No task added: {problem_text(exc)}")
-    await session.commit()
     return redirect(back, f"Task “{task.purpose}” added.")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 
 from realtoros_crm.api.deps import CurrentAgentId, SessionDep, StateDep, api_key_of
 from realtoros_crm.api.problems import problem_responses
+from realtoros_crm.db import after_commit
 from realtoros_crm.state import CrmState
 from realtoros_crm.webhooks.catalogue import WEBHOOK_TYPES
 from realtoros_crm.webhooks.guard import BadWebhookUrl
@@ -81,7 +82,7 @@ async def add_endpoint(
         endpoint = await create_endpoint(session, agent_id, data, **_rules(request, state))
     except (BadWebhookUrl, ScopeTooWide) as exc:
         raise _refused(exc) from None
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     public = EndpointPublic.model_validate(endpoint).model_dump()
     return EndpointCreated.model_validate({**public, "secret": endpoint.secret})
 
@@ -114,8 +115,8 @@ async def change_endpoint(
         await update_endpoint(session, endpoint, data, **_rules(request, state))
     except (BadWebhookUrl, ScopeTooWide) as exc:
         raise _refused(exc) from None
-    await session.commit()
-    state.webhooks.wake()
+    await session.flush()  # the response shows the ids and defaults
+    after_commit(session, state.webhooks.wake)
     return EndpointPublic.model_validate(endpoint)
 
 
@@ -125,7 +126,6 @@ async def remove_endpoint(
 ) -> None:
     """Delete the endpoint and its delivery log."""
     await delete_endpoint(session, await _endpoint(session, agent_id, endpoint_id))
-    await session.commit()
 
 
 @router.get("/{endpoint_id}/deliveries", responses=NOT_FOUND)
@@ -156,6 +156,6 @@ async def replay(
     delivery = await replay_delivery(session, endpoint, delivery_id, state.clock())
     if delivery is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"delivery {delivery_id} not found")
-    await session.commit()
-    state.webhooks.wake()
+    await session.flush()  # the response shows the ids and defaults
+    after_commit(session, state.webhooks.wake)
     return DeliveryPublic.of(delivery)
