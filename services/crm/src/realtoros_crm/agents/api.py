@@ -44,7 +44,6 @@ async def register_agent(
         agent = await signing_in.sign_up(session, state.settings, data, ip, state.clock())
     except Refused as exc:
         raise await _refused(session, exc) from None
-    await session.flush()  # the response shows the ids and defaults
     return AgentPublic.of(agent)
 
 
@@ -114,5 +113,4 @@ async def update_me(
         ) from None
     except InvalidProfile as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
-    await session.flush()  # the response shows the ids and defaults
     return AgentPublic.of(updated)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from realtoros_runtime.faults import Fault, classify
+
+T = TypeVar("T")
+
+
+def found(row: T | None, what: str, row_id: object) -> T:
+    """``row``, or the 404 "<what> <id> not found" (another agent's row is not found too)."""
+    if row is None:
+        raise HTTPException(404, f"{what} {row_id} not found")
+    return row
+
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,6 @@ async def add_api_key(
         key, secret = await create_key(session, agent_id, data, state.clock())
     except UnknownPlan as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    await session.flush()  # the response shows the ids and defaults
     return ApiKeyCreated.model_validate(
         {**ApiKeyPublic.model_validate(key).model_dump(), "key": secret}
     )

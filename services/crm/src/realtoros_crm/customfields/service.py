@@ -15,7 +15,7 @@ from realtoros_crm.customfields.models import CustomField
 from realtoros_crm.customfields.repository import get_field as get_field
 from realtoros_crm.customfields.repository import list_fields as list_fields
 from realtoros_crm.customfields.schemas import CustomFieldCreate, CustomFieldUpdate
-from realtoros_crm.db import add_row
+from realtoros_crm.db import add_row, delete_row
 
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%d.%m.%Y", "%B %d, %Y", "%b %d, %Y")
 
@@ -36,6 +36,11 @@ async def create_field(
     return await add_row(
         session, CustomField(agent_id=agent_id, created_at=now, **data.model_dump())
     )
+
+
+async def delete_field(session: AsyncSession, field: CustomField) -> None:
+    """Forget the definition; clients keep their values (as free text)."""
+    await delete_row(session, field)
 
 
 def update_field(field: CustomField, data: CustomFieldUpdate) -> None:

@@ -14,7 +14,7 @@ from realtoros_crm.clients.listing import ClientFilter, list_statement
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.schemas import BulkResult, BulkUpdate
 from realtoros_crm.clients.stages import StageChange
-from realtoros_crm.db import add_row
+from realtoros_crm.db import add_row, delete_row
 from realtoros_crm.lists.models import SavedList
 from realtoros_crm.lists.repository import get_list as get_list
 from realtoros_crm.lists.repository import list_lists as list_lists
@@ -61,6 +61,11 @@ async def update_list(
         saved.filter = _stored(data.filter)
     saved.updated_at = now
     await session.flush()
+
+
+async def delete_list(session: AsyncSession, saved: SavedList) -> None:
+    """Forget a saved list (its clients stay)."""
+    await delete_row(session, saved)
 
 
 def filter_of(saved: SavedList) -> ClientFilter:

@@ -3,6 +3,8 @@ and rules as the API, a session cookie instead of bearer tokens, CSRF on every f
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -18,6 +20,16 @@ class PageNotFound(Exception):
     def __init__(self, what: str) -> None:
         super().__init__(what)
         self.what = what
+
+
+T = TypeVar("T")
+
+
+def found(row: T | None, what: str) -> T:
+    """``row``, or the "not found" page for ``what``."""
+    if row is None:
+        raise PageNotFound(what)
+    return row
 
 
 def mount_web(app: FastAPI) -> None:

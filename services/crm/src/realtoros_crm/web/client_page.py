@@ -26,7 +26,7 @@ from realtoros_crm.plans.runs import (
 )
 from realtoros_crm.plans.service import ensure_default_plan, get_plan, list_plans
 from realtoros_crm.tasks.service import TaskFilter, list_tasks
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.web import PageNotFound, found
 from realtoros_crm.web.render import local, page, redirect
 from realtoros_crm.web.session import WebAgent
 
@@ -37,8 +37,7 @@ router = APIRouter(prefix="/app/clients")
 async def client_detail(
     client_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep, state: StateDep
 ) -> Response:
-    if (client := await get_client(session, agent.id, client_id)) is None:
-        raise PageNotFound("client")
+    client = found(await get_client(session, agent.id, client_id), "client")
     await ensure_default_plan(session, agent.id, state.clock())
     runs = (
         await session.scalars(
@@ -80,8 +79,7 @@ async def apply(
     state: StateDep,
     plan_id: Annotated[str, Form()] = "",
 ) -> Response:
-    if (client := await get_client(session, agent.id, client_id)) is None:
-        raise PageNotFound("client")
+    client = found(await get_client(session, agent.id, client_id), "client")
     back = f"/app/clients/{client.id}"
     try:
         plan = await get_plan(session, agent.id, uuid.UUID(plan_id))
@@ -141,8 +139,7 @@ async def draft_now(
     state: StateDep,
     instructions: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
-    if (client := await get_client(session, agent.id, client_id)) is None:
-        raise PageNotFound("client")
+    client = found(await get_client(session, agent.id, client_id), "client")
     if (reason := client.no_email_reason()) is not None:
         return redirect(
             f"/app/clients/{client.id}", f"No email can be drafted: {reason}", error=True

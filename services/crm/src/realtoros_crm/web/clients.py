@@ -24,7 +24,7 @@ from realtoros_crm.db import discard
 from realtoros_crm.lists.models import SavedList
 from realtoros_crm.lists.service import filter_of, get_list
 from realtoros_crm.tasks.service import next_tasks
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.web import PageNotFound, found
 from realtoros_crm.web.render import field_errors, page, plural, redirect
 from realtoros_crm.web.session import WebAgent
 
@@ -248,8 +248,7 @@ async def create(
 async def edit_client(
     client_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep
 ) -> Response:
-    if (client := await get_client(session, agent.id, client_id)) is None:
-        raise PageNotFound("client")
+    client = found(await get_client(session, agent.id, client_id), "client")
     values = _form_values(client, await list_fields(session, agent.id))
     return await _client_form(request, session, agent.id, client, values)
 
@@ -263,8 +262,7 @@ async def save_client(
     state: StateDep,
     hooks: StageHooksDep,
 ) -> Response:
-    if (client := await get_client(session, agent.id, client_id, lock=True)) is None:
-        raise PageNotFound("client")
+    client = found(await get_client(session, agent.id, client_id, lock=True), "client")
     form = await _posted(request)
     try:
         raw = _form_data(form)

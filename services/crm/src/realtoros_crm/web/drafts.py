@@ -29,7 +29,7 @@ from realtoros_crm.state import CrmState
 from realtoros_crm.tasks.actions import TaskConflict, finish_task
 from realtoros_crm.tasks.models import Task
 from realtoros_crm.tasks.service import TaskFilter, get_task, list_tasks
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.web import PageNotFound, found
 from realtoros_crm.web.render import field_errors, local, page, redirect
 from realtoros_crm.web.session import WebAgent
 
@@ -40,9 +40,7 @@ Text = Annotated[str, Form()]
 async def _task(
     session: SessionDep, agent_id: uuid.UUID, task_id: uuid.UUID, lock: bool = False
 ) -> Task:
-    if (task := await get_task(session, agent_id, task_id, lock=lock)) is None:
-        raise PageNotFound("draft")
-    return task
+    return found(await get_task(session, agent_id, task_id, lock=lock), "draft")
 
 
 def draft_state(task: Task, final: dict[str, Any] | None = None) -> dict[str, Any]:

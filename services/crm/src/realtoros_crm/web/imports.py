@@ -19,7 +19,7 @@ from realtoros_crm.imports.repository import get_import
 from realtoros_crm.imports.rows import UnreadableFile, parse_csv
 from realtoros_crm.imports.schemas import ImportPublic
 from realtoros_crm.imports.starting import ImportRefused, start_import
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.web import found
 from realtoros_crm.web.render import page, redirect
 from realtoros_crm.web.session import WebAgent
 
@@ -113,8 +113,7 @@ def stage_names(lines: str) -> dict[str, str]:
 
 
 async def _job(session: SessionDep, agent_id: uuid.UUID, import_id: uuid.UUID) -> ImportPublic:
-    if (job := await get_import(session, agent_id, import_id)) is None:
-        raise PageNotFound("import")
+    job = found(await get_import(session, agent_id, import_id), "import")
     return ImportPublic.model_validate(job)
 
 

@@ -15,7 +15,13 @@ from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.service import client_choices, get_client
 from realtoros_crm.clients.stages import StageHooksDep
 from realtoros_crm.customfields.schemas import CustomFieldCreate
-from realtoros_crm.customfields.service import FieldConflict, create_field, get_field, list_fields
+from realtoros_crm.customfields.service import (
+    FieldConflict,
+    create_field,
+    delete_field,
+    get_field,
+    list_fields,
+)
 from realtoros_crm.db import discard
 from realtoros_crm.email_templates.merge import TemplateInvalid
 from realtoros_crm.email_templates.schemas import TemplateCreate, TemplateUpdate
@@ -39,7 +45,8 @@ from realtoros_crm.lists.service import (
     filter_of,
     get_list,
 )
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.lists.service import delete_list as forget_list
+from realtoros_crm.web import found
 from realtoros_crm.web.clients import client_filter
 from realtoros_crm.web.render import page, posted_form, problem_text, redirect
 from realtoros_crm.web.session import WebAgent
@@ -75,9 +82,8 @@ async def add_field(
 
 @router.post("/fields/{field_id}/delete")
 async def remove_field(field_id: uuid.UUID, agent: WebAgent, session: SessionDep) -> Response:
-    if (field := await get_field(session, agent.id, field_id)) is None:
-        raise PageNotFound("field")
-    await session.delete(field)
+    field = found(await get_field(session, agent.id, field_id), "field")
+    await delete_field(session, field)
     return redirect("/app/fields", f"Field “{field.label}” removed; clients keep their values.")
 
 
@@ -112,8 +118,7 @@ async def add_template(
 async def template_page(
     template_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep
 ) -> Response:
-    if (template := await get_template(session, agent.id, template_id)) is None:
-        raise PageNotFound("template")
+    template = found(await get_template(session, agent.id, template_id), "template")
     clients = await client_choices(session, agent.id)
     preview = None
     wanted = request.query_params.get("client_id", "")
@@ -135,8 +140,7 @@ async def template_page(
 async def save_template(
     template_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep, state: StateDep
 ) -> Response:
-    if (template := await get_template(session, agent.id, template_id)) is None:
-        raise PageNotFound("template")
+    template = found(await get_template(session, agent.id, template_id), "template")
     form = await posted_form(request)
     back = f"/app/templates/{template.id}"
     try:
@@ -154,9 +158,7 @@ async def save_template(
 
 
 async def _list(session: SessionDep, agent_id: uuid.UUID, list_id: uuid.UUID) -> SavedList:
-    if (saved := await get_list(session, agent_id, list_id)) is None:
-        raise PageNotFound("list")
-    return saved
+    return found(await get_list(session, agent_id, list_id), "list")
 
 
 @router.post("/lists")
@@ -206,7 +208,7 @@ async def bulk_list(
 @router.post("/lists/{list_id}/delete")
 async def delete_list(list_id: uuid.UUID, agent: WebAgent, session: SessionDep) -> Response:
     saved = await _list(session, agent.id, list_id)
-    await session.delete(saved)
+    await forget_list(session, saved)
     return redirect("/app/clients", f"List “{saved.name}” deleted; its clients stay.")
 
 

@@ -30,7 +30,7 @@ from realtoros_crm.plans.service import (
     update_plan,
     update_step,
 )
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.web import found
 from realtoros_crm.web.render import field_errors, page, redirect
 from realtoros_crm.web.session import WebAgent
 
@@ -64,9 +64,7 @@ def _step_fields(form: dict[str, str]) -> dict[str, Any]:
 
 
 async def _plan(session: SessionDep, agent_id: uuid.UUID, plan_id: uuid.UUID) -> Plan:
-    if (plan := await get_plan(session, agent_id, plan_id)) is None:
-        raise PageNotFound("plan")
-    return plan
+    return found(await get_plan(session, agent_id, plan_id), "plan")
 
 
 @router.get("")
@@ -180,8 +178,7 @@ async def change_step(
     state: StateDep,
 ) -> Response:
     plan = await _plan(session, agent.id, plan_id)
-    if (step := await get_step(session, plan, step_id)) is None:
-        raise PageNotFound("step")
+    step = found(await get_step(session, plan, step_id), "step")
     form, back = await _form(request), f"/app/plans/{plan.id}"
     if form.get("action") == "delete":
         await remove_step(session, plan, step)

@@ -20,7 +20,7 @@ from realtoros_crm.tasks.actions import TaskConflict, finish_task, reschedule_ta
 from realtoros_crm.tasks.models import TASK_STATUSES, Task
 from realtoros_crm.tasks.schemas import TaskUpdate
 from realtoros_crm.tasks.service import TaskFilter, get_task, list_tasks
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.web import PageNotFound, found
 from realtoros_crm.web.render import page, plural, redirect
 from realtoros_crm.web.session import WebAgent
 
@@ -145,8 +145,7 @@ async def bulk(
 async def task_page(
     task_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep
 ) -> Response:
-    if (task := await get_task(session, agent.id, task_id)) is None:
-        raise PageNotFound("task")
+    task = found(await get_task(session, agent.id, task_id), "task")
     names = await client_names(session, agent.id, [task.client_id])
     return page(
         request, "task.html", task=task, client_name=names.get(task.client_id, "client"), errors={}
@@ -162,8 +161,7 @@ async def reschedule(
     state: StateDep,
     due_at: Annotated[str, Form()] = "",
 ) -> Response:
-    if (task := await get_task(session, agent.id, task_id, lock=True)) is None:
-        raise PageNotFound("task")
+    task = found(await get_task(session, agent.id, task_id, lock=True), "task")
     try:
         await reschedule_task(
             session, task, TaskUpdate(due_at=parse_local(due_at, agent.timezone)), state.clock()

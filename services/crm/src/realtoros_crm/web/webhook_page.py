@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.db import after_commit
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.web import PageNotFound, found
 from realtoros_crm.web.render import page, redirect
 from realtoros_crm.web.session import WebAgent
 from realtoros_crm.webhooks.models import WebhookEndpoint
@@ -28,9 +28,7 @@ router = APIRouter(prefix="/app/integrations/webhooks")
 async def _endpoint(
     session: SessionDep, agent_id: uuid.UUID, endpoint_id: uuid.UUID
 ) -> WebhookEndpoint:
-    if (endpoint := await get_endpoint(session, agent_id, endpoint_id)) is None:
-        raise PageNotFound("webhook endpoint")
-    return endpoint
+    return found(await get_endpoint(session, agent_id, endpoint_id), "webhook endpoint")
 
 
 @router.get("/{endpoint_id}")

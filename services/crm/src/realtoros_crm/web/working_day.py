@@ -18,7 +18,7 @@ from realtoros_crm.db import discard
 from realtoros_crm.email_templates.service import TemplateNotFound
 from realtoros_crm.tasks.schemas import TaskCreate
 from realtoros_crm.tasks.service import create_task
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.web import PageNotFound, found
 from realtoros_crm.web.render import posted_form, problem_text, redirect
 from realtoros_crm.web.session import WebAgent
 from realtoros_crm.web.tasks import parse_local
@@ -42,8 +42,7 @@ def _when(value: str, zone: str) -> Any:
 async def log_from_page(
     client_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep, state: StateDep
 ) -> Response:
-    if (client := await get_client(session, agent.id, client_id, lock=True)) is None:
-        raise PageNotFound("client")
+    client = found(await get_client(session, agent.id, client_id, lock=True), "client")
     form = await posted_form(request)
     back = _back(form, f"/app/clients/{client.id}")
     raw: dict[str, Any] = {
