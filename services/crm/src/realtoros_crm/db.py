@@ -71,6 +71,24 @@ async def owned_row(
     return (await session.scalars(statement)).one_or_none()
 
 
+async def name_taken(
+    session: AsyncSession,
+    model: type[Base],
+    agent_id: uuid.UUID,
+    name: str,
+    *,
+    but: uuid.UUID | None = None,
+) -> bool:
+    """Whether another of the agent's rows of ``model`` than ``but`` is called ``name``,
+    ignoring case (Python's lower-casing, not the database's)."""
+    table = model.__table__
+    statement = select(table.c.id, table.c.name).where(table.c.agent_id == agent_id)
+    wanted = name.lower()
+    return any(
+        row.name.lower() == wanted and row.id != but for row in await session.execute(statement)
+    )
+
+
 async def add_row(session: AsyncSession, row: M) -> M:
     """Insert ``row`` now (its defaults and constraint errors come back here)."""
     session.add(row)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from realtoros_crm.agents.models import Agent
 from realtoros_crm.clients.models import Client
 from realtoros_crm.customfields.service import list_fields
-from realtoros_crm.db import add_row, delete_row
+from realtoros_crm.db import add_row, delete_row, name_taken
 from realtoros_crm.email_templates.merge import (
     STANDARD,
     check_template,
@@ -64,9 +64,8 @@ async def _check(session: AsyncSession, agent_id: uuid.UUID, subject: str, body:
 async def _name_taken(
     session: AsyncSession, agent_id: uuid.UUID, name: str, but: uuid.UUID | None = None
 ) -> None:
-    for template in await list_templates(session, agent_id):
-        if template.name.lower() == name.lower() and template.id != but:
-            raise TemplateConflict(f"you already have a template named '{name}'")
+    if await name_taken(session, EmailTemplate, agent_id, name, but=but):
+        raise TemplateConflict(f"you already have a template named '{name}'")
 
 
 async def create_template(

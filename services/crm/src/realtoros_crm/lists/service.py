@@ -14,7 +14,7 @@ from realtoros_crm.clients.listing import ClientFilter, list_statement
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.schemas import BulkResult, BulkUpdate
 from realtoros_crm.clients.stages import StageChange
-from realtoros_crm.db import add_row, delete_row
+from realtoros_crm.db import add_row, delete_row, name_taken
 from realtoros_crm.lists.models import SavedList
 from realtoros_crm.lists.repository import get_list as get_list
 from realtoros_crm.lists.repository import list_lists as list_lists
@@ -35,9 +35,8 @@ def _stored(where: ClientFilter) -> dict[str, object]:
 async def _name_free(
     session: AsyncSession, agent_id: uuid.UUID, name: str, but: uuid.UUID | None
 ) -> None:
-    for saved in await list_lists(session, agent_id):
-        if saved.name.lower() == name.lower() and saved.id != but:
-            raise ListConflict(f"you already have a list named '{name}'")
+    if await name_taken(session, SavedList, agent_id, name, but=but):
+        raise ListConflict(f"you already have a list named '{name}'")
 
 
 async def create_list(
