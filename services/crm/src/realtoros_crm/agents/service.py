@@ -1,4 +1,4 @@
-"""Registering, authenticating and updating agents. Flushes only: the caller commits."""
+"""Registering, authenticating and updating agents. Flushes only: the entrypoint commits."""
 
 from __future__ import annotations
 

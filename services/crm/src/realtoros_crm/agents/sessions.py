@@ -1,7 +1,7 @@
 """Access tokens (short-lived JWT) and refresh tokens (opaque, single use, stored hashed,
 revocable). Rotation: each refresh replaces the token with the next of its family;
 presenting a token that was already replaced revokes the family, since someone else holds
-a copy. Flushes only: the caller commits."""
+a copy. Flushes only: the entrypoint commits."""
 
 from __future__ import annotations
 

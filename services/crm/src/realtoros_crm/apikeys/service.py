@@ -1,4 +1,4 @@
-"""Creating, listing, revoking and recognising API keys. Flushes only: the caller commits
+"""Creating, listing, revoking and recognising API keys. Flushes only: the entrypoint commits
 (except ``touch``, which records the last use in a transaction of its own)."""
 
 from __future__ import annotations

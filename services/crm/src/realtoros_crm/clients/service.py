@@ -1,6 +1,6 @@
 """Clients, always scoped to their agent. Every change that matters is recorded on the
 timeline; stage changes are returned (``StageChange``) for the stage hooks. Flushes only:
-the caller commits."""
+the entrypoint commits."""
 
 from __future__ import annotations
 

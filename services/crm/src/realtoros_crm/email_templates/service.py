@@ -1,6 +1,6 @@
 """The agent's email templates: saved only with merge fields the agent can fill, previewed
 with a client's data, refused for deletion while a plan step or a pending task sends one.
-Flushes only: the caller commits."""
+Flushes only: the entrypoint commits."""
 
 from __future__ import annotations
 

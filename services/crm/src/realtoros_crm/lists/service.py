@@ -1,5 +1,5 @@
 """Saved lists: a client filter under a name, and what an agent does with every client it
-holds (a bulk change, the export). Flushes only: the caller commits."""
+holds (a bulk change, the export). Flushes only: the entrypoint commits."""
 
 from __future__ import annotations
 

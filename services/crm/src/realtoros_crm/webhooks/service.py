@@ -1,4 +1,4 @@
-"""The agent's webhook endpoints and their delivery logs. Flushes only: the caller commits."""
+"""The agent's webhook endpoints and their delivery logs. Flushes only: the entrypoint commits."""
 
 from __future__ import annotations
 
