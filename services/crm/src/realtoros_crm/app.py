@@ -46,7 +46,7 @@ from realtoros_crm.settings import CrmSettings
 from realtoros_crm.state import CrmState
 from realtoros_crm.tasks.api import router as tasks_router
 from realtoros_crm.unsubscribe import router as unsubscribe_router
-from realtoros_crm.web import mount_web
+from realtoros_crm.web import database_unreachable, mount_web
 from realtoros_crm.webhooks.api import router as webhooks_router
 from realtoros_crm.webhooks.dispatcher import RetryPolicy, WebhookDispatcher
 from realtoros_crm.webhooks.fanout import WebhookFanout, subscribe_webhook_events
@@ -101,6 +101,7 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
     )
     # Plans start and stop with the client's stage (clients/stages.py).
     state.stage_hooks += [on_stage_changes_run_plans, announce_new_clients(settings.namespace)]
+    state.outage_pages["/app"] = database_unreachable  # the web app (build_app mounts it)
     bus.readiness.add_check(database_check(state))
     return state
 

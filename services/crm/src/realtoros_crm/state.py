@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from realtoros_crm.api.problems import OutagePage
 from realtoros_crm.claims.context import ClaimContext
 from realtoros_crm.clients.stages import StageHook
 from realtoros_crm.clock import Clock
@@ -36,3 +37,6 @@ class CrmState:
     """What runs when a client enters a stage (``clients/stages.py``)."""
     imports: ImportJobs = field(default_factory=ImportJobs)
     """The imports running in the background."""
+    outage_pages: dict[str, OutagePage] = field(default_factory=dict)
+    """Requests under a prefix get its page instead of the problem document while the
+    database is unreachable."""

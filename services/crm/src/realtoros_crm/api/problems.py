@@ -141,20 +141,14 @@ async def on_unexpected_error(request: Request, exc: Exception) -> Response:
 
 def _unavailable(request: Request) -> Response:
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-    pages: dict[str, OutagePage] = getattr(request.app.state, "outage_pages", {})
+    state = getattr(request.app.state, "crm", None)  # CrmState, once the app has started
+    pages: dict[str, OutagePage] = state.outage_pages if state is not None else {}
     for prefix, render in pages.items():
         if request.url.path.startswith(prefix):
             response = render(request)
             response.headers.update(headers)
             return response
     return problem(503, f"{UNAVAILABLE}: try again shortly", headers=headers)
-
-
-def add_outage_page(app: FastAPI, prefix: str, render: OutagePage) -> None:
-    """Requests under ``prefix`` get ``render``'s page instead of the problem document
-    while the database is unreachable."""
-    pages = getattr(app.state, "outage_pages", {})
-    app.state.outage_pages = {**pages, prefix: render}
 
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
