@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,8 +13,9 @@ from realtoros_crm.activities.service import client_timeline
 from realtoros_crm.api.deps import CurrentAgent, CurrentAgentId, SessionDep, StateDep
 from realtoros_crm.api.problems import problem_responses
 from realtoros_crm.clients.bulk import bulk_delete, bulk_update
-from realtoros_crm.clients.listing import ClientFilter, InvalidCursor, list_client_rows
+from realtoros_crm.clients.listing import ClientFilter
 from realtoros_crm.clients.models import Client
+from realtoros_crm.clients.paging import client_page
 from realtoros_crm.clients.schemas import (
     BulkDelete,
     BulkResult,
@@ -74,11 +74,6 @@ async def add_client(
     return detail
 
 
-# The list's columns: exactly what the page shows (FastAPI validates the rows into
-# ``ClientPublic`` and serialises them in one pass; no ORM objects on this hot path).
-_LISTED = [getattr(Client, name) for name in ClientPublic.model_fields]
-
-
 @router.get("", responses=problem_responses(400), response_model=list[ClientPublic])
 async def read_clients(
     request: Request,
@@ -91,18 +86,7 @@ async def read_clients(
 ) -> Any:
     """One page of the agent's clients; the next page's cursor is in ``X-Next-Cursor`` and
     the ``Link: <…>; rel="next"`` header (absent on the last page)."""
-    try:
-        rows, next_cursor = await list_client_rows(
-            session, agent_id, where, columns=_LISTED, limit=limit, cursor=cursor
-        )
-    except InvalidCursor as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-    if next_cursor is not None:
-        params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-        link = f"{request.url.path}?{urlencode([*params, ('cursor', next_cursor)])}"
-        response.headers["X-Next-Cursor"] = next_cursor
-        response.headers["Link"] = f'<{link}>; rel="next"'
-    return [dict(row._mapping) for row in rows]  # validated faster than from attributes
+    return await client_page(request, response, session, agent_id, where, limit, cursor)
 
 
 @router.post("/bulk-update")

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from realtoros_crm.api.deps import CurrentAgentId, SessionDep, StateDep
 from realtoros_crm.api.problems import found, problem_responses
-from realtoros_crm.clients.api import read_clients
+from realtoros_crm.clients.paging import client_page
 from realtoros_crm.clients.schemas import BulkResult, ClientPublic
 from realtoros_crm.clients.stages import StageHooksDep
 from realtoros_crm.imports.export import export_rows
@@ -101,7 +101,7 @@ async def read_list_clients(
 ) -> Any:
     """The clients in the list now, paged like ``GET /clients`` (``X-Next-Cursor``)."""
     where = filter_of(await _list(session, agent_id, list_id))
-    return await read_clients(request, response, agent_id, session, where, limit, cursor)
+    return await client_page(request, response, session, agent_id, where, limit, cursor)
 
 
 @router.post("/{list_id}/bulk-update", responses=NOT_FOUND)
