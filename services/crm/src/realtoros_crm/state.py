@@ -22,6 +22,9 @@ from realtoros_runtime.worker import Bus
 
 @dataclass
 class CrmState:
+    """``app.state.crm``: the one place the process keeps what it built (nothing else is
+    hung on ``app.state``)."""
+
     settings: CrmSettings
     clock: Clock
     engine: AsyncEngine
