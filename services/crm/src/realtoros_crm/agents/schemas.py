@@ -7,10 +7,10 @@ import zoneinfo
 from datetime import datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from realtoros_crm.agents.models import SendMode
-from realtoros_crm.fields import Email, InputModel, Line, Name, Phone
+from realtoros_crm.fields import Email, InputModel, Line, Name, Phone, example
 from realtoros_crm.plans.window import MAX_SPREAD_MINUTES
 from realtoros_crm.zones import resolve_zone
 
@@ -59,16 +59,12 @@ _PROFILE_EXAMPLE: dict[str, Any] = {
 
 
 class AgentCreate(InputModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "email": "dana@harbor.example",
-                    "password": "correct horse battery",
-                    "name": "Dana Ruiz",
-                    "brokerage": "Harbor Realty",
-                }
-            ]
+    model_config = example(
+        {
+            "email": "dana@harbor.example",
+            "password": "correct horse battery",
+            "name": "Dana Ruiz",
+            "brokerage": "Harbor Realty",
         }
     )
 
@@ -89,7 +85,7 @@ class AgentCreate(InputModel):
 class ProfileUpdate(InputModel):
     """Only the fields sent change; ``null`` clears an optional one."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_PROFILE_EXAMPLE]})
+    model_config = example(_PROFILE_EXAMPLE)
 
     name: Name | None = None
     email: Email | None = None
@@ -137,20 +133,16 @@ class ProfileUpdate(InputModel):
 
 
 class AgentPublic(BaseModel):
-    model_config = ConfigDict(
-        from_attributes=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "5b0c9d1e-7f0a-4a5e-9b8f-1d2c3e4f5a6b",
-                    "email": "dana@harbor.example",
-                    **_PROFILE_EXAMPLE,
-                    "send_spread_minutes": 30,
-                    "google_linked": False,
-                    "created_at": "2026-05-01T09:00:00Z",
-                }
-            ]
+    model_config = example(
+        {
+            "id": "5b0c9d1e-7f0a-4a5e-9b8f-1d2c3e4f5a6b",
+            "email": "dana@harbor.example",
+            **_PROFILE_EXAMPLE,
+            "send_spread_minutes": 30,
+            "google_linked": False,
+            "created_at": "2026-05-01T09:00:00Z",
         },
+        from_attributes=True,
     )
 
     id: uuid.UUID
@@ -181,42 +173,32 @@ class AgentPublic(BaseModel):
 
 
 class LoginRequest(InputModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"email": "dana@harbor.example", "password": "correct horse battery"}]
-        }
-    )
+    model_config = example({"email": "dana@harbor.example", "password": "correct horse battery"})
 
     email: Email
     password: str = Field(min_length=1, max_length=200)
 
 
 class GoogleSignIn(InputModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"id_token": "eyJhbGciOiJSUzI1NiIs…"}]}
-    )
+    model_config = example({"id_token": "eyJhbGciOiJSUzI1NiIs…"})
 
     id_token: str = Field(min_length=1, max_length=10_000, description="Google's ID token (JWT).")
 
 
 class RefreshRequest(InputModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"refresh_token": "q1w2e3…"}]})
+    model_config = example({"refresh_token": "q1w2e3…"})
 
     refresh_token: str = Field(min_length=1, max_length=200)
 
 
 class TokenPublic(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "access_token": "eyJhbGciOiJIUzI1NiIs…",
-                    "token_type": "bearer",
-                    "expires_in": 900,
-                    "refresh_token": "q1w2e3…",
-                    "refresh_expires_in": 2592000,
-                }
-            ]
+    model_config = example(
+        {
+            "access_token": "eyJhbGciOiJIUzI1NiIs…",
+            "token_type": "bearer",
+            "expires_in": 900,
+            "refresh_token": "q1w2e3…",
+            "refresh_expires_in": 2592000,
         }
     )
 

@@ -17,7 +17,6 @@ from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.claims.context import delivery_context
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.service import client_names, get_client
-from realtoros_crm.emails.api import claim_context
 from realtoros_crm.emails.drafts import (
     DraftConflict,
     HeldDraft,
@@ -31,7 +30,7 @@ from realtoros_crm.state import CrmState
 from realtoros_crm.tasks.actions import TaskConflict, finish_task
 from realtoros_crm.tasks.models import Task
 from realtoros_crm.tasks.service import TaskFilter, get_task, list_tasks
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.web import PageNotFound, found
 from realtoros_crm.web.render import field_errors, local, page, redirect
 from realtoros_crm.web.session import WebAgent
 
@@ -42,9 +41,7 @@ Text = Annotated[str, Form()]
 async def _task(
     session: SessionDep, agent_id: uuid.UUID, task_id: uuid.UUID, lock: bool = False
 ) -> Task:
-    if (task := await get_task(session, agent_id, task_id, lock=lock)) is None:
-        raise PageNotFound("draft")
-    return task
+    return found(await get_task(session, agent_id, task_id, lock=lock), "draft")
 
 
 def draft_state(task: Task, final: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -71,7 +68,7 @@ def final_email(
     email = task.email
     if email is None or client is None or not email.body_text:
         return None
-    delivery = delivery_context(client, agent, claim_context(state))
+    delivery = delivery_context(client, agent, state.claim_context)
     return {
         "from": f"{delivery.from_name} (replies go to {delivery.reply_to})",
         "to": f"{delivery.to_name} <{delivery.to_email}>",
@@ -146,7 +143,7 @@ async def act(
                 edit_draft(task, edit.subject, edit.body_text, now)
             if action == "approve":
                 await approve_draft(
-                    session, claim_context(state), task, now, send_anyway=send_anyway == "yes"
+                    session, state.claim_context, task, now, send_anyway=send_anyway == "yes"
                 )
                 if client is not None and (opens := window_opens(task, client, agent, now)):
                     approved = (
@@ -155,7 +152,7 @@ async def act(
                     )
         elif action == "regenerate":
             extra = DraftInstructions(instructions=instructions).instructions
-            await regenerate_draft(session, claim_context(state), task, extra or None, now)
+            await regenerate_draft(session, state.claim_context, task, extra or None, now)
         elif action == "skip":
             await finish_task(session, task, "skip", now, ns=state.bus.ns)
         else:
@@ -187,8 +184,6 @@ async def act(
     except (DraftConflict, TaskConflict) as exc:
         await session.rollback()
         return redirect(back, str(exc), error=True)
-    await session.commit()
-    state.relay.wake()
     message = {
         "save": "Draft saved.",
         "approve": approved,

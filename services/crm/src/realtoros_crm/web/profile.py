@@ -83,5 +83,4 @@ async def save_settings(
             errors=errors,
             days=DAYS,
         )
-    await session.commit()
     return redirect("/app/settings", "Settings saved.")
