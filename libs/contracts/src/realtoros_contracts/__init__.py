@@ -3,9 +3,11 @@
 from realtoros_contracts.envelope import (
     Envelope,
     EnvelopeError,
+    Outgoing,
     decode,
     encode,
     envelope_headers,
+    outgoing,
     parse_envelope,
 )
 from realtoros_contracts.events import (
@@ -88,6 +90,7 @@ __all__ = [
     "Event",
     "MatchedBy",
     "Namespace",
+    "Outgoing",
     "SchedulerTick",
     "SenderVerdicts",
     "StreamSpec",
@@ -100,6 +103,7 @@ __all__ = [
     "encode",
     "envelope_headers",
     "inbox_prefix",
+    "outgoing",
     "parse_envelope",
     "published_by",
 ]

@@ -22,8 +22,8 @@ from realtoros_mailer.inbound.smtp import start_inbound_smtp
 from realtoros_mailer.ledger import SendLedger
 from realtoros_mailer.settings import MailerSettings
 from realtoros_mailer.transports import Transport
+from realtoros_runtime.bus import Bus
 from realtoros_runtime.consuming import envelope_of
-from realtoros_runtime.worker import Bus
 
 FORWARD_DURABLE = "mailer-reply-forward"
 
