@@ -9,7 +9,7 @@ import logging
 import ssl
 import typing
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +31,7 @@ from nats.js.api import (
 from nats.js.errors import BadRequestError, NotFoundError
 
 from realtoros_contracts import Event, Namespace, StreamSpec, inbox_prefix, outgoing, published_by
-from realtoros_runtime.consuming import RetryPolicy, consumer_middleware
+from realtoros_runtime.consuming import ConsumePolicy, RetryPolicy, consumer_middleware
 from realtoros_runtime.delivery import current_message, validated_event
 from realtoros_runtime.metrics import RuntimeMetrics, ServiceMetrics
 from realtoros_runtime.publications import Publications
@@ -159,6 +159,10 @@ class Bus:
     """The service's readiness checks (NATS first), and the gate its consumers wait at."""
     metrics: ServiceMetrics
     """The service's metrics (``realtoros_<service>_…``), served at ``GET /metrics``."""
+    consuming: ConsumePolicy
+    """What becomes of a message that fails (retries, dead letters), for every consumer."""
+    batches: list[Any] = field(default_factory=list)
+    """The batch consumers (``realtoros_runtime.batches``): started after the broker."""
 
     @property
     def inbox_prefix(self) -> str:
@@ -272,11 +276,8 @@ def build_bus(service: str, settings: ServiceSettings, retry: RetryPolicy | None
     policy = retry or RetryPolicy(max_deliveries=settings.max_deliveries)
     readiness = Readiness(service, [_nats_check(broker)], paused=metrics.runtime.consumers_paused)
     metrics.runtime.dead_letter_streams.add(ns.dead_letter_stream().name)
-    broker.add_middleware(
-        consumer_middleware(
-            publisher, service, policy, readiness, metrics.runtime, tracing=tracing_enabled()
-        )
-    )
+    consuming = ConsumePolicy(publisher, service, policy, readiness, metrics.runtime)
+    broker.add_middleware(consumer_middleware(consuming, tracing=tracing_enabled()))
     instrument_broker(broker)  # the consume span, outermost (when exporting)
     return Bus(
         service=service,
@@ -286,6 +287,7 @@ def build_bus(service: str, settings: ServiceSettings, retry: RetryPolicy | None
         settings=settings,
         readiness=readiness,
         metrics=metrics,
+        consuming=consuming,
     )
 
 

@@ -73,6 +73,7 @@ __all__ = [
     "H_DL_SERVICE",
     "H_DL_STREAM",
     "H_DL_SUBJECT",
+    "ConsumePolicy",
     "RetryPolicy",
     "consumer_middleware",
     "current_message",
@@ -115,7 +116,7 @@ def _key(msg: NatsMessage) -> tuple[str, int]:
     return (meta.consumer or "", meta.sequence.stream)
 
 
-class _Policy:
+class ConsumePolicy:
     """What the middleware does with one delivery, by the kind of failure."""
 
     def __init__(
@@ -217,22 +218,13 @@ class _Policy:
         await msg.reject()
 
 
-def consumer_middleware(
-    publisher: EventPublisher,
-    service: str,
-    policy: RetryPolicy,
-    readiness: Readiness,
-    metrics: RuntimeMetrics,
-    *,
-    tracing: bool = False,
-) -> type[BaseMiddleware]:
+def consumer_middleware(consuming: ConsumePolicy, *, tracing: bool = False) -> type[BaseMiddleware]:
     """The broker middleware that applies the policy above to every consumed message and
     counts its outcome (what the policy did to it: nacked is failed, rejected is
     dead-lettered, else consumed). Without ``tracing`` (no exporter, so no consume span)
     an incoming ``traceparent`` is still made current, so what the handler publishes
     continues that trace; a message without one costs nothing."""
-    consuming = _Policy(publisher, service, policy, readiness, metrics)
-    outcomes = metrics.consuming
+    outcomes = consuming.metrics.consuming
     clock = time.perf_counter
 
     class RetryAndDeadLetter(BaseMiddleware):

@@ -12,6 +12,7 @@ from faststream.asgi.factories.asyncapi.route import AsyncAPIRoute
 from faststream.asgi.types import Scope
 
 from realtoros_runtime.asyncapi import ServiceAsyncAPI
+from realtoros_runtime.batches import start_batches, stop_batches
 from realtoros_runtime.bus import Bus
 from realtoros_runtime.metrics import METRICS_PATH
 from realtoros_runtime.readiness import ReadyCheck
@@ -66,8 +67,8 @@ def worker_app(
             (METRICS_PATH, bus.metrics.route(bus.broker)),
         ],
         on_startup=[bus.connect, *on_startup],
-        after_startup=list(after_startup),
-        on_shutdown=[*on_shutdown, bus.readiness.close],
+        after_startup=[lambda: start_batches(bus), *after_startup],
+        on_shutdown=[lambda: stop_batches(bus), *on_shutdown, bus.readiness.close],
         specification=asyncapi_spec(bus, title=title, description=description),
         asyncapi_path=AsyncAPIRoute("/asyncapi", try_it_out_path=None),
     )
