@@ -56,7 +56,7 @@ def reference(event: Sendable, to_address: str, reply_to: str) -> bytes:
 
 
 def parsed(raw: bytes) -> EmailMessage:
-    return message_from_bytes(raw, policy=default)  # type: ignore[return-value]
+    return message_from_bytes(raw, policy=default)
 
 
 def parts(raw: bytes) -> list[bytes]:
