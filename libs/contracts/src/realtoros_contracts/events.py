@@ -30,6 +30,7 @@ from realtoros_contracts.base import Transport as Transport
 from realtoros_contracts.base import _EmailEvent
 from realtoros_contracts.mail_events import AutoReplyReceived as AutoReplyReceived
 from realtoros_contracts.mail_events import ClientReplied as ClientReplied
+from realtoros_contracts.mail_events import ClientReplyRecorded as ClientReplyRecorded
 from realtoros_contracts.mail_events import EmailBounced as EmailBounced
 from realtoros_contracts.mail_events import EmailClicked as EmailClicked
 from realtoros_contracts.mail_events import EmailComplained as EmailComplained
@@ -130,6 +131,25 @@ class EmailApproved(_EmailEvent):
     subject: HeaderText
     body_text: str = Field(min_length=1, max_length=20_000)
     delivery: DeliveryContext
+    override_hold: bool = Field(
+        default=False,
+        description="The agent confirmed sending a draft held because the client replied "
+        "(the mailer sends a held email only with this set).",
+    )
+
+
+class EmailHeld(_EmailEvent):
+    """The client replied while this email was being composed, waiting for approval or
+    queued to send: the mailer must not send it unless the agent approves it again with
+    ``override_hold`` (an email already handed to the provider cannot be recalled)."""
+
+    TYPE = "realtoros.email.held.v1"
+    PRODUCER = "crm"
+    ENTITY = "email"
+    ACTION = "held"
+
+    held_at: AwareDatetime
+    reason: str = Field(default="client replied", max_length=200)
 
 
 class EmailSent(_EmailEvent):
@@ -273,6 +293,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     EmailClicked,
     ClientReplied,
     AutoReplyReceived,
+    EmailHeld,
+    ClientReplyRecorded,
 )
 
 PROVIDER_EVENTS: tuple[type[Event], ...] = (

@@ -1,5 +1,5 @@
 """The events about mail that came back: what the email provider reported about a sent
-email, and the clients' replies (both published by the mailer)."""
+email, the clients' replies (published by the mailer), and the CRM's record of a reply."""
 
 from __future__ import annotations
 
@@ -155,6 +155,12 @@ class ClientReplied(_InboundEmail):
     unsubscribe_requested: bool = Field(
         default=False, description="The first lines ask to stop (stop, unsubscribe, remove me)."
     )
+    history: str = Field(
+        default="",
+        max_length=20_000,
+        description="The quoted history below the new text (for the agent's forwarded copy; "
+        "the CRM does not keep it).",
+    )
 
 
 class AutoReplyReceived(_InboundEmail):
@@ -164,3 +170,26 @@ class AutoReplyReceived(_InboundEmail):
     ACTION = "auto-replied"
 
     reason: str = Field(default="", max_length=200, description="Why it counts as automatic.")
+
+
+class ClientReplyRecorded(Event):
+    """The CRM recorded a client's reply (ClientReplied, matched to one of the agent's
+    clients): what the ``client.replied`` webhook is made from. Carries the ids the mailer's
+    event lacks; the subject and the new text are untrusted and size-limited."""
+
+    TYPE = "realtoros.client.reply-recorded.v1"
+    PRODUCER = "crm"
+    ENTITY = "client"
+    ACTION = "reply-recorded"
+
+    agent_id: UUID
+    client_id: UUID
+    reply_id: UUID
+    email_id: UUID | None = None
+    received_at: AwareDatetime
+    subject: str = Field(default="", max_length=300)
+    text: str = Field(default="", max_length=2000, description="The new text, cut to 2000.")
+    unsubscribe_requested: bool = False
+
+    def ce_subject(self) -> str:
+        return str(self.client_id)

@@ -41,6 +41,7 @@ from realtoros_contracts import Envelope, Event
 from realtoros_runtime.bus import Bus
 from realtoros_runtime.delivery import validate
 from realtoros_runtime.faults import Fault, classify
+from realtoros_runtime.jetstream_ready import DurableSpec
 from realtoros_runtime.metrics import ConsumeMetrics
 
 log = logging.getLogger(__name__)
@@ -79,8 +80,6 @@ class BatchConsumer:
         self.batch_size = batch_size
         self.max_wait = max_wait
         self.config = ConsumerConfig(
-            durable_name=durable,
-            filter_subject=subject,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=ack_wait,
             max_deliver=-1,  # bounded by the consumer policy, which dead-letters
@@ -92,12 +91,12 @@ class BatchConsumer:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        # The durable exists: ``Bus.connect`` created it (with the others, waiting out a
+        # JetStream election).
         js = self.bus.broker.connection.jetstream()
-        sub = await js.pull_subscribe(
-            self.subject,
+        sub = await js.pull_subscribe_bind(
             durable=self.durable,
             stream=self.stream,
-            config=self.config,
             inbox_prefix=f"{self.bus.inbox_prefix}.".encode(),
         )
         self._task = asyncio.create_task(self._run(sub), name=f"batch-{self.durable}")
@@ -219,6 +218,7 @@ def batch_durable(
             max_wait=max_wait,
             ack_wait=ack_wait,
         )
+        bus.durables.append(DurableSpec(consumer.stream, subject, durable, consumer.config))
         bus.batches.append(consumer)
         return consumer
 
