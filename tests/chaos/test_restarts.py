@@ -13,9 +13,9 @@ import pytest
 from faststream.nats import NatsMessage
 
 from realtoros_contracts import EmailSent, Namespace, encode, envelope_headers
+from realtoros_runtime.bus import build_bus
 from realtoros_runtime.consuming import envelope_of
 from realtoros_runtime.settings import ServiceSettings
-from realtoros_runtime.worker import build_bus
 from tests.chaos.conftest import ChaosServers
 from tests.contracts.samples import samples
 from tests.support.processes import ServiceProcess

@@ -17,7 +17,7 @@ from realtoros_crm.messaging.models import OutboxMessage
 from realtoros_crm.messaging.outbox import add_to_outbox
 from realtoros_crm.messaging.relay import OutboxRelay
 from realtoros_crm.settings import CrmSettings
-from realtoros_runtime.worker import Bus, build_bus
+from realtoros_runtime.bus import Bus, build_bus
 from tests.crm.helpers import stream_messages, wait_for
 
 

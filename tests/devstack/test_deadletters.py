@@ -15,10 +15,9 @@ from faststream.nats import NatsMessage
 from nats.aio.client import Client as NATS
 
 from realtoros_contracts import EmailSent, Namespace, SchedulerTick, encode, envelope_headers
-from realtoros_runtime.bus import ensure_streams
+from realtoros_runtime.bus import build_bus, ensure_streams
 from realtoros_runtime.consuming import RetryPolicy, envelope_of
 from realtoros_runtime.settings import ServiceSettings
-from realtoros_runtime.worker import build_bus
 from tests.contracts.samples import samples
 from tests.support.processes import REPO
 from tests.support.waiting import eventually

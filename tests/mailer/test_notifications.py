@@ -160,7 +160,7 @@ async def test_hard_bounce_and_complaint_suppress_and_duplicates_are_dropped(
     assert (await mailer.suppression.check("angry@example.com")) is not None
     assert (await mailer.suppression.check("jane.buyer@example.com")) is None
     metrics = (await http.get("/metrics")).text
-    assert 'mailer_ses_notifications_total{result="duplicate"} 2.0' in metrics
+    assert 'realtoros_mailer_ses_notifications_total{result="duplicate"} 2.0' in metrics
 
 
 def _tampered(note: dict[str, Any]) -> dict[str, Any]:

@@ -79,10 +79,10 @@ async def test_daily_quota_pauses_sending_and_the_email_waits_instead_of_failing
 
     assert "Daily message quota exceeded" in status["paused_reason"]
     assert 0 < status["paused_for_seconds"] <= 2
-    assert "mailer_sending_paused 1.0" in metrics
+    assert "realtoros_mailer_sending_paused 1.0" in metrics
     assert ready_while_paused.status_code == 200
     assert after["sending"] == "active"
-    assert "mailer_sending_paused 0.0" in metrics_after
+    assert "realtoros_mailer_sending_paused 0.0" in metrics_after
     assert sent.provider_message_id == f"file:{event.email_id}"
     assert wrapped[0].calls == 2
     assert await mailer_events(js, namespace, EmailFailed) == []

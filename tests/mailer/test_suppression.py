@@ -53,7 +53,7 @@ async def test_unsubscribed_address_is_skipped_not_sent(
     assert skipped.reason == "address suppressed: unsubscribed"
     assert names_in(tmp_path) == [f"{to_someone_else.email_id}.eml"]
     assert len(await mailer_events(js, namespace, EmailFailed)) == 1
-    assert 'mailer_emails_total{outcome="skipped"} 1.0' in metrics
+    assert 'realtoros_mailer_emails_total{outcome="skipped"} 1.0' in metrics
     # The bucket holds a hash, never the address itself.
     kv = await js.key_value(namespace.bucket("suppression"))
     assert await kv.keys() == [suppression_key("jane.buyer@example.com")]

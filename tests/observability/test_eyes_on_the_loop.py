@@ -282,26 +282,31 @@ def test_every_service_serves_its_metrics(loop: Loop) -> None:
     def both_consumed() -> dict[str, list[tuple[dict[str, str], float]]] | None:
         found = _samples(loop.procs["crm"].base_url)
         consumed = _value(
-            found, "realtoros_messages_consumed_total", service="crm", subject=ns.subject(EmailSent)
+            found,
+            "realtoros_crm_messages_consumed_total",
+            service="crm",
+            subject=ns.subject(EmailSent),
         )
         assert consumed <= 2, consumed
         return found if consumed == 2 else None
 
     crm = wait_for(both_consumed, timeout=30, what="EmailSent consumed by both CRM durables")
     assert _value(crm, "realtoros_crm_tasks_claimed_total") == 1
-    assert _value(crm, "realtoros_messages_published_total", subject=ns.subject(TaskDue)) == 1
-    assert _value(crm, "realtoros_nats_connected", service="crm") == 1
-    durables = {labels["durable"] for labels, _ in crm["realtoros_consumer_pending_messages"]}
+    assert _value(crm, "realtoros_crm_messages_published_total", subject=ns.subject(TaskDue)) == 1
+    assert _value(crm, "realtoros_crm_nats_connected", service="crm") == 1
+    durables = {labels["durable"] for labels, _ in crm["realtoros_crm_consumer_pending_messages"]}
     assert "crm-ticks" in durables
 
     scheduler = _samples(loop.procs["scheduler"].base_url)
     assert _value(scheduler, "realtoros_scheduler_leader") == 1
     assert _value(scheduler, "realtoros_scheduler_ticks_published") >= 1
-    assert _value(scheduler, "realtoros_messages_published_total", service="scheduler") >= 1
+    assert (
+        _value(scheduler, "realtoros_scheduler_messages_published_total", service="scheduler") >= 1
+    )
 
     def sampled(service: str) -> dict[str, list[tuple[dict[str, str], float]]] | None:
         found = _samples(loop.procs[service].base_url)
-        return found if found.get("realtoros_consumer_pending_messages") else None
+        return found if found.get(f"realtoros_{service}_consumer_pending_messages") else None
 
     for service, consumed in (("composer", TaskDue), ("mailer", EmailComposed)):
         samples = wait_for(
@@ -310,10 +315,11 @@ def test_every_service_serves_its_metrics(loop: Loop) -> None:
             what=f"{service} consumer lag",
         )
         subject = ns.subject(consumed)
-        assert _value(samples, "realtoros_messages_consumed_total", subject=subject) == 1
-        assert _value(samples, "realtoros_messages_published_total", service=service) == 1
-        assert "realtoros_messages_dead_lettered_total" not in samples or (
-            _value(samples, "realtoros_messages_dead_lettered_total") == 0
+        prefix = f"realtoros_{service}_"
+        assert _value(samples, f"{prefix}messages_consumed_total", subject=subject) == 1
+        assert _value(samples, f"{prefix}messages_published_total", service=service) == 1
+        assert f"{prefix}messages_dead_lettered_total" not in samples or (
+            _value(samples, f"{prefix}messages_dead_lettered_total") == 0
         )
         assert "process_cpu_seconds_total" in samples
 

@@ -12,9 +12,9 @@ from faststream.nats import NatsMessage
 from nats.aio.client import Client as NATS
 
 from realtoros_contracts import EmailSent, Namespace, encode, envelope_headers
+from realtoros_runtime.bus import Bus, build_bus
 from realtoros_runtime.consuming import RetryPolicy, envelope_of
 from realtoros_runtime.settings import ServiceSettings
-from realtoros_runtime.worker import Bus, build_bus
 from tests.contracts.samples import samples
 
 SENT = next(e for e in samples() if isinstance(e, EmailSent))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from realtoros_runtime.bus import nats_connect_options
 from realtoros_runtime.settings import ServiceSettings, settings_errors
-from realtoros_runtime.worker import nats_connect_options
 
 
 def settings(**values: object) -> ServiceSettings:

@@ -15,8 +15,8 @@ from pydantic_core import Url
 from realtoros_contracts import Namespace, TaskDue
 from realtoros_devstack import natsauth
 from realtoros_devstack.embedded import EmbeddedNats
+from realtoros_runtime.bus import build_bus
 from realtoros_runtime.settings import ServiceSettings
-from realtoros_runtime.worker import build_bus
 from tests.contracts.samples import samples
 
 NS = Namespace("tls_check")

@@ -14,11 +14,10 @@ from realtoros_contracts.subjects import (
     DEAD_LETTER_MAX_BYTES,
     DEAD_LETTER_MAX_MESSAGES,
 )
+from realtoros_runtime.bus import Bus, build_bus
 from realtoros_runtime.consuming import RetryPolicy, envelope_of
 from realtoros_runtime.faults import Unprocessable
-from realtoros_runtime.metrics import scrape
 from realtoros_runtime.settings import ServiceSettings
-from realtoros_runtime.worker import Bus, build_bus
 from tests.contracts.samples import samples
 from tests.runtime.test_consuming import dead_letters, headers_for, publish_raw, wait_for
 
@@ -153,8 +152,8 @@ async def test_the_dead_letter_stream_is_bounded_and_its_depth_is_a_metric(
     for n in range(2):
         await publish_raw(nats_client, namespace, encode(SENT), headers_for(f"poison-{n}"))
     await dead_letters(nats_client, namespace, 2)
-    body, _ = await scrape(bus.broker, "testsvc")
-    assert f'realtoros_dead_letters{{stream="{stream}"}} 2.0' in body.decode()
+    body, _ = await bus.metrics.scrape(bus.broker)
+    assert f'realtoros_testsvc_dead_letters{{stream="{stream}"}} 2.0' in body.decode()
 
 
 async def test_ticks_that_cannot_be_handled_are_dropped_never_dead_lettered(

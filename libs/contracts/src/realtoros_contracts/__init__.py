@@ -3,9 +3,11 @@
 from realtoros_contracts.envelope import (
     Envelope,
     EnvelopeError,
+    Outgoing,
     decode,
     encode,
     envelope_headers,
+    outgoing,
     parse_envelope,
 )
 from realtoros_contracts.events import (
@@ -92,6 +94,7 @@ __all__ = [
     "Event",
     "MatchedBy",
     "Namespace",
+    "Outgoing",
     "SchedulerTick",
     "SenderVerdicts",
     "StreamSpec",
@@ -104,6 +107,7 @@ __all__ = [
     "encode",
     "envelope_headers",
     "inbox_prefix",
+    "outgoing",
     "parse_envelope",
     "published_by",
 ]

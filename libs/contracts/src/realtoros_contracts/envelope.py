@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from realtoros_contracts.events import EVENTS_BY_TYPE, Event
+from realtoros_contracts.subjects import Namespace
 
 E = TypeVar("E", bound=Event)
 
@@ -63,6 +64,31 @@ def envelope_headers(
 def encode(event: Event) -> bytes:
     """The body of the message: the event's JSON."""
     return event.model_dump_json().encode()
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """An event ready to publish: where it goes and the bytes and headers it travels as."""
+
+    subject: str
+    stream: str
+    type: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def outgoing(
+    ns: Namespace, event: Event, *, event_id: str, source: str, time: datetime | None = None
+) -> Outgoing:
+    """The one envelope builder: what a publisher sends and what the CRM's outbox stores
+    (both built here, so a re-published outbox row is the message a direct publish is)."""
+    return Outgoing(
+        subject=ns.subject(event),
+        stream=ns.stream_for(event).name,
+        type=event.TYPE,
+        body=encode(event),
+        headers=envelope_headers(event, event_id=event_id, source=source, time=time),
+    )
 
 
 def parse_envelope(headers: Mapping[str, str] | None) -> Envelope:

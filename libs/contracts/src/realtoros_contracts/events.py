@@ -8,144 +8,38 @@ optional fields without breaking anyone.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
-SendMode = Literal["automatic", "approval"]
-ComposerKind = Literal["llm", "template"]
-Transport = Literal["ses", "file", "smtp"]
-
-ShortText = Annotated[str, Field(max_length=1000)]
-
-
-_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f]")
-"""Code points below 32 and DEL (one regex search: these run on every header of every event)."""
-
-
-def _no_control_chars(value: str) -> str:
-    if _CONTROL_CHARS.search(value):
-        raise ValueError("must not contain control characters (CR, LF, …)")
-    return value
-
-
-HeaderText = Annotated[str, Field(max_length=300), AfterValidator(_no_control_chars)]
-
-
-class Event(BaseModel):
-    """Base of every event: the class knows its CloudEvents type and its producer."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    TYPE: ClassVar[str]
-    """CloudEvents ``type`` and the versioned name of the event."""
-    PRODUCER: ClassVar[str]
-    """The service that publishes it; the first part of its subject."""
-    ENTITY: ClassVar[str]
-    ACTION: ClassVar[str]
-
-    def ce_subject(self) -> str:
-        """CloudEvents ``subject``: the id of the thing the event is about."""
-        return ""
-
-
-# --- shared parts -------------------------------------------------------------------------
-
-
-class ClientContext(BaseModel):
-    """What the composer may know of the client. Free text here is untrusted data."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    name: str = Field(max_length=200)
-    email: str = Field(max_length=320)
-    stage: str = Field(max_length=40)
-    phone: str | None = Field(default=None, max_length=40)
-    property_address: str | None = Field(default=None, max_length=500)
-    property_type: str | None = Field(default=None, max_length=40)
-    notes: str | None = Field(default=None, max_length=10_000)
-    custom_fields: dict[str, str] = Field(default_factory=dict)
-
-
-class AgentContext(BaseModel):
-    """The agent the email speaks for."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    name: str = Field(max_length=200)
-    email: str = Field(max_length=320)
-    title: str | None = Field(default=None, max_length=200)
-    brokerage: str | None = Field(default=None, max_length=200)
-    phone: str | None = Field(default=None, max_length=40)
-    tone: str | None = Field(default=None, max_length=200)
-
-
-class TimelineEntry(BaseModel):
-    """One line of the client's recent history, for the composer's context."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    at: AwareDatetime
-    kind: str = Field(max_length=60)
-    summary: str = Field(max_length=2000)
-
-
-class DeliveryContext(BaseModel):
-    """Everything the mailer (which has no database) needs to send the email."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    to_email: HeaderText
-    to_name: HeaderText
-    from_name: HeaderText
-    reply_to: HeaderText
-    signature: str = Field(default="", max_length=5000)
-    postal_address: str = Field(default="", max_length=500)
-    unsubscribe_url: str = Field(default="", max_length=2000)
-    send_mode: SendMode = "automatic"
-    detect_replies: bool = Field(
-        default=False,
-        description="Give the email a reply address of its own, so that the client's reply "
-        "reaches RealtorOS (and is forwarded to reply_to); false: replies go to reply_to.",
-    )
-
-
-class TemplateText(BaseModel):
-    """The agent's own email template, already filled in with the client's data by the CRM:
-    the composer sends it as it is, without an LLM."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    template_id: UUID
-    name: str = Field(max_length=100)
-    subject: HeaderText
-    body: str = Field(min_length=1, max_length=20_000)
-
-
-class TokenUsage(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    prompt_tokens: int = Field(ge=0)
-    completion_tokens: int = Field(ge=0)
-    cached_tokens: int = Field(default=0, ge=0)
-
-
-class _EmailEvent(Event):
-    """An event about one email: every such event carries the CRM-assigned email id."""
-
-    email_id: UUID
-    task_id: UUID
-    agent_id: UUID
-    client_id: UUID
-
-    def ce_subject(self) -> str:
-        return str(self.email_id)
-
-
-# --- the loop -----------------------------------------------------------------------------
+# The base types and the mail events are this module's too (``events.X`` for every event).
+from realtoros_contracts.base import AgentContext as AgentContext
+from realtoros_contracts.base import ClientContext as ClientContext
+from realtoros_contracts.base import ComposerKind as ComposerKind
+from realtoros_contracts.base import DeliveryContext as DeliveryContext
+from realtoros_contracts.base import Event as Event
+from realtoros_contracts.base import HeaderText as HeaderText
+from realtoros_contracts.base import SendMode as SendMode
+from realtoros_contracts.base import ShortText as ShortText
+from realtoros_contracts.base import TemplateText as TemplateText
+from realtoros_contracts.base import TimelineEntry as TimelineEntry
+from realtoros_contracts.base import TokenUsage as TokenUsage
+from realtoros_contracts.base import Transport as Transport
+from realtoros_contracts.base import _EmailEvent
+from realtoros_contracts.mail_events import AutoReplyReceived as AutoReplyReceived
+from realtoros_contracts.mail_events import ClientReplied as ClientReplied
+from realtoros_contracts.mail_events import ClientReplyRecorded as ClientReplyRecorded
+from realtoros_contracts.mail_events import EmailBounced as EmailBounced
+from realtoros_contracts.mail_events import EmailClicked as EmailClicked
+from realtoros_contracts.mail_events import EmailComplained as EmailComplained
+from realtoros_contracts.mail_events import EmailDelivered as EmailDelivered
+from realtoros_contracts.mail_events import EmailDeliveryDelayed as EmailDeliveryDelayed
+from realtoros_contracts.mail_events import EmailOpened as EmailOpened
+from realtoros_contracts.mail_events import EmailRejected as EmailRejected
+from realtoros_contracts.mail_events import MatchedBy as MatchedBy
+from realtoros_contracts.mail_events import SenderVerdicts as SenderVerdicts
 
 
 class SchedulerTick(Event):
@@ -375,190 +269,6 @@ class TaskCompleted(Event):
 
     def ce_subject(self) -> str:
         return str(self.task_id)
-
-
-class _ProviderEvent(_EmailEvent):
-    """Something the email provider reported about a sent email (SES event notifications),
-    matched back to the email through the message tags."""
-
-    provider_message_id: str = Field(max_length=300)
-    occurred_at: AwareDatetime
-
-
-class EmailDelivered(_ProviderEvent):
-    """The recipient's mail server accepted the email."""
-
-    TYPE = "realtoros.email.delivered.v1"
-    PRODUCER = "mailer"
-    ENTITY = "email"
-    ACTION = "delivered"
-
-
-class EmailDeliveryDelayed(_ProviderEvent):
-    """Delivery is being retried by the provider (a temporary problem)."""
-
-    TYPE = "realtoros.email.delivery-delayed.v1"
-    PRODUCER = "mailer"
-    ENTITY = "email"
-    ACTION = "delivery-delayed"
-
-    delay_type: str = Field(default="", max_length=100)
-
-
-class EmailBounced(_ProviderEvent):
-    """The email bounced. A permanent (hard) bounce suppresses the address."""
-
-    TYPE = "realtoros.email.bounced.v1"
-    PRODUCER = "mailer"
-    ENTITY = "email"
-    ACTION = "bounced"
-
-    bounce_type: Literal["permanent", "transient", "undetermined"]
-    bounce_subtype: str = Field(default="", max_length=100)
-    recipients: list[str] = Field(default_factory=list)
-    diagnostic: str = Field(default="", max_length=2000)
-
-
-class EmailComplained(_ProviderEvent):
-    """The recipient marked the email as spam. Suppresses the address."""
-
-    TYPE = "realtoros.email.complained.v1"
-    PRODUCER = "mailer"
-    ENTITY = "email"
-    ACTION = "complained"
-
-    complaint_type: str = Field(default="", max_length=100)
-
-
-class EmailRejected(_ProviderEvent):
-    """The provider accepted the call but refused to send (e.g. a virus was detected)."""
-
-    TYPE = "realtoros.email.rejected.v1"
-    PRODUCER = "mailer"
-    ENTITY = "email"
-    ACTION = "rejected"
-
-    reason: str = Field(default="", max_length=2000)
-
-
-class EmailOpened(_ProviderEvent):
-    """The recipient opened the email (as far as open tracking can tell)."""
-
-    TYPE = "realtoros.email.opened.v1"
-    PRODUCER = "mailer"
-    ENTITY = "email"
-    ACTION = "opened"
-
-    user_agent: str = Field(default="", max_length=500)
-
-
-class EmailClicked(_ProviderEvent):
-    """The recipient clicked a link in the email."""
-
-    TYPE = "realtoros.email.clicked.v1"
-    PRODUCER = "mailer"
-    ENTITY = "email"
-    ACTION = "clicked"
-
-    link: str = Field(max_length=2000)
-    user_agent: str = Field(default="", max_length=500)
-
-
-# --- inbound email ------------------------------------------------------------------------
-
-MatchedBy = Literal["reply-address", "in-reply-to", "sender"]
-
-
-class SenderVerdicts(BaseModel):
-    """What the receiving provider (SES) concluded about the sender: PASS, FAIL, GRAY,
-    PROCESSING_FAILED, or empty when unknown (the local SMTP inbound checks nothing)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    spf: str = Field(default="", max_length=40)
-    dkim: str = Field(default="", max_length=40)
-    dmarc: str = Field(default="", max_length=40)
-    spam: str = Field(default="", max_length=40)
-    virus: str = Field(default="", max_length=40)
-
-
-class _InboundEmail(Event):
-    """An email a client sent back, as the mailer received and parsed it. Every text field
-    came from outside: untrusted, size-limited, control characters removed from headers.
-
-    ``email_id`` is the email it answers when the reply address (signed token) or the
-    In-Reply-To/References header identified it; when only the sender's address is known
-    (``matched_by="sender"``) it is None and the CRM matches the sender against the clients
-    it recently emailed."""
-
-    PRODUCER = "mailer"
-    ENTITY = "client"
-
-    email_id: UUID | None = None
-    matched_by: MatchedBy
-    from_email: str = Field(max_length=320)
-    from_name: str = Field(default="", max_length=200)
-    subject: str = Field(default="", max_length=300)
-    text: str = Field(default="", max_length=10_000, description="The new text, quotes stripped.")
-    received_at: AwareDatetime
-    message_id: str = Field(default="", max_length=300)
-    attachments: list[Annotated[str, Field(max_length=200)]] = Field(
-        default_factory=list, max_length=50, description="Attachment names (never stored)."
-    )
-    verdicts: SenderVerdicts = Field(default_factory=SenderVerdicts)
-
-    def ce_subject(self) -> str:
-        return str(self.email_id) if self.email_id else self.from_email
-
-
-class ClientReplied(_InboundEmail):
-    """A person answered one of our emails: the CRM pauses the client's plans and shows the
-    reply; the mailer forwards it to the agent."""
-
-    TYPE = "realtoros.client.replied.v1"
-    ACTION = "replied"
-
-    unsubscribe_requested: bool = Field(
-        default=False, description="The first lines ask to stop (stop, unsubscribe, remove me)."
-    )
-    history: str = Field(
-        default="",
-        max_length=20_000,
-        description="The quoted history below the new text (for the agent's forwarded copy; "
-        "the CRM does not keep it).",
-    )
-
-
-class AutoReplyReceived(_InboundEmail):
-    """An automatic answer (out of office, RFC 3834 Auto-Submitted…): recorded, pauses nothing."""
-
-    TYPE = "realtoros.client.auto-replied.v1"
-    ACTION = "auto-replied"
-
-    reason: str = Field(default="", max_length=200, description="Why it counts as automatic.")
-
-
-class ClientReplyRecorded(Event):
-    """The CRM recorded a client's reply (ClientReplied, matched to one of the agent's
-    clients): what the ``client.replied`` webhook is made from. Carries the ids the mailer's
-    event lacks; the subject and the new text are untrusted and size-limited."""
-
-    TYPE = "realtoros.client.reply-recorded.v1"
-    PRODUCER = "crm"
-    ENTITY = "client"
-    ACTION = "reply-recorded"
-
-    agent_id: UUID
-    client_id: UUID
-    reply_id: UUID
-    email_id: UUID | None = None
-    received_at: AwareDatetime
-    subject: str = Field(default="", max_length=300)
-    text: str = Field(default="", max_length=2000, description="The new text, cut to 2000.")
-    unsubscribe_requested: bool = False
-
-    def ce_subject(self) -> str:
-        return str(self.client_id)
 
 
 ALL_EVENTS: tuple[type[Event], ...] = (

@@ -39,7 +39,7 @@ from realtoros_runtime.consuming import (
 from realtoros_runtime.publications import Publications
 
 if TYPE_CHECKING:
-    from realtoros_runtime.worker import Bus
+    from realtoros_runtime.bus import Bus
 
 ASYNCAPI_VERSION = "3.1.0"
 DOCUMENT_VERSION = "1.0.0"

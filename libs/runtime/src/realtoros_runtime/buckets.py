@@ -15,13 +15,33 @@ from __future__ import annotations
 import logging
 
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig
+from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import BadRequestError, BucketNotFoundError
 from nats.js.kv import KeyValue
 
 from realtoros_runtime.jetstream_ready import with_backoff
 
 log = logging.getLogger(__name__)
+
+
+def bucket_config(bucket: str, description: str, *, ttl: float | None = None) -> KeyValueConfig:
+    """The shape of a RealtorOS bucket: one value per key, on disk (a bucket in memory is
+    gone after a NATS restart), entries expiring after ``ttl`` seconds if given."""
+    return KeyValueConfig(
+        bucket=bucket, description=description, history=1, ttl=ttl, storage=StorageType.FILE
+    )
+
+
+async def open_bucket(
+    js: JetStreamContext,
+    bucket: str,
+    description: str,
+    *,
+    replicas: int,
+    ttl: float | None = None,
+) -> KeyValue:
+    """``ensure_bucket`` of a bucket of the usual shape (``bucket_config``)."""
+    return await ensure_bucket(js, bucket_config(bucket, description, ttl=ttl), replicas=replicas)
 
 
 async def ensure_bucket(

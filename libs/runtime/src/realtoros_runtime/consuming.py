@@ -23,27 +23,19 @@ went wrong (``realtoros_runtime.faults.classify``):
 from __future__ import annotations
 
 import logging
-import random
-from collections import OrderedDict
+import time
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faststream import BaseMiddleware
 from faststream.exceptions import HandlerException
-from faststream.message import StreamMessage
+from faststream.message import AckStatus, StreamMessage
 from faststream.nats.message import NatsMessage
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 from pydantic import ValidationError
 
-from realtoros_contracts import (
-    Envelope,
-    EnvelopeError,
-    Namespace,
-    SchedulerTick,
-    decode,
-    parse_envelope,
-)
-from realtoros_runtime.bus import EventPublisher
+from realtoros_contracts import EnvelopeError, SchedulerTick
 from realtoros_runtime.dead_letters import (
     H_DL_DELIVERIES,
     H_DL_ERROR,
@@ -56,9 +48,22 @@ from realtoros_runtime.dead_letters import (
     describe_validation_error,
     one_line,
 )
+from realtoros_runtime.delivery import (
+    _CURRENT,
+    Delivery,
+    current_message,
+    envelope_of,
+    validate,
+    validate_message,
+    validated_event,
+)
 from realtoros_runtime.faults import Fault, classify
-from realtoros_runtime.metrics import counter
+from realtoros_runtime.metrics import RuntimeMetrics
 from realtoros_runtime.readiness import Readiness
+from realtoros_runtime.retry import FailureCounts, RetryPolicy
+
+if TYPE_CHECKING:
+    from realtoros_runtime.bus import EventPublisher
 
 __all__ = [
     "H_DL_DELIVERIES",
@@ -68,85 +73,19 @@ __all__ = [
     "H_DL_SERVICE",
     "H_DL_STREAM",
     "H_DL_SUBJECT",
+    "ConsumePolicy",
     "RetryPolicy",
     "consumer_middleware",
     "current_message",
     "describe_validation_error",
     "envelope_of",
     "validate_message",
+    "validated_event",
 ]
 
 log = logging.getLogger(__name__)
 
-_CURRENT: ContextVar[NatsMessage | None] = ContextVar("realtoros_message", default=None)
-
-
-def current_message() -> NatsMessage:
-    """The message whose handler is running (set by the middleware below)."""
-    msg = _CURRENT.get()
-    if msg is None:
-        raise RuntimeError("no message is being consumed here")
-    return msg
-
-
-TRANSIENT_RETRIES = counter(
-    "realtoros_messages_retried_transient",
-    "Deliveries nacked because a dependency was unavailable (never dead-lettered).",
-    ["service", "subject"],
-)
-TICKS_DROPPED = counter(
-    "realtoros_ticks_dropped",
-    "Ticks that could not be handled and were dropped (the next tick covers them).",
-    ["service", "reason"],
-)
-
-
-class RetryPolicy:
-    """Exponential backoff with jitter: bounded for errors, capped but endless for outages."""
-
-    def __init__(
-        self,
-        max_deliveries: int = 5,
-        base_delay: float = 1.0,
-        max_delay: float = 60.0,
-        max_transient_delay: float = 10.0,
-    ) -> None:
-        self.max_deliveries = max_deliveries
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self.max_transient_delay = max_transient_delay
-
-    def delay(self, delivered: int) -> float:
-        return self._jittered(self.max_delay, delivered)
-
-    def transient_delay(self, delivered: int) -> float:
-        """Short at first, then at most ``max_transient_delay``: the wait after an outage
-        ends is bounded by it."""
-        return self._jittered(self.max_transient_delay, delivered)
-
-    def _jittered(self, cap: float, delivered: int) -> float:
-        ceiling = min(cap, self.base_delay * 2 ** min(30, max(0, delivered - 1)))
-        return random.uniform(ceiling / 2, ceiling)
-
-
-class FailureCounts:
-    """How often this process saw each message fail for a reason that was not an outage,
-    keyed by consumer and stream sequence; forgotten on success or dead letter, and the
-    oldest first beyond ``limit`` (a forgotten count only means more tries)."""
-
-    def __init__(self, limit: int = 10_000) -> None:
-        self._counts: OrderedDict[tuple[str, int], int] = OrderedDict()
-        self._limit = limit
-
-    def add(self, key: tuple[str, int]) -> int:
-        count = self._counts.pop(key, 0) + 1
-        self._counts[key] = count
-        while len(self._counts) > self._limit:
-            self._counts.popitem(last=False)
-        return count
-
-    def forget(self, key: tuple[str, int]) -> None:
-        self._counts.pop(key, None)
+TRACEPARENT = "traceparent"
 
 
 async def _nack(msg: StreamMessage[Any], delay: float) -> None:
@@ -172,22 +111,12 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def validate_message(ns: Namespace, msg: StreamMessage[Any]) -> Envelope:
-    """Check the envelope and body against the event published on the message's subject."""
-    subject = msg.raw_message.subject
-    event_cls = ns.event_for_subject(subject)
-    if event_cls is None:
-        raise EnvelopeError(f"no RealtorOS event is published on {subject!r}")
-    envelope, _ = decode(event_cls, msg.headers, msg.body)
-    return envelope
+def _key(msg: NatsMessage) -> tuple[str, int]:
+    meta = msg.raw_message.metadata  # parsed from the reply subject on every access
+    return (meta.consumer or "", meta.sequence.stream)
 
 
-def envelope_of(msg: StreamMessage[Any]) -> Envelope:
-    """The envelope of a message the middleware has already validated."""
-    return parse_envelope(msg.headers)
-
-
-class _Policy:
+class ConsumePolicy:
     """What the middleware does with one delivery, by the kind of failure."""
 
     def __init__(
@@ -196,29 +125,34 @@ class _Policy:
         service: str,
         policy: RetryPolicy,
         readiness: Readiness,
+        metrics: RuntimeMetrics,
     ) -> None:
         self.dead_letters = DeadLetters(publisher, service)
         self.ns = publisher.namespace
         self.service = service
         self.policy = policy
         self.readiness = readiness
+        self.metrics = metrics
         self.failures = FailureCounts()
 
     async def consume(
-        self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: NatsMessage
+        self,
+        call_next: Callable[[StreamMessage[Any]], Awaitable[Any]],
+        msg: NatsMessage,
+        delivery: Delivery,
     ) -> Any:
-        meta = msg.raw_message.metadata
-        key = (meta.consumer or "", meta.sequence.stream)
-        await self.readiness.wait_until_open(lambda: _in_progress(msg))
+        if not self.readiness.is_open:
+            await self.readiness.wait_until_open(lambda: _in_progress(msg))
         try:
-            validate_message(self.ns, msg)
+            delivery.envelope, delivery.event = validate(self.ns, msg)
             result = await call_next(msg)
         except HandlerException:
             raise
         except Exception as exc:
-            await self.failed(msg, key, exc)
+            await self.failed(msg, _key(msg), exc)
             return None
-        self.failures.forget(key)
+        if self.failures:
+            self.failures.forget(_key(msg))
         return result
 
     async def failed(self, msg: NatsMessage, key: tuple[str, int], exc: Exception) -> None:
@@ -228,7 +162,7 @@ class _Policy:
         if fault is Fault.TRANSIENT:
             self.readiness.suspect(f"{type(exc).__name__} handling {subject}")
         if self.ns.event_for_subject(subject) is SchedulerTick:
-            TICKS_DROPPED.labels(self.service, fault.value).inc()
+            self.metrics.ticks_dropped.labels(self.service, fault.value).inc()
             log.warning("dropped tick %s (%s): %s", subject, fault.value, one_line(str(exc), 300))
             return  # acked: the next tick covers it
         if fault is Fault.PERMANENT:
@@ -241,7 +175,7 @@ class _Policy:
     async def retry_after_outage(self, msg: NatsMessage, exc: Exception, deliveries: int) -> None:
         subject = msg.raw_message.subject
         delay = self.policy.transient_delay(deliveries)
-        TRANSIENT_RETRIES.labels(self.service, subject).inc()
+        self.metrics.retried_transient.labels(self.service, subject).inc()
         log.warning(
             "%s: a dependency is unavailable (%s: %s); retrying in %.1fs, not counted",
             subject,
@@ -284,11 +218,14 @@ class _Policy:
         await msg.reject()
 
 
-def consumer_middleware(
-    publisher: EventPublisher, service: str, policy: RetryPolicy, readiness: Readiness
-) -> type[BaseMiddleware]:
-    """The broker middleware that applies the policy above to every consumed message."""
-    consuming = _Policy(publisher, service, policy, readiness)
+def consumer_middleware(consuming: ConsumePolicy, *, tracing: bool = False) -> type[BaseMiddleware]:
+    """The broker middleware that applies the policy above to every consumed message and
+    counts its outcome (what the policy did to it: nacked is failed, rejected is
+    dead-lettered, else consumed). Without ``tracing`` (no exporter, so no consume span)
+    an incoming ``traceparent`` is still made current, so what the handler publishes
+    continues that trace; a message without one costs nothing."""
+    outcomes = consuming.metrics.consuming
+    clock = time.perf_counter
 
     class RetryAndDeadLetter(BaseMiddleware):
         async def consume_scope(
@@ -297,10 +234,29 @@ def consumer_middleware(
             msg: StreamMessage[Any],
         ) -> Any:
             assert isinstance(msg, NatsMessage)
-            token = _CURRENT.set(msg)
+            counted = outcomes(msg.raw_message.subject)
+            started = clock()
+            delivery = Delivery(msg)
+            token = _CURRENT.set(delivery)
+            trace = None
+            if not tracing and TRACEPARENT in msg.headers:
+                trace = otel_context.attach(propagate.extract(msg.headers))
             try:
-                return await consuming.consume(call_next, msg)
+                result = await consuming.consume(call_next, msg, delivery)
+            except Exception:
+                counted.failed.inc()
+                raise
             finally:
+                counted.handling.observe(clock() - started)
+                if trace is not None:
+                    otel_context.detach(trace)
                 _CURRENT.reset(token)
+            if msg.committed is AckStatus.REJECTED:
+                counted.dead_lettered.inc()
+            elif msg.committed is AckStatus.NACKED:
+                counted.failed.inc()
+            else:
+                counted.consumed.inc()
+            return result
 
     return RetryAndDeadLetter

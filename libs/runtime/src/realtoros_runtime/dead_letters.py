@@ -4,12 +4,13 @@ with the reason and where it came from in ``x-dead-letter-*`` headers."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faststream.message import StreamMessage
 from pydantic import ValidationError
 
-from realtoros_runtime.bus import EventPublisher
+if TYPE_CHECKING:
+    from realtoros_runtime.bus import EventPublisher
 
 log = logging.getLogger(__name__)
 

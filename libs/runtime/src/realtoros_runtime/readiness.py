@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from realtoros_runtime.metrics import gauge
+from prometheus_client import Gauge
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +22,6 @@ ReadyCheck = Callable[[], Awaitable[str | None]]
 """A readiness check returns None when ready, or a short reason when not."""
 
 Heartbeat = Callable[[], Awaitable[None]]
-
-CONSUMERS_PAUSED = gauge(
-    "realtoros_consumers_paused",
-    "1 while the service's consumers wait for a dependency (a readiness check fails).",
-    ["service"],
-)
 
 
 class Readiness:
@@ -39,7 +33,9 @@ class Readiness:
         first_poll: float = 0.5,
         max_poll: float = 5.0,
         heartbeat_every: float = 10.0,
+        paused: Gauge | None = None,
     ) -> None:
+        """``paused``: the gauge (labelled by service) that is 1 while the gate is closed."""
         self.service = service
         self._checks = list(checks)
         self._first_poll = first_poll
@@ -48,7 +44,8 @@ class Readiness:
         self._open = asyncio.Event()
         self._open.set()
         self._watcher: asyncio.Task[None] | None = None
-        CONSUMERS_PAUSED.labels(service).set(0)
+        self._paused = paused.labels(service) if paused is not None else None
+        self._set_paused(0)
 
     def add_check(self, check: ReadyCheck) -> None:
         self._checks.append(check)
@@ -67,6 +64,10 @@ class Readiness:
     def suspect(self, reason: str) -> None:
         """A handler met a transient fault: close the gate until the checks pass again."""
         self._close([reason])
+
+    def _set_paused(self, value: int) -> None:
+        if self._paused is not None:
+            self._paused.set(value)
 
     async def wait_until_open(self, heartbeat: Heartbeat) -> None:
         """Return when the gate is open, calling ``heartbeat`` every so often meanwhile."""
@@ -100,7 +101,7 @@ class Readiness:
         if self._open.is_set():
             log.warning("%s: consumers paused: %s", self.service, "; ".join(problems))
             self._open.clear()
-            CONSUMERS_PAUSED.labels(self.service).set(1)
+            self._set_paused(1)
         if self._watcher is None or self._watcher.done():
             self._watcher = asyncio.create_task(self._watch(), name=f"{self.service}-readiness")
 
@@ -112,5 +113,5 @@ class Readiness:
                 break
             delay = min(delay * 2, self._max_poll)
         self._open.set()
-        CONSUMERS_PAUSED.labels(self.service).set(0)
+        self._set_paused(0)
         log.warning("%s: dependencies are back; consumers resume", self.service)

@@ -27,12 +27,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from realtoros_contracts import Namespace
-from realtoros_runtime.buckets import ensure_bucket
+from realtoros_runtime.buckets import open_bucket
 
 log = logging.getLogger(__name__)
 
@@ -154,12 +153,9 @@ class SharedTokenBucket:
 
 async def open_rate_limits(js: JetStreamContext, ns: Namespace) -> KeyValue:
     """The bucket of the shared token buckets (one key each: ``ses-send``, ``llm-…``)."""
-    config = KeyValueConfig(
-        bucket=ns.bucket("rate_limits"),
-        description="Token buckets shared by every replica (SES send rate, LLM limits).",
-        history=1,
-        # On disk: a bucket in memory is gone after a NATS restart, and every take would
-        # then fail ("no response from stream") until a service restarted.
-        storage=StorageType.FILE,
+    return await open_bucket(
+        js,
+        ns.bucket("rate_limits"),
+        "Token buckets shared by every replica (SES send rate, LLM limits).",
+        replicas=ns.replicas,
     )
-    return await ensure_bucket(js, config, replicas=ns.replicas)

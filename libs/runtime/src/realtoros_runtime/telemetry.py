@@ -11,7 +11,10 @@
   carry a context (a row of the CRM's outbox, written inside the consumer's span; a dead
   letter) continue that trace rather than the relay loop's empty one.
 * Consuming: faststream's ``NatsTelemetryMiddleware`` extracts the context from the
-  headers and opens the consume span (see ``instrument_broker``).
+  headers and opens the consume span (see ``instrument_broker``), only in a process that
+  exports; one that does not only makes an incoming ``traceparent`` current (the
+  consuming middleware), and publishes without a span: nothing is spent on tracing
+  that nobody collects.
 """
 
 from __future__ import annotations
@@ -25,8 +28,6 @@ from typing import Any, TypeVar
 from faststream.nats import NatsBroker
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
-
-from realtoros_runtime.metrics import PUBLISH_ERRORS, PUBLISHED, consume_metrics
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +102,14 @@ def _no_client_roots() -> Any:
     return ParentBased(root=NoClientRoots())
 
 
-def instrument_broker(broker: NatsBroker, service: str) -> None:
-    """Consume spans and consume metrics, outside the broker's other middlewares (inserted
-    first: outermost), so the retry/dead-letter middleware and the handler run inside the
-    span (the telemetry middleware extracts the context from the headers) and the metrics
-    see what that middleware did to the message."""
+def instrument_broker(broker: NatsBroker) -> None:
+    """Consume spans, outside the broker's other middlewares (inserted first: outermost),
+    so the retry/dead-letter middleware and the handler run inside the span (the
+    telemetry middleware extracts the context from the headers). Only when exporting."""
+    if not _enabled:
+        return
     from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 
-    broker.insert_middleware(consume_metrics(service))
     broker.insert_middleware(NatsTelemetryMiddleware(include_messages_counters=False))
 
 
@@ -137,16 +138,16 @@ def publish_span(subject: str, headers: MutableMapping[str, str]) -> Iterator[No
 
 
 @contextmanager
-def publishing(source: str, subject: str, headers: MutableMapping[str, str]) -> Iterator[None]:
-    """Span and metrics of one publish by ``source`` (``realtoros/<service>``)."""
-    service = source.removeprefix("realtoros/")
-    with publish_span(subject, headers):
-        try:
+def publishing(subject: str, headers: MutableMapping[str, str]) -> Iterator[None]:
+    """The span of one publish when exporting; otherwise only the current context (an
+    incoming ``traceparent``) written into headers that carry none."""
+    if _enabled:
+        with publish_span(subject, headers):
             yield
-        except BaseException:
-            PUBLISH_ERRORS.labels(service, subject).inc()
-            raise
-    PUBLISHED.labels(service, subject).inc()
+        return
+    if TRACEPARENT not in headers:
+        propagate.inject(headers)
+    yield
 
 
 @contextmanager

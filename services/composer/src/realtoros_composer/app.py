@@ -14,11 +14,12 @@ from realtoros_composer.drafts import Composer
 from realtoros_composer.handlers import Composing, compose_handler, draft_handler
 from realtoros_composer.limiter import RateLimiter
 from realtoros_composer.llm import LlmComposer
-from realtoros_composer.metrics import ComposerMetrics, metrics_route
+from realtoros_composer.metrics import ComposerMetrics
 from realtoros_composer.settings import SERVICE, ComposerSettings
 from realtoros_composer.templates import TemplateComposer
 from realtoros_contracts import DraftRequested, TaskDue
-from realtoros_runtime.worker import Bus, build_bus, worker_app
+from realtoros_runtime.bus import Bus, build_bus
+from realtoros_runtime.worker import worker_app
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def build_llm_composer(
 
 def build_composer(settings: ComposerSettings) -> ComposerService:
     bus = build_bus(SERVICE, settings)
-    metrics = ComposerMetrics()
+    metrics = ComposerMetrics(bus.metrics)
     client: AsyncOpenAI | None = None
     composer: Composer
     fallback: Composer | None = None
@@ -143,29 +144,35 @@ def build_composer(settings: ComposerSettings) -> ComposerService:
         on_startup=[announce, open_resources],
         on_shutdown=[client.close] if client else [],
     )
-    app.mount("/metrics", metrics_route(metrics))
     return ComposerService(settings, bus, composer, client, metrics, limiter, app)
 
 
 def subscribe(bus: Bus, composing: Composing, workers: int) -> None:
-    tasks = bus.durable(
-        bus.ns.subject(TaskDue),
-        producer="crm",
-        durable=DURABLE,
-        max_workers=workers,
-        ack_wait=ACK_WAIT,
-        description="Drafts the email of every due follow-up task.",
-    )
-    tasks(compose_handler(composing))
-    drafts = bus.durable(
-        bus.ns.subject(DraftRequested),
-        producer="crm",
-        durable=DRAFT_DURABLE,
-        max_workers=DRAFT_WORKERS,
-        ack_wait=ACK_WAIT,
-        description="Drafts an email the agent asked for (always held for review).",
-    )
-    drafts(draft_handler(composing))
+    for event, durable, handler, max_workers, description in (
+        (
+            TaskDue,
+            DURABLE,
+            compose_handler,
+            workers,
+            "Drafts the email of every due follow-up task.",
+        ),
+        (
+            DraftRequested,
+            DRAFT_DURABLE,
+            draft_handler,
+            DRAFT_WORKERS,
+            "Drafts an email the agent asked for (always held for review).",
+        ),
+    ):
+        consumer = bus.durable(
+            bus.ns.subject(event),
+            producer="crm",
+            durable=durable,
+            max_workers=max_workers,
+            ack_wait=ACK_WAIT,
+            description=description,
+        )
+        consumer(handler(composing))
 
 
 def describe(settings: ComposerSettings) -> str:

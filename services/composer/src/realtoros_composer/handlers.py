@@ -15,8 +15,8 @@ from realtoros_composer.checks import sanitize
 from realtoros_composer.drafts import ComposeError, Composer, Draft, flatten
 from realtoros_composer.metrics import ComposerMetrics
 from realtoros_contracts import ComposeFailed, DraftRequested, EmailComposed, TaskDue
+from realtoros_runtime.bus import Bus
 from realtoros_runtime.consuming import envelope_of
-from realtoros_runtime.worker import Bus
 
 log = logging.getLogger(__name__)
 

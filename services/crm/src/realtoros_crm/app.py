@@ -51,7 +51,7 @@ from realtoros_crm.webhooks.api import router as webhooks_router
 from realtoros_crm.webhooks.dispatcher import RetryPolicy, WebhookDispatcher
 from realtoros_crm.webhooks.fanout import WebhookFanout, subscribe_webhook_events
 from realtoros_crm.webhooks.sender import WebhookSender
-from realtoros_runtime.worker import build_bus
+from realtoros_runtime.bus import build_bus
 
 SERVICE = "crm"
 
@@ -99,6 +99,7 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
         stuck_after=timedelta(seconds=settings.reconcile_after_seconds),
         interval=settings.reconcile_interval_seconds,
         on_commit=relay.wake,
+        metrics=bus.metrics,
     )
     state = CrmState(
         settings, clock, engine, sessions, bus, relay, webhooks, pruner, reconciler, ctx

@@ -1,5 +1,5 @@
-"""The CRM's eyes: ``GET /metrics``, its own counters, and (when this process exports
-traces) the FastAPI and SQLAlchemy instrumentation."""
+"""The CRM's eyes: ``GET /metrics`` (``Bus.metrics``, the worker services' one), and
+(when this process exports traces) the FastAPI and SQLAlchemy instrumentation."""
 
 from __future__ import annotations
 
@@ -10,17 +10,9 @@ from fastapi import APIRouter, FastAPI, Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from realtoros_crm.api.deps import StateDep
-from realtoros_runtime.metrics import counter, scrape
 from realtoros_runtime.telemetry import tracing_enabled
 
 SERVICE = "crm"
-
-TASKS_CLAIMED = counter(
-    "realtoros_crm_tasks_claimed", "Due follow-up tasks claimed (their TaskDue queued)."
-)
-TASKS_CLAIM_FAILED = counter(
-    "realtoros_crm_tasks_claim_failed", "Due tasks that could not be claimed (marked failed)."
-)
 
 router = APIRouter(tags=["operations"])
 
@@ -28,7 +20,7 @@ router = APIRouter(tags=["operations"])
 @router.get("/metrics", include_in_schema=False)
 async def metrics(state: StateDep) -> Response:
     """Prometheus metrics of this process (the consumers' lag sampled now)."""
-    body, content_type = await scrape(state.bus.broker, SERVICE)
+    body, content_type = await state.bus.metrics.scrape(state.bus.broker)
     return Response(body, media_type=content_type)
 
 

@@ -17,7 +17,7 @@ from realtoros_crm.messaging.pruning import Pruner
 from realtoros_crm.messaging.relay import OutboxRelay
 from realtoros_crm.settings import CrmSettings
 from realtoros_crm.webhooks.dispatcher import WebhookDispatcher
-from realtoros_runtime.worker import Bus
+from realtoros_runtime.bus import Bus
 
 
 @dataclass

@@ -32,9 +32,9 @@ from realtoros_mailer.transports import Transport
 from realtoros_mailer.transports.file import FileTransport
 from realtoros_mailer.transports.ses import SesTransport, client_config
 from realtoros_mailer.transports.smtp import SmtpTransport
+from realtoros_runtime.bus import Bus, build_bus
 from realtoros_runtime.consuming import RetryPolicy
-from realtoros_runtime.metrics import include_runtime_metrics
-from realtoros_runtime.worker import Bus, build_bus, worker_app
+from realtoros_runtime.worker import worker_app
 
 Hook = Callable[[], Awaitable[None]]
 AnyTransport = FileTransport | SesTransport | SmtpTransport
@@ -230,7 +230,6 @@ def _app(mailer: Mailer, settings: MailerSettings) -> AsgiFastStream:
     )
     # After the broker has stopped (handlers in flight finished), not before it.
     app.after_shutdown(mailer.close)
-    app.mount("/metrics", mailer.metrics.asgi)
     app.mount("/status", _status(mailer.sender, settings))
     app.mount("/ses/notifications", mailer.receiver)
     return app
@@ -245,7 +244,11 @@ def build_mailer(
     """The mailer for ``settings``. ``retry`` overrides the retry policy and
     ``wrap_transport`` decorates the transport (tests inject faults with it)."""
     bus = build_bus("mailer", settings, retry)
-    ledger, suppression, metrics = SendLedger(bus.ns), SuppressionSet(bus.ns), MailerMetrics()
+    ledger, suppression, metrics = (
+        SendLedger(bus.ns),
+        SuppressionSet(bus.ns),
+        MailerMetrics(bus.metrics),
+    )
     resources = AsyncExitStack()
     transport, open_transport = _transport(settings, resources)
     sending = wrap_transport(transport) if wrap_transport else transport
@@ -293,6 +296,4 @@ def build_mailer(
 
 
 def build_app(settings: MailerSettings) -> AsgiFastStream:
-    mailer = build_mailer(settings, wrap_transport=traced_transport)
-    include_runtime_metrics(mailer.metrics.registry)  # its /metrics serves the runtime's too
-    return mailer.app
+    return build_mailer(settings, wrap_transport=traced_transport).app

@@ -12,8 +12,8 @@ from realtoros_contracts.rendering import missing_sender_details
 from realtoros_mailer.pacing import PausedError
 from realtoros_mailer.sender import ClaimInProgress, Sender
 from realtoros_mailer.suppression import SuppressionSet
+from realtoros_runtime.bus import Bus
 from realtoros_runtime.consuming import envelope_of
-from realtoros_runtime.worker import Bus
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from nats.errors import (
 )
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StorageType
+from nats.js.api import KeyValueConfig
 from nats.js.errors import (
     APIError,
     KeyNotFoundError,
@@ -43,6 +43,7 @@ from nats.js.kv import KeyValue
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from realtoros_contracts import LEDGER_MAX_AGE, Namespace
+from realtoros_runtime.buckets import bucket_config as runtime_bucket_config
 from realtoros_runtime.buckets import ensure_bucket
 
 log = logging.getLogger(__name__)
@@ -129,14 +130,13 @@ class Claim:
 def bucket_config(ns: Namespace) -> KeyValueConfig:
     # Entries expire after LEDGER_MAX_AGE, far past the last possible redelivery of the
     # email's events (streams keep them EVENT_MAX_AGE): the bucket stays bounded.
-    return KeyValueConfig(
-        bucket=ns.bucket("send_ledger"),
-        description="The mailer's send ledger: one entry per email id.",
-        history=1,
+    config = runtime_bucket_config(
+        ns.bucket("send_ledger"),
+        "The mailer's send ledger: one entry per email id.",
         ttl=float(LEDGER_MAX_AGE),
-        storage=StorageType.FILE,
-        replicas=ns.replicas,
     )
+    config.replicas = ns.replicas
+    return config
 
 
 class SendLedger:

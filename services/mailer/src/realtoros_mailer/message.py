@@ -1,6 +1,7 @@
-"""Building the MIME message of an email: headers through the email package (which refuses
-CR/LF in any header), a text part with the signature and footer, and an HTML alternative
-(both rendered by ``realtoros_contracts.rendering``, which the CRM's preview also uses).
+"""Building the MIME message of an email: the headers, a text part with the signature and
+footer, and an HTML alternative (both rendered by ``realtoros_contracts.rendering``, which
+the CRM's preview also uses), written directly (``realtoros_mailer.mime``: the bytes the
+email package would write, without its header registry on every send).
 
 Everything the CRM put in the delivery context is untrusted text here: addresses are
 validated, the HTML part escapes every character it was given.
@@ -11,23 +12,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.errors import HeaderParseError
-from email.headerregistry import Address
-from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime
+from functools import lru_cache
 from uuid import UUID
 
 from email_validator import EmailNotValidError, validate_email
 
 from realtoros_contracts import EmailApproved, EmailComposed
 from realtoros_contracts.rendering import html_body, text_body
+from realtoros_mailer import mime
 
 Sendable = EmailComposed | EmailApproved
 
 H_EMAIL_ID = "X-RealtorOS-Email-Id"
 # A URL safe to put between <> in a header and in an href: http(s), printable ASCII, no
 # quotes; short enough for one header line (RFC 5322: 998 characters).
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 _UNSUBSCRIBE_URL = re.compile(r"^https?://[!#-&(-;=?-\[\]-~]+$")
 MAX_UNSUBSCRIBE_URL = 900
 # Headers whose value must reach the client exactly as written: the email package would
@@ -53,6 +54,7 @@ class _MailPolicy(EmailPolicy):
 
 
 POLICY = _MailPolicy(linesep="\r\n")
+"""For the messages still built with the email package (forwarded replies)."""
 
 
 class InvalidEmail(ValueError):
@@ -71,6 +73,7 @@ class Outgoing:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+@lru_cache(maxsize=4096)  # an agent's reply-to, a client's address: checked once each
 def checked_address(value: str, what: str) -> str:
     """The ASCII form of a deliverable-looking address (IDN domains punycoded), or raise."""
     try:
@@ -101,34 +104,39 @@ def build_message(
     # part): the special-use domains a local set-up uses (.test, .localhost) are fine.
     reply_to = reply_address or checked_address(delivery.reply_to, "the reply-to address")
     unsubscribe_url = checked_unsubscribe_url(delivery.unsubscribe_url)
-    msg = EmailMessage(policy=POLICY)
-    try:
-        msg["From"] = Address(display_name=delivery.from_name, addr_spec=from_address)
-        msg["To"] = Address(display_name=delivery.to_name, addr_spec=to_address)
-        msg["Reply-To"] = Address(display_name=delivery.from_name, addr_spec=reply_to)
-        msg["Subject"] = event.subject
-    except (ValueError, HeaderParseError, IndexError) as exc:
-        # The email package refuses CR/LF and malformed addresses in headers.
-        raise InvalidEmail(f"a header could not be built: {exc}") from None
-    msg["Date"] = format_datetime(now or datetime.now(UTC))
-    msg["Message-ID"] = f"<{event.email_id}@{from_address.rpartition('@')[2]}>"
-    msg[H_EMAIL_ID] = str(event.email_id)
-    if unsubscribe_url:
-        msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    texts = (delivery.from_name, delivery.to_name, event.subject)
+    if any(_CONTROL.search(text) for text in texts):  # the contract refuses them already
+        raise InvalidEmail(
+            "a header could not be built: header values may not contain linefeed or "
+            "carriage return characters"
+        )
+    headers = [
+        mime.address_header("From", delivery.from_name, from_address),
+        mime.address_header("To", delivery.to_name, to_address),
+        mime.address_header("Reply-To", delivery.from_name, reply_to),
+        mime.header("Subject", event.subject),
+        f"Date: {format_datetime(now or datetime.now(UTC))}",
+        f"Message-ID: <{event.email_id}@{from_address.rpartition('@')[2]}>",
+        f"{H_EMAIL_ID}: {event.email_id}",
+    ]
+    if unsubscribe_url:  # verbatim: a folded or encoded URL is no URL to a mail client
+        headers.append(f"List-Unsubscribe: <{unsubscribe_url}>")
+        headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
     # Quoted-printable keeps the whole message 7-bit, which every relay accepts.
-    msg.set_content(text_body(event.body_text, delivery), cte="quoted-printable")
-    msg.add_alternative(
-        html_body(event.subject, event.body_text, delivery),
-        subtype="html",
-        cte="quoted-printable",
+    raw = mime.alternative(
+        headers,
+        f"=_realtoros_{event.email_id.hex}",
+        [
+            mime.text_part("plain", text_body(event.body_text, delivery)),
+            mime.text_part("html", html_body(event.subject, event.body_text, delivery)),
+        ],
     )
     return Outgoing(
         email_id=event.email_id,
         from_address=from_address,
         to_address=to_address,
         reply_to=reply_to,
-        raw=msg.as_bytes(),
+        raw=raw,
         tags={
             "email_id": str(event.email_id),
             "task_id": str(event.task_id),

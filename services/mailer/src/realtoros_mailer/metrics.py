@@ -1,46 +1,26 @@
-"""Prometheus metrics of the mailer, served at ``GET /metrics``. Each built mailer has its
-own registry, so several in one process (tests) do not collide; the service's app adds
-the runtime's metrics (consuming, publishing, consumer backlog) to it."""
+"""The mailer's own metrics (``realtoros_mailer_…``), in the service's metrics
+(``Bus.metrics``: served at ``GET /metrics`` with the runtime's)."""
 
 from __future__ import annotations
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    generate_latest,
-)
-
-from realtoros_mailer.http import Receive, Scope, Send, respond
+from realtoros_runtime.metrics import ServiceMetrics
 
 
 class MailerMetrics:
-    def __init__(self) -> None:
-        # build_app adds the runtime's metrics to it (include_runtime_metrics).
-        self.registry = CollectorRegistry()
-        self.emails = Counter(
-            "mailer_emails",
-            "Emails by outcome: sent, failed, skipped (suppressed), unknown.",
-            ["outcome"],
-            registry=self.registry,
+    def __init__(self, metrics: ServiceMetrics | None = None) -> None:
+        # Without the service's (a sender built alone in a test): a registry of its own.
+        self.service = metrics or ServiceMetrics("mailer")
+        self.registry = self.service.registry
+        self.emails = self.service.counter(
+            "emails", "Emails by outcome: sent, failed, skipped (suppressed), unknown.", ["outcome"]
         )
-        self.ses_sends = Counter(
-            "mailer_ses_sends", "SendEmail calls SES accepted.", registry=self.registry
+        self.ses_sends = self.service.counter("ses_sends", "SendEmail calls SES accepted.")
+        self.ses_throttles = self.service.counter("ses_throttles", "SendEmail calls SES throttled.")
+        self.paused = self.service.gauge(
+            "sending_paused", "1 while sending is paused (daily quota used up, account paused)."
         )
-        self.ses_throttles = Counter(
-            "mailer_ses_throttles", "SendEmail calls SES throttled.", registry=self.registry
-        )
-        self.paused = Gauge(
-            "mailer_sending_paused",
-            "1 while sending is paused (daily quota used up, account paused).",
-            registry=self.registry,
-        )
-        self.notifications = Counter(
-            "mailer_ses_notifications",
-            "SES event notifications received, by result.",
-            ["result"],
-            registry=self.registry,
+        self.notifications = self.service.counter(
+            "ses_notifications", "SES event notifications received, by result.", ["result"]
         )
         for outcome in ("sent", "failed", "skipped", "unknown"):
             self.emails.labels(outcome)
@@ -48,35 +28,30 @@ class MailerMetrics:
 
     def _inbound(self) -> None:
         """Inbound mail (replies): named ``realtoros_mailer_inbound_…`` from the start."""
-        self.inbound_received = Counter(
-            "realtoros_mailer_inbound_received",
+        self.inbound_received = self.service.counter(
+            "inbound_received",
             "Inbound emails received, by door: smtp (the local server) or ses (SNS).",
             ["door"],
-            registry=self.registry,
         )
-        self.inbound_classified = Counter(
-            "realtoros_mailer_inbound_classified",
+        self.inbound_classified = self.service.counter(
+            "inbound_classified",
             "Inbound emails by what they were: reply, auto-reply, dsn, unsubscribe, or "
             "rejected (reason: unreadable, forged-token, dsn-unmatched, not-our-domain).",
             ["kind", "reason"],
-            registry=self.registry,
         )
-        self.inbound_forwarded = Counter(
-            "realtoros_mailer_inbound_forwarded",
+        self.inbound_forwarded = self.service.counter(
+            "inbound_forwarded",
             "Replies forwarded to the agent, by result: sent, suppressed (the agent's "
             "address bounced or complained), refused, duplicate, no-context, invalid.",
             ["result"],
-            registry=self.registry,
         )
-        self.inbound_errors = Counter(
-            "realtoros_mailer_inbound_errors",
+        self.inbound_errors = self.service.counter(
+            "inbound_errors",
             "Inbound emails that could not be handled (the sender or SNS retries them).",
-            registry=self.registry,
         )
-        self.inbound_held = Counter(
-            "realtoros_mailer_inbound_sends_held",
+        self.inbound_held = self.service.counter(
+            "inbound_sends_held",
             "Emails not sent because the client replied after they were written (EmailHeld).",
-            registry=self.registry,
         )
         for door in ("smtp", "ses"):
             self.inbound_received.labels(door)
@@ -88,10 +63,4 @@ class MailerMetrics:
             self.inbound_forwarded.labels(result)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
-
-    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("method") not in ("GET", "HEAD"):
-            await respond(send, 405, b"method not allowed\n")
-            return
-        await respond(send, 200, self.render(), content_type=CONTENT_TYPE_LATEST)
+        return self.service.render()[0]

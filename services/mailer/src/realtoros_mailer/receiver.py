@@ -23,7 +23,6 @@ from typing import Any
 
 import httpx
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
@@ -43,7 +42,7 @@ from realtoros_mailer.metrics import MailerMetrics
 from realtoros_mailer.ses_events import UnusableNotification, interpret
 from realtoros_mailer.sns import SUBSCRIPTION_TYPES, CertificateUnavailable, NotTrusted, SnsVerifier
 from realtoros_mailer.suppression import SuppressionSet
-from realtoros_runtime.buckets import ensure_bucket
+from realtoros_runtime.buckets import open_bucket
 from realtoros_runtime.bus import EventPublisher
 
 log = logging.getLogger(__name__)
@@ -83,14 +82,13 @@ class NotificationReceiver:
         self._seen: KeyValue | None = None
 
     async def open(self, js: JetStreamContext) -> None:
-        config = KeyValueConfig(
-            bucket=self._ns.bucket("sns_seen"),
-            description="SNS message ids already handled (SNS redelivers).",
-            history=1,
+        self._seen = await open_bucket(
+            js,
+            self._ns.bucket("sns_seen"),
+            "SNS message ids already handled (SNS redelivers).",
+            replicas=self._ns.replicas,
             ttl=SEEN_TTL,
-            storage=StorageType.FILE,
         )
-        self._seen = await ensure_bucket(js, config, replicas=self._ns.replicas)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("method") != "POST":

@@ -30,15 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
-import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID
 
-from realtoros_contracts import EmailFailed, EmailSent
 from realtoros_contracts.rendering import missing_details_reason, missing_sender_details
 from realtoros_mailer.inbound.holds import SendHolds
 from realtoros_mailer.inbound.replies import ReplyAddressing
@@ -52,8 +47,19 @@ from realtoros_mailer.ledger import (
 )
 from realtoros_mailer.message import InvalidEmail, Outgoing, Sendable, build_message
 from realtoros_mailer.metrics import MailerMetrics
-from realtoros_mailer.pacing import PausedError, SendingPause
-from realtoros_mailer.quota import SendQuota
+from realtoros_mailer.outcomes import (
+    DEFAULT_CLAIM_GRACE,
+    REASON_LIMIT,
+    ClaimInProgress,
+    Pacing,
+    failed_event,
+    failed_event_id,
+    instance_id,
+    sent_event,
+    sent_event_id,
+    unknown_reason,
+)
+from realtoros_mailer.pacing import PausedError
 from realtoros_mailer.reserved import refusal_reason, reserved_domain
 from realtoros_mailer.suppression import SuppressionSet
 from realtoros_mailer.transports import (
@@ -65,51 +71,9 @@ from realtoros_mailer.transports import (
 )
 from realtoros_runtime.bus import EventPublisher
 
+__all__ = ["ClaimInProgress", "Pacing", "Sender"]
+
 log = logging.getLogger(__name__)
-
-REASON_LIMIT = 2000
-DEFAULT_CLAIM_GRACE = 90.0
-
-
-def instance_id() -> str:
-    """This process, as named in the claims it writes: host, pid and a random part."""
-    return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
-
-
-class ClaimInProgress(Exception):
-    """Another mailer claimed this email recently and may be sending it: retry the
-    delivery after ``delay`` seconds (never a failure)."""
-
-    def __init__(self, reason: str, delay: float) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.delay = delay
-
-
-def sent_event_id(email_id: object) -> str:
-    return f"sent:{email_id}"
-
-
-def failed_event_id(email_id: object) -> str:
-    return f"failed:{email_id}"
-
-
-def unknown_reason(claimed_at: datetime) -> str:
-    return (
-        f"a send attempt started at {claimed_at.isoformat()} but its result was never "
-        "recorded (the mailer stopped or lost its connection mid-send), so the email may "
-        "or may not have been delivered; it was not sent again. Check with the client "
-        "before resending."
-    )
-
-
-@dataclass
-class Pacing:
-    """The rate limit and the pause every send goes through."""
-
-    limiter: SendQuota | None = None
-    pause: SendingPause = field(default_factory=SendingPause)
-    pause_seconds: float = 300.0
 
 
 class Sender:
@@ -347,27 +311,11 @@ class Sender:
         await self._publish_failed(event, entry)
 
     async def _publish_sent(self, event: Sendable, entry: LedgerEntry) -> None:
-        sent = EmailSent(
-            email_id=event.email_id,
-            task_id=event.task_id,
-            agent_id=event.agent_id,
-            client_id=event.client_id,
-            provider_message_id=entry.message_id or "",
-            transport=entry.transport or self._transport.name,
-            sent_at=entry.at,
-        )
+        sent = sent_event(event, entry, self._transport.name)
         if self.replies is not None:  # before the publish: a redelivery writes it again
             await self.replies.remember(event, sent.provider_message_id, sent.transport)
         await self._publisher.publish(sent, event_id=sent_event_id(event.email_id))
 
     async def _publish_failed(self, event: Sendable, entry: LedgerEntry) -> None:
-        failed = EmailFailed(
-            email_id=event.email_id,
-            task_id=event.task_id,
-            agent_id=event.agent_id,
-            client_id=event.client_id,
-            outcome=entry.outcome or "unknown",
-            reason=(entry.reason or "no reason was recorded")[:REASON_LIMIT],
-            failed_at=entry.at,
-        )
+        failed = failed_event(event, entry)
         await self._publisher.publish(failed, event_id=failed_event_id(event.email_id))

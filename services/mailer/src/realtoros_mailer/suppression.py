@@ -14,13 +14,12 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from realtoros_contracts import Namespace
-from realtoros_runtime.buckets import ensure_bucket
+from realtoros_runtime.buckets import open_bucket
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +57,12 @@ class SuppressionSet:
         return self._kv is not None
 
     async def open(self, js: JetStreamContext) -> None:
-        config = KeyValueConfig(
-            bucket=self._bucket,
-            description="Addresses never to email again (hard bounce, complaint, unsubscribe).",
-            history=1,
-            storage=StorageType.FILE,
+        self._kv = await open_bucket(
+            js,
+            self._bucket,
+            "Addresses never to email again (hard bounce, complaint, unsubscribe).",
+            replicas=self._replicas,
         )
-        self._kv = await ensure_bucket(js, config, replicas=self._replicas)
 
     @property
     def kv(self) -> KeyValue:

@@ -10,8 +10,8 @@ from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.types import Scope
 
 from realtoros_contracts import SchedulerTick
-from realtoros_runtime.metrics import callback_gauge
-from realtoros_runtime.worker import Bus, build_bus, worker_app
+from realtoros_runtime.bus import Bus, build_bus
+from realtoros_runtime.worker import worker_app
 from realtoros_scheduler.leader import LeaderLease
 from realtoros_scheduler.settings import Settings
 from realtoros_scheduler.ticker import Ticker
@@ -94,13 +94,13 @@ def build_app(settings: Settings) -> AsgiFastStream:
     """The scheduler's ASGI app: /healthz, /readyz, /status and the AsyncAPI document."""
     bus = build_bus("scheduler", settings)
     scheduler = Scheduler(bus, settings)
-    callback_gauge(
-        "realtoros_scheduler_leader",
+    bus.metrics.callback_gauge(
+        "leader",
         "1 while this replica holds the leader lease.",
         lambda: float(scheduler.lease.is_leader),
     )
-    callback_gauge(
-        "realtoros_scheduler_ticks_published",
+    bus.metrics.callback_gauge(
+        "ticks_published",
         "Ticks this replica published (JetStream acked) since it started.",
         lambda: float(scheduler.ticker.published),
     )

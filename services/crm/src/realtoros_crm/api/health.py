@@ -14,8 +14,9 @@ from sqlalchemy import text
 from realtoros_crm.api.deps import StateDep
 from realtoros_crm.state import CrmState
 from realtoros_crm.webhooks.asyncapi import add_webhooks
+from realtoros_runtime.bus import Bus
 from realtoros_runtime.readiness import ReadyCheck
-from realtoros_runtime.worker import Bus, asyncapi_spec
+from realtoros_runtime.worker import asyncapi_spec
 
 router = APIRouter(tags=["operations"])
 

@@ -15,9 +15,8 @@ from realtoros_crm.claims.probe import anything_due
 from realtoros_crm.claims.service import ClaimResult, claim_batch
 from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
-from realtoros_crm.observability import TASKS_CLAIM_FAILED, TASKS_CLAIMED
+from realtoros_runtime.bus import Bus
 from realtoros_runtime.consuming import envelope_of
-from realtoros_runtime.worker import Bus
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +54,17 @@ class Claimer:
 
 
 def subscribe_ticks(bus: Bus, claimer: Claimer) -> None:
+    claimed = bus.metrics.counter(
+        "tasks_claimed", "Due follow-up tasks claimed (their TaskDue queued)."
+    )
+    claim_failed = bus.metrics.counter(
+        "tasks_claim_failed", "Due tasks that could not be claimed (marked failed)."
+    )
+
     async def on_tick_claim_due_tasks(event: SchedulerTick, msg: NatsMessage) -> None:
         result = await claimer.claim_due_tasks()
-        TASKS_CLAIMED.inc(len(result.claimed))
-        TASKS_CLAIM_FAILED.inc(len(result.failed))
+        claimed.inc(len(result.claimed))
+        claim_failed.inc(len(result.failed))
         if result.selected:
             log.info(
                 "tick %s: claimed %d task(s), skipped %d, failed %d",

@@ -29,8 +29,8 @@ from realtoros_crm.emails.service import (
     record_sent,
 )
 from realtoros_crm.messaging.inbox import InboxKey, first_delivery
+from realtoros_runtime.bus import Bus
 from realtoros_runtime.consuming import envelope_of
-from realtoros_runtime.worker import Bus
 
 log = logging.getLogger(__name__)
 

@@ -45,22 +45,27 @@ from realtoros_crm.emails.models import Email
 from realtoros_crm.messaging.outbox import add_to_outbox
 from realtoros_crm.tasks.models import Task
 from realtoros_runtime.background import Periodic
-from realtoros_runtime.metrics import counter
+from realtoros_runtime.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
 
 IN_FLIGHT = ("composing", "sending")
 BATCH = 200
 
-RECONCILED = counter(
-    "realtoros_crm_emails_reconciled",
-    "Emails found in flight longer than the bound and asked again (or skipped).",
-    ["status", "action"],
-)
+Counted = Callable[[str, str], None]
+"""Told (status, action) of every email asked for again."""
+
+
+def _uncounted(status: str, action: str) -> None:
+    return None
 
 
 async def reconcile_once(
-    session: AsyncSession, ctx: ClaimContext, now: datetime, stuck_after: timedelta
+    session: AsyncSession,
+    ctx: ClaimContext,
+    now: datetime,
+    stuck_after: timedelta,
+    counted: Counted = _uncounted,
 ) -> int:
     """Ask again for up to BATCH emails stuck in flight; how many were found."""
     statement = (
@@ -75,7 +80,7 @@ async def reconcile_once(
     for email, task in found:
         status, since = email.status, email.updated_at
         action = await _ask_again(session, ctx, task, email, now)
-        RECONCILED.labels(status, action).inc()
+        counted(status, action)
         log.warning("email %s was %s since %s: %s", email.id, status, since, action)
         email.updated_at = task.updated_at = now
     await session.flush()
@@ -116,7 +121,16 @@ class Reconciler:
         stuck_after: timedelta,
         interval: float,
         on_commit: Callable[[], None] = lambda: None,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
+        self._counted = _uncounted
+        if metrics is not None:
+            reconciled = metrics.counter(
+                "emails_reconciled",
+                "Emails found in flight longer than the bound and asked again (or skipped).",
+                ["status", "action"],
+            )
+            self._counted = lambda status, action: reconciled.labels(status, action).inc()
         self._sessions = sessions
         self._ctx = ctx
         self._clock = clock
@@ -128,7 +142,9 @@ class Reconciler:
         total = 0
         while True:
             async with self._sessions() as session, session.begin():
-                found = await reconcile_once(session, self._ctx, self._clock(), self._stuck_after)
+                found = await reconcile_once(
+                    session, self._ctx, self._clock(), self._stuck_after, self._counted
+                )
             if found:
                 self._on_commit()  # wake the relay
             total += found

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_contracts import Event, Namespace, encode, envelope_headers
+from realtoros_contracts import Event, Namespace, outgoing
 from realtoros_crm.db import after_commit, copy_rows
 from realtoros_crm.messaging.models import OutboxMessage
 from realtoros_runtime.telemetry import inject_current_context
@@ -39,17 +39,16 @@ def add_to_outbox(
     """Queue ``event`` for the relay (at ``not_before`` at the earliest). The envelope (with
     ``Nats-Msg-Id`` = event id) is fixed now, so a re-publish after a crash is byte-for-byte
     the same message."""
+    out = outgoing(ns, event, event_id=event_id, source=SOURCE, time=now)
     message = OutboxMessage(
         event_id=event_id,
-        subject=ns.subject(event),
-        stream=ns.stream_for(event).name,
-        event_type=event.TYPE,
-        body=encode(event),
+        subject=out.subject,
+        stream=out.stream,
+        event_type=out.type,
+        body=out.body,
         # With the trace context of the writer (the tick's consume span, the HTTP request):
         # the relay's publish continues that trace.
-        headers=inject_current_context(
-            envelope_headers(event, event_id=event_id, source=SOURCE, time=now)
-        ),
+        headers=inject_current_context(out.headers),
         not_before=not_before,
     )
     session.add(message)
@@ -62,21 +61,21 @@ async def copy_to_outbox(
 ) -> None:
     """``add_to_outbox`` for many (event, event id) at once, with COPY (an import's batch
     of new clients: thousands of ORM rows would cost it seconds)."""
+    built = (
+        outgoing(ns, event, event_id=event_id, source=SOURCE, time=now)
+        for event, event_id in events
+    )
     rows = [
         (
-            event_id,
-            ns.subject(event),
-            ns.stream_for(event).name,
-            event.TYPE,
-            encode(event),
-            json.dumps(
-                inject_current_context(
-                    envelope_headers(event, event_id=event_id, source=SOURCE, time=now)
-                )
-            ),
+            out.headers["ce-id"],
+            out.subject,
+            out.stream,
+            out.type,
+            out.body,
+            json.dumps(inject_current_context(out.headers)),
             now,
         )
-        for event, event_id in events
+        for out in built
     ]
     await copy_rows(session, "outbox", OUTBOX_COLUMNS, rows)
     _wake_relay_after_commit(session)

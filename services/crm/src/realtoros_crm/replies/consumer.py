@@ -14,8 +14,8 @@ from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
 from realtoros_crm.messaging.inbox import first_delivery
 from realtoros_crm.replies.service import Inbound, record_reply
+from realtoros_runtime.bus import Bus
 from realtoros_runtime.consuming import envelope_of
-from realtoros_runtime.worker import Bus
 
 log = logging.getLogger(__name__)
 

@@ -33,8 +33,8 @@ from realtoros_crm.webhooks.catalogue import (
     WebhookType,
 )
 from realtoros_crm.webhooks.models import WebhookDelivery, WebhookEndpoint
+from realtoros_runtime.bus import Bus
 from realtoros_runtime.consuming import envelope_of
-from realtoros_runtime.worker import Bus
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from realtoros_mailer.sender import Sender
 from realtoros_mailer.settings import MailerSettings
 from realtoros_mailer.suppression import SuppressionSet
 from realtoros_mailer.transports import Transport
+from realtoros_runtime.bus import Bus
 from realtoros_runtime.consuming import envelope_of
-from realtoros_runtime.worker import Bus
 
 FORWARD_DURABLE = "mailer-reply-forward"
 HELD_DURABLE = "mailer-email-held"
