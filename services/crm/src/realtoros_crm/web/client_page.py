@@ -64,6 +64,7 @@ async def client_detail(
         duplicates=await find_duplicates(session, client),
         timeline=await client_timeline(session, agent.id, client.id, limit=100),
         tasks=tasks,
+        zones={client.id: client.timezone},
         emails=await list_emails(session, agent.id, EmailFilter(client_id=client.id), limit=50),
         runs=runs,
         plans=await list_plans(session, agent.id),

@@ -26,12 +26,13 @@ from realtoros_crm.emails.drafts import (
     window_opens,
 )
 from realtoros_crm.emails.schemas import DraftEdit, DraftInstructions
+from realtoros_crm.plans.runs import client_window
 from realtoros_crm.state import CrmState
 from realtoros_crm.tasks.actions import TaskConflict, finish_task
 from realtoros_crm.tasks.models import Task
 from realtoros_crm.tasks.service import TaskFilter, get_task, list_tasks
 from realtoros_crm.web import PageNotFound
-from realtoros_crm.web.render import field_errors, local, page, redirect
+from realtoros_crm.web.render import field_errors, page, redirect, window_note
 from realtoros_crm.web.session import WebAgent
 
 router = APIRouter(prefix="/app/drafts")
@@ -143,10 +144,8 @@ async def act(
             if action == "approve":
                 await approve_draft(session, claim_context(state), task, now)
                 if client is not None and (opens := window_opens(task, client, agent, now)):
-                    approved = (
-                        f"Approved: it goes out {local(opens, request)}, when your sending "
-                        "window opens."
-                    )
+                    window = client_window(client, agent)
+                    approved = f"Approved: it {window_note(opens, window, request)}."
         elif action == "regenerate":
             extra = DraftInstructions(instructions=instructions).instructions
             await regenerate_draft(session, claim_context(state), task, extra or None, now)
