@@ -21,6 +21,7 @@ from realtoros_crm.app import build_app
 from realtoros_crm.claims.service import claim_batch
 from realtoros_crm.clock import ManualClock
 from realtoros_crm.emails.api import claim_context
+from realtoros_crm.emails.models import Email
 from realtoros_crm.tasks.models import Task
 from tests.web.conftest import settings_for
 from tests.web.support import WebClient, csrf_of
@@ -108,6 +109,34 @@ async def test_the_note_is_the_claimers_hold_in_the_clients_zone(
     )
     listed = (await web.http.get("/app/tasks")).text
     assert note.group(1) in listed  # the task list shows the same note
+
+    # A plan step's draft held for approval: approved now, it waits for the same opening.
+    async with state.sessions() as session:
+        second = (
+            await session.scalars(
+                select(Task)
+                .where(Task.client_id == far, Task.task_type == "email", Task.id != firsts[far])
+                .order_by(Task.due_at)
+                .limit(1)
+            )
+        ).one()
+        email = Email(
+            agent_id=second.agent_id,
+            client_id=far,
+            task_id=second.id,
+            status="awaiting_approval",
+            to_email="lee@example.com",
+            subject="Checking in",
+            body_text="Hi Lee,\n\nHow was the weekend?",
+            created_at=clock(),
+            updated_at=clock(),
+        )
+        session.add(email)
+        await session.flush()
+        second.status, second.email_id, second.due_at = "awaiting_approval", email.id, clock()
+        await session.commit()
+    draft = (await web.http.get(f"/app/drafts/{second.id}")).text
+    assert f"Approved now, it {note.group(1)}." in draft
 
     # The claimer holds exactly that long.
     async with state.sessions() as session:

@@ -104,7 +104,17 @@ async def draft(
     task = await _task(session, agent.id, task_id)
     client = await get_client(session, agent.id, task.client_id)
     shown = draft_state(task, final_email(task, client, agent, state))
-    return page(request, "draft.html", task=task, client=client, state=shown, errors={})
+    window = None  # a plan step approved now waits for the sending window: say until when
+    if (
+        task.status == "awaiting_approval"
+        and client is not None
+        and (opens := window_opens(task, client, agent, state.clock()))
+    ):
+        note = window_note(opens, client_window(client, agent), request)
+        window = f"Approved now, it {note}."
+    return page(
+        request, "draft.html", task=task, client=client, state=shown, window=window, errors={}
+    )
 
 
 @router.get("/{task_id}/state")
