@@ -242,6 +242,10 @@ async def newest_clients_first(page: Page, url: str) -> None:
     await expect(first.locator("a").first).to_have_text(re.compile(r"^(Ana Ortiz|Dee Lu)$"))
     await expect(first.locator('td[data-label="Phone"]')).to_contain_text("555")
     await expect(page.locator('table.clients td[data-label="Next task"]').first).to_be_visible()
+    # The plans' emails (due at 10:00, the window opens at 11:00) say when they go out.
+    await page.goto(f"{url}/app/clients?order=asc")  # the oldest: the demo plans' clients
+    await expect(page.locator("table.clients td .goes-out").first).to_contain_text("goes out")
+    assert await page.evaluate(LAYOUT_PROBLEMS) == []
 
 
 @pytest.mark.parametrize("size", [PHONE, LAPTOP], ids=["phone", "laptop"])

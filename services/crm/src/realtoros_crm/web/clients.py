@@ -95,6 +95,7 @@ async def client_list(request: Request, agent: WebAgent, session: SessionDep) ->
         "clients.html",
         clients=clients,
         next_tasks=await next_tasks(session, agent.id, [c.id for c in clients]),
+        zones={c.id: c.timezone for c in clients},
         where=where,
         next_cursor=next_cursor,
         stages=STAGES,
