@@ -137,3 +137,17 @@ async def test_bad_list_parameters_are_4xx(crm: Crm) -> None:
         response = await crm.http.get("/clients", params=params, headers=who.headers)
         assert response.status_code == status, (params, response.text)
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_saved_list_keeps_its_order(crm: Crm) -> None:
+    who = await sign_up(crm.http)
+    for name in ("Ann", "Bea", "Cy"):
+        await add_client(crm.http, who, name=name)
+    for order, expected in (({"sort": "name", "order": "desc"}, ["Cy", "Bea", "Ann"]),
+                            ({}, ["Cy", "Bea", "Ann"]),  # newest first
+                            ({"sort": "name"}, ["Ann", "Bea", "Cy"])):  # fmt: skip
+        body = {"name": f"list {order}", "filter": order}
+        saved = await crm.http.post("/lists", json=body, headers=who.headers)
+        assert saved.status_code == 201, saved.text
+        members = await crm.http.get(f"/lists/{saved.json()['id']}/clients", headers=who.headers)
+        assert [c["name"] for c in members.json()] == expected, order
