@@ -33,7 +33,7 @@ from realtoros_crm.tasks.actions import TaskConflict, finish_task
 from realtoros_crm.tasks.models import Task
 from realtoros_crm.tasks.service import TaskFilter, get_task, list_tasks
 from realtoros_crm.web import PageNotFound
-from realtoros_crm.web.render import field_errors, page, redirect, window_note
+from realtoros_crm.web.render import field_errors, local, page, redirect, window_note
 from realtoros_crm.web.session import WebAgent
 
 router = APIRouter(prefix="/app/drafts")
