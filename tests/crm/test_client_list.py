@@ -35,15 +35,21 @@ async def test_pages_follow_each_other_in_every_sort(crm: Crm) -> None:
 
     pages = await _all_pages(crm, who, limit=3)
     assert [len(page) for page in pages] == [3, 3, 1]  # page 2 is there (bug 7)
-    assert [c["id"] for page in pages for c in page] == ids  # created_at asc
+    assert [c["id"] for page in pages for c in page] == ids[::-1]  # newest first by default
 
-    newest_first = await _all_pages(crm, who, limit=2, order="desc")
-    assert [c["id"] for page in newest_first for c in page] == ids[::-1]
+    for explicit in ({"sort": "created_at", "order": "desc"}, {"sort": "created_at"}):
+        same = await _all_pages(crm, who, limit=2, **explicit)
+        assert [c["id"] for page in same for c in page] == ids[::-1], explicit
 
-    by_name = await _all_pages(crm, who, limit=2, sort="name")
+    oldest_first = await _all_pages(crm, who, limit=2, order="asc")
+    assert [c["id"] for page in oldest_first for c in page] == ids
+
+    by_name = await _all_pages(crm, who, limit=2, sort="name")  # A to Z unless asked
     listed = [c["name"] for page in by_name for c in page]
     assert sorted(listed) == sorted(names)
-    assert len(listed) == len(names)
+    assert listed.index("Ben") < listed.index("Cleo") < listed.index("Noor"), listed
+    by_name_desc = await _all_pages(crm, who, limit=2, sort="name", order="desc")
+    assert [c["name"] for page in by_name_desc for c in page] == listed[::-1]
 
     by_stage = await _all_pages(crm, who, limit=2, sort="stage", order="desc")
     pipeline = ["lead", "prospect", "negotiating", "under_contract", "closed", "lost"]
@@ -58,16 +64,28 @@ async def test_pages_follow_each_other_in_every_sort(crm: Crm) -> None:
 async def test_a_new_client_does_not_shift_page_two(crm: Crm) -> None:
     who = await sign_up(crm.http)
     made = [await add_client(crm.http, who, name=f"C{i}") for i in range(4)]
-    first = await crm.http.get(
-        "/clients", params={"limit": 2, "order": "desc"}, headers=who.headers
-    )
+    first = await crm.http.get("/clients", params={"limit": 2}, headers=who.headers)
+    assert [c["id"] for c in first.json()] == [made[3]["id"], made[2]["id"]]  # the default
     await add_client(crm.http, who, name="Newcomer")
     second = await crm.http.get(
         "/clients",
-        params={"limit": 2, "order": "desc", "cursor": first.headers["X-Next-Cursor"]},
+        params={"limit": 2, "cursor": first.headers["X-Next-Cursor"]},
         headers=who.headers,
     )
     assert [c["id"] for c in second.json()] == [made[1]["id"], made[0]["id"]]
+
+
+async def test_the_sort_and_its_default_order_are_documented(crm: Crm) -> None:
+    document = (await crm.http.get("/openapi.json")).json()
+    params = {p["name"]: p for p in document["paths"]["/clients"]["get"]["parameters"]}
+    assert params["sort"]["schema"]["default"] == "created_at"
+    assert set(params["sort"]["schema"]["enum"]) == {
+        "created_at",
+        "name",
+        "last_contacted_at",
+        "stage",
+    }
+    assert "newest first" in params["order"]["description"]
 
 
 async def test_search_and_filters(crm: Crm) -> None:
@@ -93,8 +111,8 @@ async def test_search_and_filters(crm: Crm) -> None:
     assert await ids(q="casa.example") == [maria["id"]]
     assert await ids(q="100%") == [percent["id"]]  # % is no wildcard: "100" is the word
     assert await ids(q="%") == []  # no word to look for: nobody
-    assert await ids(stage=["prospect", "closed"]) == [maria["id"], percent["id"]]
-    assert await ids(tag="buyer") == [maria["id"], percent["id"]]
+    assert await ids(stage=["prospect", "closed"]) == [percent["id"], maria["id"]]  # newest first
+    assert await ids(tag="buyer") == [percent["id"], maria["id"]]
     assert await ids(tag=["buyer", "vip"]) == [maria["id"]]
     assert await ids(source="zillow") == [maria["id"]]
     assert await ids(unsubscribed="false", stage="lead") == [jordan["id"]]
@@ -159,3 +177,17 @@ async def test_bad_list_parameters_are_4xx(crm: Crm) -> None:
         response = await crm.http.get("/clients", params=params, headers=who.headers)
         assert response.status_code == status, (params, response.text)
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_saved_list_keeps_its_order(crm: Crm) -> None:
+    who = await sign_up(crm.http)
+    for name in ("Ann", "Bea", "Cy"):
+        await add_client(crm.http, who, name=name)
+    for order, expected in (({"sort": "name", "order": "desc"}, ["Cy", "Bea", "Ann"]),
+                            ({}, ["Cy", "Bea", "Ann"]),  # newest first
+                            ({"sort": "name"}, ["Ann", "Bea", "Cy"])):  # fmt: skip
+        body = {"name": f"list {order}", "filter": order}
+        saved = await crm.http.post("/lists", json=body, headers=who.headers)
+        assert saved.status_code == 201, saved.text
+        members = await crm.http.get(f"/lists/{saved.json()['id']}/clients", headers=who.headers)
+        assert [c["name"] for c in members.json()] == expected, order

@@ -127,6 +127,8 @@ async def test_an_on_demand_draft_is_requested_at_once_with_the_clients_context(
     client = await add_client(crm.http, who, name="Dora Doe", notes="Two kids, wants a yard")
     body = {"instructions": "Ask how the school visit went"}
     accepted = await call(crm, who, "POST", f"/clients/{client['id']}/drafts", 202, json=body)
+    assert accepted["llm"] == "unknown"  # no draft composed yet: the warning is conditional
+    assert accepted["warning"].startswith("Without an LLM (OPENAI_API_KEY for the composer)")
     [(headers, data)] = await on_stream(crm, js, DraftRequested)
     request = DraftRequested.model_validate_json(data)
     assert str(request.email_id) == accepted["email_id"]
@@ -149,6 +151,8 @@ async def test_an_on_demand_draft_is_requested_at_once_with_the_clients_context(
         return email if email["status"] == "awaiting_approval" else None
 
     assert (await wait_for(drafted, what="the on-demand draft"))["subject"] == "Checking in"
+    again = await call(crm, who, "POST", f"/clients/{client['id']}/drafts", 202, json=body)
+    assert (again["llm"], again["warning"]) == ("in_use", None)  # the LLM wrote the last one
     other = await sign_up(crm.http)
     await call(crm, other, "POST", f"/clients/{client['id']}/drafts", 404, json=body)
     await call(crm, other, "GET", f"/emails/{accepted['email_id']}", 404)

@@ -44,5 +44,14 @@ async def test_an_on_demand_draft_comes_back_from_the_composer_held_for_review(
     email = await wait_for(drafted, timeout=30, what="the composer's draft")
     assert email["subject"]
     assert "Dora" in email["body_text"]
+    # The next request warns before its draft: no LLM wrote the last one.
+    again = await call(crm, who, "POST", f"/clients/{client['id']}/drafts", 202, json=body)
+    assert again["llm"] == "not_set_up"
+    assert (
+        "this draft will be the standard template too, held for your review" in (again["warning"])
+    )
+    assert "Your instructions can't be followed" in again["warning"]
+    silent = await call(crm, who, "POST", f"/clients/{client['id']}/drafts", 202, json={})
+    assert "instructions" not in silent["warning"]
     task = await call(crm, who, "GET", f"/tasks/{accepted['task_id']}")
     assert (task["status"], task["purpose"]) == ("awaiting_approval", "On demand")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from sqlalchemy import (
     ColumnElement,
     Numeric,
@@ -38,6 +38,9 @@ _CONDITION = re.compile(r"^([a-z][a-z0-9_]*)(>=|<=|=)(.+)$", re.DOTALL)  # as th
 
 SortKey = Literal["created_at", "name", "last_contacted_at", "stage"]
 Order = Literal["asc", "desc"]
+NEWEST_FIRST: tuple[SortKey, ...] = ("created_at", "last_contacted_at")
+"""The sorts listed newest first unless ``order`` says otherwise (the others go A to Z and
+along the pipeline): the API and the web app list alike."""
 
 
 class InvalidCursor(ValueError):
@@ -66,8 +69,25 @@ class ClientFilter(InputModel):
         "`key>=value` or `key<=value` (numbers as numbers, dates as YYYY-MM-DD).",
     )
     deleted: bool = Field(default=False, description="true: the deleted clients (to restore).")
-    sort: SortKey = "created_at"
-    order: Order = "asc"
+    sort: SortKey = Field(
+        default="created_at",
+        description="created_at (when the client was added, the default), name, "
+        "last_contacted_at (never contacted last) or stage (along the pipeline).",
+    )
+    order: Order = Field(
+        default="desc",
+        description="desc or asc. Unset: desc (newest first) for created_at and "
+        "last_contacted_at, asc for name and stage. A cursor keeps its sort and order.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_order(cls, data: Any) -> Any:
+        """Newest first for the dates, A to Z for the rest, unless the order is given."""
+        if isinstance(data, dict) and not data.get("order"):
+            sort = data.get("sort") or "created_at"
+            return {**data, "order": "desc" if sort in NEWEST_FIRST else "asc"}
+        return data
 
 
 def _sort_column(sort: SortKey) -> Any:

@@ -102,6 +102,20 @@ async def client_names(
     return {row.id: row.name for row in (await session.execute(statement)).all()}
 
 
+async def client_zones(
+    session: AsyncSession, agent_id: uuid.UUID, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, str | None]:
+    """The time zones of some of the agent's clients (None: the agent's), for the pages'
+    "goes out …" notes: the sending window is kept in the client's zone."""
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    statement = select(Client.id, Client.timezone).where(
+        Client.agent_id == agent_id, Client.id.in_(wanted)
+    )
+    return {row.id: row.timezone for row in (await session.execute(statement)).all()}
+
+
 async def client_sources(
     session: AsyncSession, ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, str | None]:

@@ -17,6 +17,7 @@ from realtoros_crm.clients.events import announce_client_update
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.repository import client_choices as client_choices
 from realtoros_crm.clients.repository import client_names as client_names
+from realtoros_crm.clients.repository import client_zones as client_zones
 from realtoros_crm.clients.repository import get_client as get_client
 from realtoros_crm.clients.repository import same_contact_clients
 from realtoros_crm.clients.schemas import REACHABLE, ClientCreate, ClientUpdate, DuplicateMatch

@@ -16,6 +16,8 @@ from realtoros_crm.emails.drafts import (
     approve_draft,
     draft_on_demand,
     edit_draft,
+    llm_use,
+    llm_warning,
     regenerate_draft,
 )
 from realtoros_crm.emails.models import Email
@@ -135,11 +137,18 @@ async def request_draft_now(
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"client {client_id} not found")
     if (reason := client.no_email_reason()) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"no email can be drafted: {reason}")
+    use = await llm_use(session, agent.id)  # before this draft, which has no composer yet
     email = await draft_on_demand(
         session, state.claim_context, client, data.instructions, state.clock()
     )
     await session.flush()  # the response shows the ids and defaults
-    return DraftAccepted(email_id=email.id, task_id=email.task_id, status="composing")
+    return DraftAccepted(
+        email_id=email.id,
+        task_id=email.task_id,
+        status="composing",
+        llm=use,
+        warning=llm_warning(use, bool(data.instructions)),
+    )
 
 
 @router.get("/emails/{email_id}")

@@ -18,6 +18,7 @@ from realtoros_crm.claims.context import ClaimContext, delivery_context, task_du
 from realtoros_crm.claims.templates import load_templates
 from realtoros_crm.clients.models import Client
 from realtoros_crm.emails.models import Email
+from realtoros_crm.emails.schemas import LlmUse
 from realtoros_crm.messaging.outbox import add_to_outbox
 from realtoros_crm.plans.runs import client_window
 from realtoros_crm.plans.window import next_allowed
@@ -240,3 +241,39 @@ async def draft_on_demand(
     await request_draft(session, ctx, task, email, regenerate=False, now=now)
     await session.flush()
     return email
+
+
+async def llm_use(session: AsyncSession, agent_id: uuid.UUID) -> LlmUse:
+    """Whether the composer writes the agent's drafts with an LLM. The CRM does not see the
+    composer's settings: its newest draft tells (not one of the agent's own templates,
+    which are sent as written; "unknown" before the first)."""
+    statement = (
+        select(Email.composer)
+        .join(Task, Task.id == Email.task_id)
+        .where(
+            Email.agent_id == agent_id,
+            Email.composer.in_(("llm", "template")),
+            Task.template_id.is_(None),
+        )
+        .order_by(Email.created_at.desc())
+        .limit(1)
+    )
+    composer = (await session.scalars(statement)).one_or_none()
+    return "unknown" if composer is None else "in_use" if composer == "llm" else "not_set_up"
+
+
+def llm_warning(use: LlmUse, instructions: bool) -> str | None:
+    """What the agent is told before asking for a draft (None: an LLM writes it)."""
+    if use == "in_use":
+        return None
+    ignored = " Your instructions can't be followed without one: edit the text by hand."
+    if use == "not_set_up":
+        return (
+            "No LLM is set up (your last draft came from the standard template): this draft "
+            "will be the standard template too, held for your review."
+            + (ignored if instructions else "")
+        )
+    return (
+        "Without an LLM (OPENAI_API_KEY for the composer), the draft is the standard "
+        "template, held for your review, and instructions are not applied."
+    )

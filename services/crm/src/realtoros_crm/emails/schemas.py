@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -68,9 +68,20 @@ class DraftInstructions(InputModel):
     instructions: str = Field(default="", max_length=5000)
 
 
+LlmUse = Literal["in_use", "not_set_up", "unknown"]
+
+
 class DraftAccepted(BaseModel):
     """A draft is being composed: poll ``GET /emails/{email_id}`` for it."""
 
     email_id: uuid.UUID
     task_id: uuid.UUID
     status: EmailStatus
+    llm: LlmUse = Field(
+        description="Whether an LLM writes this draft, as the agent's last draft showed "
+        "(unknown before the first): without one it is the standard template, held for "
+        "review, and instructions are not applied."
+    )
+    warning: str | None = Field(
+        description="What to expect when no LLM writes the draft (null when one does)."
+    )

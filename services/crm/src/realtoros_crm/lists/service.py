@@ -29,7 +29,8 @@ class ListConflict(Exception):
 
 
 def _stored(where: ClientFilter) -> dict[str, object]:
-    return where.model_dump(mode="json", exclude_defaults=True)
+    # The order always: left out, it would come back as the sort's default (name: A to Z).
+    return {**where.model_dump(mode="json", exclude_defaults=True), "order": where.order}
 
 
 async def _name_free(

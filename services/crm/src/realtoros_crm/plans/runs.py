@@ -36,10 +36,16 @@ class PlanConflict(Exception):
     """The plan cannot do that in its current state (the API answers 409)."""
 
 
+def window_for(agent: Agent, client_zone: str | None) -> SendingWindow:
+    """The agent's sending window in the client's time zone (the agent's when unset): the
+    one rule of the claimer, the plans and the pages' "goes out …" notes."""
+    zone = client_zone or agent.timezone
+    return SendingWindow.of(agent.sending_days, agent.sending_start, agent.sending_end, zone)
+
+
 def client_window(client: Follower, agent: Agent) -> SendingWindow:
     """The agent's sending window in the client's time zone (the agent's when unset)."""
-    zone = client.timezone or agent.timezone
-    return SendingWindow.of(agent.sending_days, agent.sending_start, agent.sending_end, zone)
+    return window_for(agent, client.timezone)
 
 
 def step_due_at(start: datetime, step: PlanStep, window: SendingWindow) -> datetime:

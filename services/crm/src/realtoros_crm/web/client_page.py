@@ -14,7 +14,7 @@ from realtoros_crm.clients.service import find_duplicates, get_client
 from realtoros_crm.customfields.service import list_fields
 from realtoros_crm.db import discard
 from realtoros_crm.email_templates.service import list_templates
-from realtoros_crm.emails.drafts import draft_on_demand
+from realtoros_crm.emails.drafts import draft_on_demand, llm_use, llm_warning
 from realtoros_crm.emails.listing import EmailFilter, list_emails
 from realtoros_crm.plans.models import PlanRun
 from realtoros_crm.plans.runs import (
@@ -62,6 +62,8 @@ async def client_detail(
         duplicates=await find_duplicates(session, client),
         timeline=await client_timeline(session, agent.id, client.id, limit=100),
         tasks=tasks,
+        zones={client.id: client.timezone},
+        llm_warning=llm_warning(await llm_use(session, agent.id), instructions=True),
         emails=await list_emails(session, agent.id, EmailFilter(client_id=client.id), limit=50),
         runs=runs,
         plans=await list_plans(session, agent.id),
@@ -144,7 +146,10 @@ async def draft_now(
         return redirect(
             f"/app/clients/{client.id}", f"No email can be drafted: {reason}", error=True
         )
+    use = await llm_use(session, agent.id)  # before this draft, which has no composer yet
     email = await draft_on_demand(
         session, state.claim_context, client, instructions.replace("\x00", ""), state.clock()
     )
-    return redirect(f"/app/drafts/{email.task_id}", "The composer is writing the draft.")
+    warning = llm_warning(use, bool(instructions.strip()))
+    message = "The composer is writing the draft." + (f" {warning}" if warning else "")
+    return redirect(f"/app/drafts/{email.task_id}", message)

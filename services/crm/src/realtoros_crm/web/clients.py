@@ -48,9 +48,7 @@ def client_filter(params: QueryParams) -> ClientFilter:
     """The list's filters from its query string (also what a saved list keeps)."""
     raw: dict[str, Any] = {key: params.get(key) or None for key in ("q", "source", "sort", "order")}
     raw = {k: v for k, v in raw.items() if v is not None}
-    # Newest first unless the agent chose: the client just added is the one they look for.
-    if raw.get("sort", "created_at") in ("created_at", "last_contacted_at"):
-        raw.setdefault("order", "desc")
+    # Unset, the order is the API's: newest first (ClientFilter), as the agent expects.
     raw["stage"] = [s for s in params.getlist("stage") if s]
     raw["tag"] = [t for t in params.getlist("tag") if t]
     raw["field"] = [f.strip() for f in params.getlist("field") if f.strip()]
@@ -98,6 +96,7 @@ async def client_list(request: Request, agent: WebAgent, session: SessionDep) ->
         "clients.html",
         clients=clients,
         next_tasks=await next_tasks(session, agent.id, [c.id for c in clients]),
+        zones={c.id: c.timezone for c in clients},
         where=where,
         next_cursor=next_cursor,
         stages=STAGES,

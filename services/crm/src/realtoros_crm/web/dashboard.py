@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.models import STAGES
-from realtoros_crm.clients.service import client_names
+from realtoros_crm.clients.service import client_names, client_zones
 from realtoros_crm.dashboard.service import (
     Period,
     activity_feed,
@@ -86,6 +86,9 @@ async def dashboard(
         today=today,
         troubled=troubled,
         names=names,
+        zones=await client_zones(
+            session, agent.id, [t.client_id for t in [*drafts, *overdue, *troubled, *today]]
+        ),
         feed=await activity_feed(session, agent.id, limit=15, client_id=None),
         disabled_webhooks=await disabled_endpoints(session, agent.id),
     )

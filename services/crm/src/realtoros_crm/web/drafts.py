@@ -26,12 +26,13 @@ from realtoros_crm.emails.drafts import (
     window_opens,
 )
 from realtoros_crm.emails.schemas import DraftEdit, DraftInstructions
+from realtoros_crm.plans.runs import client_window
 from realtoros_crm.state import CrmState
 from realtoros_crm.tasks.actions import TaskConflict, finish_task
 from realtoros_crm.tasks.models import Task
 from realtoros_crm.tasks.service import TaskFilter, get_task, list_tasks
 from realtoros_crm.web import PageNotFound, found
-from realtoros_crm.web.render import field_errors, local, page, redirect
+from realtoros_crm.web.render import field_errors, local, page, redirect, window_note
 from realtoros_crm.web.session import WebAgent
 
 router = APIRouter(prefix="/app/drafts")
@@ -102,7 +103,17 @@ async def draft(
     task = await _task(session, agent.id, task_id)
     client = await get_client(session, agent.id, task.client_id)
     shown = draft_state(task, final_email(task, client, agent, state))
-    return page(request, "draft.html", task=task, client=client, state=shown, errors={})
+    window = None  # a plan step approved now waits for the sending window: say until when
+    if (
+        task.status == "awaiting_approval"
+        and client is not None
+        and (opens := window_opens(task, client, agent, state.clock()))
+    ):
+        note = window_note(opens, client_window(client, agent), request)
+        window = f"Approved now, it {note}."
+    return page(
+        request, "draft.html", task=task, client=client, state=shown, window=window, errors={}
+    )
 
 
 @router.get("/{task_id}/state")
@@ -146,10 +157,8 @@ async def act(
                     session, state.claim_context, task, now, send_anyway=send_anyway == "yes"
                 )
                 if client is not None and (opens := window_opens(task, client, agent, now)):
-                    approved = (
-                        f"Approved: it goes out {local(opens, request)}, when your sending "
-                        "window opens."
-                    )
+                    window = client_window(client, agent)
+                    approved = f"Approved: it {window_note(opens, window, request)}."
         elif action == "regenerate":
             extra = DraftInstructions(instructions=instructions).instructions
             await regenerate_draft(session, state.claim_context, task, extra or None, now)

@@ -3,6 +3,8 @@ and the shapes of flash messages and form errors."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader
 from pydantic import ValidationError
 
 from realtoros_crm.clients.service import stage_label
+from realtoros_crm.plans.runs import window_for
 from realtoros_crm.plans.window import SendingWindow, next_allowed, zone_or_utc
 from realtoros_crm.zones import zone_choices
 
@@ -64,18 +67,31 @@ def overdue(task: Any, request: Request) -> bool:
     return bool(task.status == "pending" and task.due_at < _now(request))
 
 
-def goes_out(task: Any, request: Request) -> datetime | None:
-    """When a pending email really leaves, if the agent's sending window moves it: the
-    claimer holds a due email until the window opens (``next_allowed``)."""
+def goes_out(task: Any, request: Request, zones: Mapping[uuid.UUID, str | None]) -> str | None:
+    """The "goes out …" note of a pending plan email that the sending window moves: the
+    claimer holds such an email until the window opens, in the client's time zone
+    (``window_for``, the claimer's rule; ``zones``: the page's clients' zones). A one-off
+    email is not held (as at claim time): no note."""
     agent = getattr(request.state, "agent", None)
     if agent is None or task.task_type != "email" or task.status != "pending":
         return None
-    window = SendingWindow.of(
-        agent.sending_days, agent.sending_start, agent.sending_end, agent.timezone
-    )
+    if task.plan_run_id is None:
+        return None
+    window = window_for(agent, zones[task.client_id])  # a page without its zones fails loudly
     earliest = max(task.due_at, _now(request))
     sends = next_allowed(earliest, window)
-    return sends if sends - earliest > WINDOW_SLACK else None
+    return window_note(sends, window, request) if sends - earliest > WINDOW_SLACK else None
+
+
+def window_note(sends: datetime, window: SendingWindow, request: Request) -> str:
+    """ "goes out <when, in the agent's zone>, when your sending window opens", with the
+    client's local time and zone when the window is kept in another zone than the agent's."""
+    note = f"goes out {local(sends, request)}, when your sending window opens"
+    agent = getattr(request.state, "agent", None)
+    if agent is not None and window.zone.key != zone_or_utc(agent.timezone).key:
+        there = sends.astimezone(window.zone).strftime("%H:%M")
+        note += f" ({there} in the client's time zone, {window.zone.key})"
+    return note
 
 
 def plural(count: int, word: str) -> str:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request, Response
 from pydantic import ValidationError
 
 from realtoros_crm.api.deps import SessionDep, StateDep
-from realtoros_crm.clients.service import client_choices, client_names
+from realtoros_crm.clients.service import client_choices, client_names, client_zones
 from realtoros_crm.db import discard
 from realtoros_crm.email_templates.service import list_templates
 from realtoros_crm.plans.window import zone_or_utc
@@ -64,6 +64,7 @@ async def task_list(
         templates=await list_templates(session, agent.id),
         tasks=tasks,
         names=names,
+        zones=await client_zones(session, agent.id, [t.client_id for t in tasks]),
         filters=filters,
         statuses=TASK_STATUSES,
         types=TYPES,
@@ -148,7 +149,12 @@ async def task_page(
     task = found(await get_task(session, agent.id, task_id), "task")
     names = await client_names(session, agent.id, [task.client_id])
     return page(
-        request, "task.html", task=task, client_name=names.get(task.client_id, "client"), errors={}
+        request,
+        "task.html",
+        task=task,
+        client_name=names.get(task.client_id, "client"),
+        zones=await client_zones(session, agent.id, [task.client_id]),
+        errors={},
     )
 
 
@@ -175,6 +181,7 @@ async def reschedule(
             status_code=422,
             task=task,
             client_name=names.get(task.client_id, "client"),
+            zones=await client_zones(session, agent.id, [task.client_id]),
             errors={"due_at": "Give a date and a time, e.g. 2026-05-04 09:30."},
         )
     except TaskConflict as exc:
