@@ -17,11 +17,13 @@ In-process::
         ... OPENAI_BASE_URL=server.base_url ...
         server.requests  # what it received
 
-As its own process (``python -m tests.support.fake_llm --port N [--latency S]``), it
-prints ``ready <base_url>`` once listening and is scripted over HTTP:
+As its own process (``python -m bench.fake_llm --port N [--latency S] [--no-record]``),
+it prints ``ready <base_url>`` once listening and is scripted over HTTP:
 ``POST /_script`` with ``{"behaviours": [...], "default": {...}, "append": false,
 "rejected_formats": ["json_schema"]}``, ``GET /_requests``, ``GET /_counts``
-(``max_in_flight``), ``POST /_reset``.
+(``max_in_flight``), ``POST /_reset``; ``GET /_stats`` (in flight now and at most) and
+``POST /_stats/reset`` are what the LLM-bound benchmarks read. The tests launch it
+through ``tests.support.fake_llm.launched``; the benchmarks through ``bench.stack``.
 """
 
 from __future__ import annotations
@@ -194,6 +196,8 @@ class FakeLLM:
         app.router.add_get("/_requests", self._requests)
         app.router.add_get("/_counts", self._counts)
         app.router.add_post("/_reset", self._reset)
+        app.router.add_get("/_stats", self._stats)
+        app.router.add_post("/_stats/reset", self._reset_stats)
         return app
 
     async def start(self) -> FakeLLM:
@@ -347,6 +351,13 @@ class FakeLLM:
         self.reset()
         return web.json_response({"reset": True})
 
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response({"in_flight": self.in_flight, "max_in_flight": self.max_in_flight})
+
+    async def _reset_stats(self, request: web.Request) -> web.Response:
+        self.max_in_flight = self.in_flight
+        return web.json_response({"reset": True})
+
 
 def _user_prompt(request: dict[str, Any]) -> str:
     return "\n".join(
@@ -467,7 +478,7 @@ async def _serve(server: FakeLLM) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="fake_llm", description="OpenAI-compatible fake")
+    parser = argparse.ArgumentParser(prog="bench.fake_llm", description="OpenAI-compatible fake")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before answering")

@@ -1,4 +1,5 @@
-"""Run RealtorOS services as real OS processes, the way they run in production."""
+"""Run RealtorOS services as real OS processes, the way they run in production (the
+benchmarks and the tests alike)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import httpx
 
 from realtoros_devstack.embedded import free_port
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 class ServiceProcess:

@@ -4,8 +4,6 @@ PostgreSQL, the fake LLM in its own process and moto's SES server."""
 from __future__ import annotations
 
 import secrets
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,9 +14,9 @@ import httpx
 import pytest
 
 from realtoros_contracts import Namespace
-from realtoros_devstack.embedded import free_port, wait_for_port
+from tests.support.fake_llm import launched
 from tests.support.moto_ses import MotoSes
-from tests.support.processes import REPO, ServiceProcess
+from tests.support.processes import ServiceProcess
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -30,21 +28,9 @@ SENDER = "notifications@mail.realtoros.test"
 
 @pytest.fixture
 def fake_llm_url(run_dir: Path) -> Iterator[str]:
-    port = free_port()
-    log = open(run_dir / f"fake-llm-{port}.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.fake_llm", "--port", str(port)],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(port, 20, proc)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
+    """The fake LLM as its own process; its OPENAI_BASE_URL."""
+    with launched(run_dir) as url:
+        yield f"{url}/v1"
 
 
 @pytest.fixture
@@ -85,12 +71,7 @@ def services(
             "mailer",
             {
                 **common,
-                "MAIL_TRANSPORT": "ses",
-                "SES_ENDPOINT_URL": moto.endpoint_url,
-                "SES_FROM_ADDRESS": SENDER,
-                "AWS_REGION": "us-east-1",
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
+                **moto.mailer_env(SENDER),
             },
             log_dir,
         ),

@@ -16,7 +16,8 @@ from typing import Any
 from nats.js import JetStreamContext
 
 from realtoros_contracts import AutoReplyReceived, ClientReplied, Namespace
-from tests.mailer.helpers import eventually, mailer_events
+from tests.mailer.helpers import mailer_events
+from tests.support.waiting import eventually
 
 DOMAIN = "replies.realtoros.test"
 SECRET = "reply-secret-for-tests-0123456789abcdef"
