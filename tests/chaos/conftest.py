@@ -5,7 +5,6 @@ has its own namespace and database (a copy of one migrated once)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
@@ -15,10 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from realtoros_devstack.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from tests.support.backends import admin
 from tests.support.fake_llm import launched
 from tests.support.processes import REPO
 
@@ -60,7 +59,7 @@ def create_database(servers: ChaosServers, name: str) -> str:
     migrations run once per session (into a template); each database is a copy."""
     if servers.migrated is None:
         template = "chaos_migrated_template"
-        _admin(servers, f'CREATE DATABASE "{template}"')
+        admin(servers.postgres.url, f'CREATE DATABASE "{template}"')
         done = subprocess.run(
             [sys.executable, "-m", "realtoros_crm", "migrate"],
             env={**os.environ, "DATABASE_URL": servers.postgres.url_for(template)},
@@ -71,19 +70,8 @@ def create_database(servers: ChaosServers, name: str) -> str:
         if done.returncode != 0:
             raise RuntimeError(f"migrations failed:\n{done.stdout}\n{done.stderr}")
         servers.migrated = template
-    _admin(servers, f'CREATE DATABASE "{name}" TEMPLATE "{servers.migrated}"')
+    admin(servers.postgres.url, f'CREATE DATABASE "{name}" TEMPLATE "{servers.migrated}"')
     return servers.postgres.url_for(name)
-
-
-def _admin(servers: ChaosServers, sql: str) -> None:
-    async def run() -> None:
-        conn = await asyncpg.connect(servers.postgres.url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
 
 
 @pytest.fixture(scope="session")

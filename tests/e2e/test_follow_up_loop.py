@@ -3,7 +3,6 @@ PostgreSQL, the fake LLM in its own process and moto's SES server."""
 
 from __future__ import annotations
 
-import secrets
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from realtoros_contracts import Namespace
 from tests.support.fake_llm import launched
 from tests.support.moto_ses import MotoSes
 from tests.support.processes import ServiceProcess
+from tests.support.stack import running, stack_env
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -52,39 +52,10 @@ def services(
 ) -> Iterator[dict[str, ServiceProcess]]:
     log_dir = run_dir / f"e2e-{namespace.name}"
     log_dir.mkdir()
-    common = {"NATS_URL": nats_url, "NATS_NAMESPACE": namespace.name, "LOG_LEVEL": "INFO"}
-    procs = {
-        "crm": ServiceProcess(
-            "crm",
-            {**common, "DATABASE_URL": database_url, "JWT_SECRET": secrets.token_hex(32)},
-            log_dir,
-        ),
-        "scheduler": ServiceProcess(
-            "scheduler", {**common, "TICK_INTERVAL_SECONDS": "0.5"}, log_dir
-        ),
-        "composer": ServiceProcess(
-            "composer",
-            {**common, "OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": fake_llm_url},
-            log_dir,
-        ),
-        "mailer": ServiceProcess(
-            "mailer",
-            {
-                **common,
-                **moto.mailer_env(SENDER),
-            },
-            log_dir,
-        ),
-    }
-    try:
-        for proc in procs.values():
-            proc.start()
-        for proc in procs.values():
-            proc.wait_ready(60)
+    mailer = moto.mailer_env(SENDER)
+    env = stack_env(nats_url, namespace, database_url, llm_url=fake_llm_url, mailer=mailer)
+    with running(env, log_dir, ready_timeout=60) as procs:
         yield procs
-    finally:
-        for proc in procs.values():
-            proc.stop()
 
 
 async def sign_up(http: httpx.AsyncClient) -> None:

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import asyncpg
 import httpx
 import nats
 import pytest
@@ -25,10 +24,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from realtoros_contracts import EmailComposed, EmailSent, Namespace, TaskDue
 from tests.observability.otlp import ReceivedSpan, SpanStore, otlp_receiver
-from tests.support.backends import Backend, with_database
+from tests.support.backends import Backend, admin, with_database
 from tests.support.fake_llm import launched
 from tests.support.moto_ses import MotoSes
 from tests.support.processes import ServiceProcess
+from tests.support.stack import running
 from tests.support.waiting import eventually_blocking
 
 pytestmark = pytest.mark.e2e
@@ -50,17 +50,6 @@ class Loop:
         return str(self.task["email"]["id"])
 
 
-def _admin(url: str, sql: str) -> None:
-    async def run() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
-
-
 def _delete_streams(nats_url: str, ns: Namespace) -> None:
     async def run() -> None:
         nc = await nats.connect(nats_url)
@@ -80,11 +69,11 @@ def _delete_streams(nats_url: str, ns: Namespace) -> None:
 @contextlib.contextmanager
 def _database(postgres: Backend, template: str) -> Iterator[str]:
     name = f"obs_{uuid.uuid4().hex[:10]}"
-    _admin(postgres.url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    admin(postgres.url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     try:
         yield with_database(postgres.url, name)
     finally:
-        _admin(postgres.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin(postgres.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _service_env(
@@ -155,12 +144,8 @@ def loop(run_dir: Path, nats_url: str, postgres: Backend, migrated_template: str
             "OTEL_BSP_SCHEDULE_DELAY": "200",
         }
         envs = _service_env(ns, nats_url, database_url, llm_url, moto)
-        procs = {name: ServiceProcess(name, {**common, **envs[name]}, log_dir) for name in SERVICES}
-        for proc in procs.values():
-            stack.callback(proc.stop)
-            proc.start()
-        for proc in procs.values():
-            proc.wait_ready(180)  # the machine may be busy: a start can take long
+        env = {name: {**common, **envs[name]} for name in SERVICES}
+        procs = stack.enter_context(running(env, log_dir))
         task = _one_follow_up(procs["crm"].base_url)
         yield Loop(ns=ns, procs=procs, spans=spans, task=task)
 
