@@ -64,7 +64,7 @@ def launched(log_dir: Path, *, latency: float = 0.0) -> Iterator[str]:
             ready_at = (ln.split(" ", 1)[1] for ln in lines if ln.startswith("ready "))
             return next(ready_at, "").removesuffix("/v1") or None
 
-        yield eventually_blocking(ready, timeout=20, interval=0.05, what="the fake LLM ready")
+        yield eventually_blocking(ready, timeout=60, interval=0.05, what="the fake LLM ready")
     finally:
         proc.terminate()
         proc.wait(10)
