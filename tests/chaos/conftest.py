@@ -1,7 +1,7 @@
 """The chaos suite's own servers: NATS and PostgreSQL that the tests may kill and restart
-(same ports, same data), never the session's or the machine's shared ones. One pair (and
-one fake LLM) for the whole chaos run: every test leaves them running, and each cluster
-has its own namespace and database (a copy of one migrated once)."""
+(same ports, same data), never the session's or the machine's shared ones: one pair (and
+one fake LLM) per module; each cluster has its own namespace and database (a copy of one
+migrated once per module)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class ChaosServers:
         self.postgres.start()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chaos_servers() -> Iterator[ChaosServers]:
     # Outside pytest's 0700 temp root: the embedded PostgreSQL may run as another user.
     root = Path(tempfile.mkdtemp(prefix="realtoros-chaos-"))
@@ -74,7 +74,7 @@ def create_database(servers: ChaosServers, name: str) -> str:
     return servers.postgres.url_for(name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chaos_llm(chaos_servers: ChaosServers) -> Iterator[str]:
     """The fake LLM as its own process; its OPENAI_BASE_URL."""
     with launched(chaos_servers.root, latency=0.05) as url:
