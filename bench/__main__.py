@@ -180,6 +180,8 @@ def main() -> None:
     PARTIAL.unlink(missing_ok=True)
     print(md.read_text())
     print(f"[bench] wrote {md} and {js}")
+    for line in report.celery_ratios(results) or ["ahead of Celery: no side-by-side run"]:
+        print(f"[bench] {line}")  # the last lines: read at a glance
 
 
 if __name__ == "__main__":

@@ -186,7 +186,7 @@ def loop(srv: Servers, database_url: str, *, llm_latency: float = 0.0) -> Iterat
         for proc in procs.values():
             proc.start()
         for proc in procs.values():
-            proc.wait_ready(90)
+            proc.wait_ready(300)  # a loaded shared machine imports slowly
         yield Loop(procs, llm, ses, log_dir)
     finally:
         for proc in procs.values():

@@ -91,14 +91,54 @@ async def test_search_and_filters(crm: Crm) -> None:
     assert await ids(q="5550100142") == [jordan["id"]]  # phone digits
     assert await ids(q="010-0142") == [jordan["id"]]
     assert await ids(q="casa.example") == [maria["id"]]
-    assert await ids(q="100%") == [percent["id"]]  # % is a character, not a wildcard
-    assert await ids(q="%") == [percent["id"]]
+    assert await ids(q="100%") == [percent["id"]]  # % is no wildcard: "100" is the word
+    assert await ids(q="%") == []  # no word to look for: nobody
     assert await ids(stage=["prospect", "closed"]) == [maria["id"], percent["id"]]
     assert await ids(tag="buyer") == [maria["id"], percent["id"]]
     assert await ids(tag=["buyer", "vip"]) == [maria["id"]]
     assert await ids(source="zillow") == [maria["id"]]
     assert await ids(unsubscribed="false", stage="lead") == [jordan["id"]]
     assert await ids(q="nobody") == []
+
+
+async def test_search_finds_words_by_their_start_and_phone_digits_anywhere(crm: Crm) -> None:
+    """Full-text search (migration 0014): each word of the query starts a word of the name,
+    email, phone or address, in any order; digits also match inside a phone number."""
+    who = await sign_up(crm.http)
+    ana = await add_client(
+        crm.http, who, name="Ana-Sofía Kim", email="ana.kim+home@casa-mar.example",
+        phone="+44 20 7946 0958", property_address="Flat 3, 221B Baker Street",
+    )  # fmt: skip
+    bo = await add_client(crm.http, who, name="Bo Kimball", email="bo@kimball.example")
+    other = await sign_up(crm.http)
+    await add_client(crm.http, other, name="Ana Kim", email="ana@elsewhere.example")
+
+    async def names(q: str) -> list[str]:
+        response = await crm.http.get("/clients", params={"q": q}, headers=who.headers)
+        assert response.status_code == 200, response.text
+        return sorted(c["name"] for c in response.json())
+
+    both = sorted([ana["name"], bo["name"]])
+    assert await names("kim") == both  # a prefix of "kim" and of "kimball"
+    assert await names("KIM ana") == [ana["name"]]  # any order, any case
+    assert await names("sofía") == [ana["name"]]  # a hyphen splits words; accents kept
+    assert await names("casa-mar") == [ana["name"]]  # parts of an email address
+    assert await names("ana.kim+home@casa-mar.example") == [ana["name"]]  # the whole address
+    assert await names("kimball.example") == [bo["name"]]
+    assert await names("baker st") == [ana["name"]]
+    assert await names("221b") == [ana["name"]]
+    assert await names("7946 0958") == [ana["name"]]  # as written
+    assert await names("79460958") == [ana["name"]]  # digits inside the number
+    assert await names("(020) 7946-0958") == []  # 0207… is not in +44 20 7946 0958
+    assert await names("imball") == []  # not the start of a word
+    assert await names("kim zed") == []  # every word must match
+    assert await names("o'brien \\ 'x' & | ! :*") == []  # tsquery syntax is only text
+
+    # The index follows edits (a generated column).
+    await crm.http.patch(
+        f"/clients/{bo['id']}", json={"phone": "555 867 5309"}, headers=who.headers
+    )
+    assert await names("8675309") == [bo["name"]]
 
 
 async def test_bad_list_parameters_are_4xx(crm: Crm) -> None:

@@ -48,7 +48,7 @@ async def test_patch_stage_change_goes_on_the_timeline_and_to_the_hooks(crm: Crm
     async def hook(session: AsyncSession, changes: Sequence[StageChange]) -> None:
         seen.extend(changes)
 
-    crm.app.state.stage_hooks = [*crm.app.state.stage_hooks, hook]
+    crm.state.stage_hooks = [*crm.state.stage_hooks, hook]
     who = await sign_up(crm.http)
     client = await add_client(crm.http, who, notes="Met at the open house", source="Zillow")
     patch = {"stage": "under_contract", "tags": ["buyer"], "notes": "Offer accepted"}

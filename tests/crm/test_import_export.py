@@ -93,7 +93,7 @@ async def test_explicit_mapping_and_bad_files(crm: Crm) -> None:
 
 async def test_a_large_import_runs_in_the_background_with_progress(crm: Crm) -> None:
     # The import itself, not what the follow-up plans do with 5,000 new leads.
-    crm.app.state.stage_hooks = []
+    crm.state.stage_hooks = []
     who = await sign_up(crm.http)
     rows = ["Name,Email,Phone"] + [f"Client {i},c{i}@example.com,555{i:07d}" for i in range(5000)]
     response = await _import(crm, who, "\r\n".join(rows) + "\r\n", name="kvcore.csv")

@@ -45,7 +45,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("TICK_INTERVAL_SECONDS", "SCHEDULES", "LEASE_TTL_SECONDS", "REPLICA_ID"):
         monkeypatch.delenv(name, raising=False)
     settings = Settings()
-    assert settings.tick_interval_seconds == 1.0
+    assert settings.tick_interval_seconds == 0.2
     assert settings.schedules == ["due-tasks"]
     assert settings.lease_ttl_seconds == 5
     assert settings.replica_id == f"{socket.gethostname()}-{os.getpid()}"

@@ -114,14 +114,14 @@ async def bench(args: argparse.Namespace, srv: stack.Servers, run: Run) -> dict[
     url = await srv.create_database("crm_import")
     settings = stack.in_process_crm_settings(url, srv.nats.url)
     app = build_app(settings)
-    if args.plan == "no-hooks":
-        app.state.stage_hooks = []
     content = csv_file(args.rows)
     transport = httpx.ASGITransport(app)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://crm.bench") as http,
     ):
+        if args.plan == "no-hooks":
+            app.state.crm.stage_hooks = []
         headers = await sign_up(http)
         if args.plan == "default":
             await make_standard_plan_default(http, headers)

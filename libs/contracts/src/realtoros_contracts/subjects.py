@@ -17,6 +17,9 @@ _NAMESPACE_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 DAY = 24 * 3600
 EVENT_MAX_AGE = 7 * DAY
 """How long a stream keeps an event: the longest any message can still be redelivered."""
+TICK_MAX_AGE = 3600
+"""How long the scheduler's stream keeps a tick: an hour (a tick is stale once the next
+has been published; a few ticks a second kept a day would be hundreds of thousands)."""
 LEDGER_MAX_AGE = 30 * DAY
 """How long the mailer's send ledger keeps an email's entry: far longer than the longest
 redelivery horizon (:data:`EVENT_MAX_AGE`), so no delivery outlives its ledger entry."""
@@ -102,12 +105,12 @@ class Namespace:
 
     def streams(self) -> tuple[StreamSpec, ...]:
         """Every stream of the deployment. Events are kept a week so a new subscriber can
-        replay; ticks only a day; dead letters a month (and at most 100,000 or 1 GiB)."""
+        replay; ticks only an hour; dead letters a month (and at most 100,000 or 1 GiB)."""
         specs = [
             StreamSpec(
                 name=self.stream_name(producer),
                 subjects=(f"{self.name}.{producer}.>",),
-                max_age_seconds=DAY if producer == "scheduler" else EVENT_MAX_AGE,
+                max_age_seconds=TICK_MAX_AGE if producer == "scheduler" else EVENT_MAX_AGE,
                 description=f"Events published by the {producer} service.",
                 replicas=self.replicas,
             )

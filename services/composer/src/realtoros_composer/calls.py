@@ -19,6 +19,7 @@ from openai import (
     APIStatusError,
     APITimeoutError,
     AsyncOpenAI,
+    Omit,
     RateLimitError,
 )
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
@@ -51,6 +52,18 @@ def outcome_of(exc: APIError) -> str:
     if isinstance(exc, APIStatusError):
         return "server_error" if exc.status_code >= 500 else "client_error"
     return "error"
+
+
+def request_body(
+    model: str, messages: list[ChatCompletionMessageParam], response_format: Any
+) -> dict[str, Any]:
+    """What ``chat.completions.create`` sends for these arguments. Passed to the client's
+    ``post`` directly: ``create`` first walks the whole body through the SDK's transform
+    of its TypedDicts (aliases and omitted values: none here), ~0.5 ms of CPU a call."""
+    body: dict[str, Any] = {"model": model, "messages": messages}
+    if not isinstance(response_format, Omit):
+        body["response_format"] = response_format
+    return body
 
 
 class LlmCaller:
@@ -107,8 +120,11 @@ class LlmCaller:
                     kind=SpanKind.CLIENT,
                     **{"gen_ai.operation.name": "chat", "gen_ai.request.model": self.model},
                 ):
-                    completion = await self._client.chat.completions.create(
-                        model=self.model, messages=messages, response_format=response_format
+                    completion = await self._client.post(
+                        "/chat/completions",
+                        body=request_body(self.model, messages, response_format),
+                        cast_to=ChatCompletion,
+                        options={"security": {"bearer_auth": True}},  # as create() has it
                     )
             except APIError as exc:
                 self._metrics.request(self.model, outcome_of(exc), time.monotonic() - started)

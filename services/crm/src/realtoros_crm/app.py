@@ -31,7 +31,6 @@ from realtoros_crm.emails.api import router as drafts_router
 from realtoros_crm.emails.consumers import subscribe_email_events
 from realtoros_crm.emails.reconciler import Reconciler
 from realtoros_crm.imports.api import router as imports_router
-from realtoros_crm.imports.jobs import drain_imports
 from realtoros_crm.leads.api import router as leads_router
 from realtoros_crm.lists.api import router as lists_router
 from realtoros_crm.messaging.pruning import Horizons, Pruner
@@ -47,7 +46,7 @@ from realtoros_crm.settings import CrmSettings
 from realtoros_crm.state import CrmState
 from realtoros_crm.tasks.api import router as tasks_router
 from realtoros_crm.unsubscribe import router as unsubscribe_router
-from realtoros_crm.web import mount_web
+from realtoros_crm.web import database_unreachable, mount_web
 from realtoros_crm.webhooks.api import router as webhooks_router
 from realtoros_crm.webhooks.dispatcher import RetryPolicy, WebhookDispatcher
 from realtoros_crm.webhooks.fanout import WebhookFanout, subscribe_webhook_events
@@ -70,6 +69,7 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.relay_poll_seconds,
     )
+    relay.wake_after_commits(sessions)
     ctx = ClaimContext(
         ns=bus.ns,
         public_base_url=str(settings.public_base_url),
@@ -85,7 +85,11 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
     pruner = Pruner(
         sessions,
         clock,
-        horizons=Horizons(outbox=timedelta(hours=settings.prune_outbox_after_hours)),
+        horizons=Horizons(
+            outbox=timedelta(hours=settings.prune_outbox_after_hours),
+            webhook_deliveries=timedelta(days=settings.prune_webhook_deliveries_after_days),
+            client_lead_ids=timedelta(days=settings.prune_lead_ids_after_days),
+        ),
         interval=settings.prune_interval_seconds,
     )
     reconciler = Reconciler(
@@ -96,7 +100,12 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
         interval=settings.reconcile_interval_seconds,
         on_commit=relay.wake,
     )
-    state = CrmState(settings, clock, engine, sessions, bus, relay, webhooks, pruner, reconciler)
+    state = CrmState(
+        settings, clock, engine, sessions, bus, relay, webhooks, pruner, reconciler, ctx
+    )
+    # Plans start and stop with the client's stage (clients/stages.py).
+    state.stage_hooks += [on_stage_changes_run_plans, announce_new_clients(settings.namespace)]
+    state.outage_pages["/app"] = database_unreachable  # the web app (build_app mounts it)
     bus.readiness.add_check(database_check(state))
     return state
 
@@ -133,7 +142,7 @@ def _lifespan(
             state.reconciler.start()
             yield
         finally:
-            await drain_imports(app)
+            await state.imports.drain()
             await state.reconciler.stop()
             await state.pruner.stop()
             await state.webhooks.stop()
@@ -162,12 +171,6 @@ def build_app(settings: CrmSettings, clock: Clock = system_clock) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(RejectNulInAddress)
     install_template_errors(app)
-    # Plans start and stop with the client's stage (clients/stages.py).
-    app.state.stage_hooks = [
-        *getattr(app.state, "stage_hooks", ()),
-        on_stage_changes_run_plans,
-        announce_new_clients(settings.namespace),
-    ]
     for router in (
         health_router,
         observability_router,

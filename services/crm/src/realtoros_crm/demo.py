@@ -19,14 +19,9 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.activities.service import record_activity
+from realtoros_crm.agents.repository import find_agent_by_email
 from realtoros_crm.agents.schemas import AgentCreate, ProfileUpdate
-from realtoros_crm.agents.service import (
-    EmailTaken,
-    authenticate,
-    find_by_email,
-    register,
-    update_profile,
-)
+from realtoros_crm.agents.service import EmailTaken, authenticate, register, update_profile
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.service import create_client
 from realtoros_crm.db import Sessions
@@ -181,7 +176,7 @@ async def _plans(session: AsyncSession, agent_id: uuid.UUID, now: datetime) -> N
 async def _account(session: AsyncSession, email: str, password: str, now: datetime) -> uuid.UUID:
     """A new account, or the existing one of this address when the password matches (the
     README's walk-through registers dana@harbor.example before it runs the demo)."""
-    agent = await find_by_email(session, email)
+    agent = await find_agent_by_email(session, email)
     if agent is not None:
         if await authenticate(session, email, password) is None:
             raise EmailTaken(email)

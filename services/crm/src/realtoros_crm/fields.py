@@ -18,6 +18,14 @@ from pydantic import (
 )
 
 
+def example(sample: dict[str, Any], *, from_attributes: bool = False) -> ConfigDict:
+    """A schema's config with ``sample`` as its OpenAPI example (``from_attributes``: an
+    answer validated from ORM rows)."""
+    if from_attributes:
+        return ConfigDict(from_attributes=True, json_schema_extra={"examples": [sample]})
+    return ConfigDict(json_schema_extra={"examples": [sample]})
+
+
 def _one_line(value: str) -> str:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise ValueError("must be one line without control characters")

@@ -88,6 +88,5 @@ async def unsubscribe_client(
         session, state.bus.ns, client, source=source, summary=summary, at=now, now=now
     )
     if recorded:
-        await session.commit()
         log.info("client %s unsubscribed (%s)", client.id, source)
     return _page("Unsubscribed", "<p>You will not receive further follow-up emails.</p>")

@@ -20,9 +20,11 @@ def default_replica_id() -> str:
 
 class Settings(ServiceSettings):
     tick_interval_seconds: float = Field(
-        default=1.0,
+        default=0.2,
         gt=0,
-        description="Length of one slot: the leader publishes one tick per schedule per slot.",
+        description="Length of one slot: the leader publishes one tick per schedule per slot. "
+        "A due task waits up to one slot to be claimed; a tick with nothing due costs the CRM "
+        "one index read.",
     )
     schedules: CommaList = Field(
         default_factory=lambda: ["due-tasks"],

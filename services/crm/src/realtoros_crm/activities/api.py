@@ -40,7 +40,7 @@ async def add_activity(
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except TaskConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return ActivityLogged(
         activity=ActivityPublic.model_validate(logged.activity),
         paused_plans=logged.paused_plans,

@@ -53,6 +53,11 @@ class Agent(Base):
     sending_end: Mapped[time] = mapped_column(
         Time, default=time(18), server_default=text("'18:00'")
     )
+    send_spread_minutes: Mapped[int] = mapped_column(
+        SmallInteger, default=0, server_default=text("0")
+    )
+    """Email steps due at the same time are spread over this many minutes after it, by client
+    (``plans/window.py`` ``spread``); 0 sends them at the step's time."""
     replies_to_me: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     """Replies go straight to the agent's own address (and are not detected)."""
     created_at: Mapped[datetime] = created_at_column()

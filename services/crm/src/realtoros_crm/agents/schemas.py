@@ -7,10 +7,11 @@ import zoneinfo
 from datetime import datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from realtoros_crm.agents.models import SendMode
-from realtoros_crm.fields import Email, InputModel, Line, Name, Phone
+from realtoros_crm.fields import Email, InputModel, Line, Name, Phone, example
+from realtoros_crm.plans.window import MAX_SPREAD_MINUTES
 from realtoros_crm.zones import resolve_zone
 
 
@@ -58,16 +59,12 @@ _PROFILE_EXAMPLE: dict[str, Any] = {
 
 
 class AgentCreate(InputModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "email": "dana@harbor.example",
-                    "password": "correct horse battery",
-                    "name": "Dana Ruiz",
-                    "brokerage": "Harbor Realty",
-                }
-            ]
+    model_config = example(
+        {
+            "email": "dana@harbor.example",
+            "password": "correct horse battery",
+            "name": "Dana Ruiz",
+            "brokerage": "Harbor Realty",
         }
     )
 
@@ -88,7 +85,7 @@ class AgentCreate(InputModel):
 class ProfileUpdate(InputModel):
     """Only the fields sent change; ``null`` clears an optional one."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_PROFILE_EXAMPLE]})
+    model_config = example(_PROFILE_EXAMPLE)
 
     name: Name | None = None
     email: Email | None = None
@@ -104,6 +101,14 @@ class ProfileUpdate(InputModel):
     sending_days: SendingDays | None = None
     sending_start: time | None = Field(default=None, description="Local time, e.g. 09:00.")
     sending_end: time | None = Field(default=None, description="Local time, e.g. 18:00.")
+    send_spread_minutes: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_SPREAD_MINUTES,
+        description="Spread emails that fall due at the same time over this many minutes "
+        "after it, each client at its own fixed offset (never outside the sending window); "
+        "0 sends at the step's time. The tasks show the real time.",
+    )
     replies_to_me: bool | None = Field(
         default=None,
         description="true: clients' replies go straight to your address and are no longer "
@@ -112,7 +117,10 @@ class ProfileUpdate(InputModel):
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> ProfileUpdate:
-        for name in ("name", "email", "timezone", "send_mode", "sending_days", "replies_to_me"):
+        for name in (
+            "name", "email", "timezone", "send_mode", "sending_days", "replies_to_me",
+            "send_spread_minutes",
+        ):  # fmt: skip
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         for name in ("sending_start", "sending_end"):
@@ -125,19 +133,16 @@ class ProfileUpdate(InputModel):
 
 
 class AgentPublic(BaseModel):
-    model_config = ConfigDict(
-        from_attributes=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "5b0c9d1e-7f0a-4a5e-9b8f-1d2c3e4f5a6b",
-                    "email": "dana@harbor.example",
-                    **_PROFILE_EXAMPLE,
-                    "google_linked": False,
-                    "created_at": "2026-05-01T09:00:00Z",
-                }
-            ]
+    model_config = example(
+        {
+            "id": "5b0c9d1e-7f0a-4a5e-9b8f-1d2c3e4f5a6b",
+            "email": "dana@harbor.example",
+            **_PROFILE_EXAMPLE,
+            "send_spread_minutes": 30,
+            "google_linked": False,
+            "created_at": "2026-05-01T09:00:00Z",
         },
+        from_attributes=True,
     )
 
     id: uuid.UUID
@@ -155,6 +160,7 @@ class AgentPublic(BaseModel):
     sending_days: list[int]
     sending_start: time
     sending_end: time
+    send_spread_minutes: int = 0
     replies_to_me: bool = False
     google_linked: bool = False
     created_at: datetime
@@ -167,42 +173,32 @@ class AgentPublic(BaseModel):
 
 
 class LoginRequest(InputModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"email": "dana@harbor.example", "password": "correct horse battery"}]
-        }
-    )
+    model_config = example({"email": "dana@harbor.example", "password": "correct horse battery"})
 
     email: Email
     password: str = Field(min_length=1, max_length=200)
 
 
 class GoogleSignIn(InputModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"id_token": "eyJhbGciOiJSUzI1NiIs…"}]}
-    )
+    model_config = example({"id_token": "eyJhbGciOiJSUzI1NiIs…"})
 
     id_token: str = Field(min_length=1, max_length=10_000, description="Google's ID token (JWT).")
 
 
 class RefreshRequest(InputModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"refresh_token": "q1w2e3…"}]})
+    model_config = example({"refresh_token": "q1w2e3…"})
 
     refresh_token: str = Field(min_length=1, max_length=200)
 
 
 class TokenPublic(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "access_token": "eyJhbGciOiJIUzI1NiIs…",
-                    "token_type": "bearer",
-                    "expires_in": 900,
-                    "refresh_token": "q1w2e3…",
-                    "refresh_expires_in": 2592000,
-                }
-            ]
+    model_config = example(
+        {
+            "access_token": "eyJhbGciOiJIUzI1NiIs…",
+            "token_type": "bearer",
+            "expires_in": 900,
+            "refresh_token": "q1w2e3…",
+            "refresh_expires_in": 2592000,
         }
     )
 

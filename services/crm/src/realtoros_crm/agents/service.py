@@ -1,16 +1,16 @@
-"""Registering, authenticating and updating agents. Flushes only: the caller commits."""
+"""Registering, authenticating and updating agents. Flushes only: the entrypoint commits."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.agents.google import GoogleIdentity
 from realtoros_crm.agents.models import Agent
+from realtoros_crm.agents.repository import find_agent_by_email, find_agent_by_google
+from realtoros_crm.agents.repository import get_agent as get_agent
 from realtoros_crm.agents.schemas import AgentCreate, ProfileUpdate
 from realtoros_crm.agents.security import hash_password, verify_password
 
@@ -23,11 +23,6 @@ class InvalidProfile(Exception):
     """The profile change would leave the agent's settings inconsistent."""
 
 
-async def find_by_email(session: AsyncSession, email: str) -> Agent | None:
-    statement = select(Agent).where(func.lower(Agent.email) == email.strip().lower())
-    return (await session.scalars(statement)).one_or_none()
-
-
 async def _flush_unique(session: AsyncSession, email: str) -> None:
     try:
         await session.flush()
@@ -36,7 +31,7 @@ async def _flush_unique(session: AsyncSession, email: str) -> None:
 
 
 async def register(session: AsyncSession, data: AgentCreate) -> Agent:
-    if await find_by_email(session, data.email) is not None:
+    if await find_agent_by_email(session, data.email) is not None:
         raise EmailTaken(data.email)
     agent = Agent(
         **data.model_dump(exclude={"email", "password"}),
@@ -52,7 +47,7 @@ async def register(session: AsyncSession, data: AgentCreate) -> Agent:
 async def authenticate(session: AsyncSession, email: str, password: str) -> Agent | None:
     """The agent, when the password is theirs. Unknown address, wrong password and an
     account without a password (Google only) all give None, in the same time."""
-    agent = await find_by_email(session, email)
+    agent = await find_agent_by_email(session, email)
     if not await verify_password(agent.password_hash if agent else None, password):
         return None
     return agent
@@ -61,11 +56,10 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Agen
 async def sign_in_with_google(session: AsyncSession, identity: GoogleIdentity) -> Agent:
     """The agent linked to this Google account; else the agent with its verified email
     address, now linked (the password, if any, stays valid); else a new agent."""
-    linked = select(Agent).where(Agent.google_sub == identity.sub)
-    agent = (await session.scalars(linked)).one_or_none()
+    agent = await find_agent_by_google(session, identity.sub)
     if agent is not None:
         return agent
-    agent = await find_by_email(session, identity.email)
+    agent = await find_agent_by_email(session, identity.email)
     if agent is not None:
         agent.google_sub = identity.sub  # only the link: password_hash is left alone
         await session.flush()
@@ -89,7 +83,7 @@ async def update_profile(
     if "email" in changes:
         email = changes.pop("email").lower()
         if email != agent.email:
-            other = await find_by_email(session, email)
+            other = await find_agent_by_email(session, email)
             if other is not None and other.id != agent.id:
                 raise EmailTaken(email)
             agent.email = email
@@ -101,7 +95,3 @@ async def update_profile(
     await _flush_unique(session, agent.email)
     await session.refresh(agent)
     return agent
-
-
-async def get_agent(session: AsyncSession, agent_id: uuid.UUID) -> Agent | None:
-    return await session.get(Agent, agent_id)

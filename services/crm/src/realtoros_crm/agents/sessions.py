@@ -1,7 +1,7 @@
 """Access tokens (short-lived JWT) and refresh tokens (opaque, single use, stored hashed,
 revocable). Rotation: each refresh replaces the token with the next of its family;
 presenting a token that was already replaced revokes the family, since someone else holds
-a copy. Flushes only: the caller commits."""
+a copy. Flushes only: the entrypoint commits."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from realtoros_crm.agents.repository import lock_refresh_token, revoke_token_family
 from realtoros_crm.agents.schemas import TokenPublic
 from realtoros_crm.agents.security import issue_token, new_refresh_token, token_digest
 from realtoros_crm.agents.tokens_models import RefreshToken
+from realtoros_crm.db import add_row
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,7 @@ async def start_session(
         created_at=now,
         expires_at=now + policy.refresh_ttl,
     )
-    session.add(row)
-    await session.flush()
+    await add_row(session, row)
     tokens = TokenPublic(
         access_token=issue_token(
             agent_id, key=policy.key, now=now, ttl=policy.access_ttl, session_id=row.family_id
@@ -54,18 +54,7 @@ async def start_session(
 
 
 async def _locked(session: AsyncSession, raw: str) -> RefreshToken | None:
-    statement = (
-        select(RefreshToken).where(RefreshToken.token_hash == token_digest(raw)).with_for_update()
-    )
-    return (await session.scalars(statement)).one_or_none()
-
-
-async def _revoke_family(session: AsyncSession, family_id: uuid.UUID, now: datetime) -> None:
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    return await lock_refresh_token(session, token_digest(raw))
 
 
 async def rotate(
@@ -77,7 +66,7 @@ async def rotate(
         return None
     if row.revoked_at is not None:
         if row.replaced_by is not None:  # reuse of a rotated token: assume theft
-            await _revoke_family(session, row.family_id, now)
+            await revoke_token_family(session, row.family_id, now)
         return None
     tokens, successor = await start_session(session, row.agent_id, policy, now, row.family_id)
     row.revoked_at, row.replaced_by = now, successor.id
@@ -91,4 +80,4 @@ async def revoke(session: AsyncSession, raw: str, agent_id: uuid.UUID, now: date
     agent's: nothing (and nothing said)."""
     row = await _locked(session, raw)
     if row is not None and row.agent_id == agent_id:
-        await _revoke_family(session, row.family_id, now)
+        await revoke_token_family(session, row.family_id, now)

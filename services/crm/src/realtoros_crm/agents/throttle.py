@@ -28,10 +28,9 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_crm.agents.tokens_models import LoginFailure
+from realtoros_crm.agents.repository import add_failures, count_failures, delete_failures
 
 
 def _digest(*parts: str) -> str:
@@ -88,27 +87,19 @@ class Throttle:
         since = now - self.window
         waits = []
         for key, limit in self._limits(attempt):
-            statement = select(func.count(), func.min(LoginFailure.failed_at)).where(
-                LoginFailure.key == key, LoginFailure.failed_at > since
-            )
-            count, oldest = (await session.execute(statement)).one()
+            count, oldest = await count_failures(session, key, since)
             if count >= limit and oldest is not None:
                 waits.append(max(1, math.ceil((oldest + self.window - now).total_seconds())))
         return max(waits) if waits else None
 
     async def record_failure(self, session: AsyncSession, attempt: Attempt, now: datetime) -> None:
         keys = [key for key, _ in self._limits(attempt)]
-        await session.execute(
-            delete(LoginFailure).where(
-                LoginFailure.key.in_(keys), LoginFailure.failed_at <= now - self.window
-            )
-        )
-        session.add_all([LoginFailure(key=key, failed_at=now) for key in keys])
-        await session.flush()
+        await delete_failures(session, keys, until=now - self.window)
+        await add_failures(session, keys, now)
 
     async def clear(self, session: AsyncSession, attempt: Attempt) -> None:
         """A successful sign-in forgives this place's and this device's failures (not the
         account's: those may be an attacker's, elsewhere)."""
         keys = [pair_key(attempt.email or "", attempt.ip)]
         keys += [device_key(attempt.device)] if attempt.device else []
-        await session.execute(delete(LoginFailure).where(LoginFailure.key.in_(keys)))
+        await delete_failures(session, keys)

@@ -9,16 +9,15 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.agents.models import Agent
+from realtoros_crm.agents.repository import get_agent, session_is_live
 from realtoros_crm.agents.security import read_token
-from realtoros_crm.agents.service import get_agent
-from realtoros_crm.agents.tokens_models import RefreshToken
 from realtoros_crm.apikeys.models import ApiKey
 from realtoros_crm.apikeys.scopes import required_scope
 from realtoros_crm.apikeys.service import TOUCH_EVERY, is_api_key, key_for_secret, touch
+from realtoros_crm.db import discarded
 from realtoros_crm.state import CrmState
 
 
@@ -33,12 +32,18 @@ StateDep = Annotated[CrmState, Depends(get_state)]
 
 
 async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
-    """A session for the request. The route handler commits; anything else rolls back."""
+    """The request's unit of work: committed after the handler returns (and before the
+    response is sent: scope "function"), rolled back if it raised or called ``discard``.
+    Handlers, services and repositories never commit."""
     async with state.sessions() as session:
         yield session
+        if discarded(session):
+            await session.rollback()
+        else:
+            await session.commit()
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -149,27 +154,13 @@ async def get_current_agent_id(
     return agent_id
 
 
-# The agent exists and the token's sign-in session is live (not logged out): one query.
-_LIVE_SESSION = (
-    select(RefreshToken.agent_id)
-    .join(Agent, Agent.id == RefreshToken.agent_id)
-    .where(
-        RefreshToken.agent_id == bindparam("agent_id"),
-        RefreshToken.family_id == bindparam("session_id"),
-        RefreshToken.revoked_at.is_(None),
-    )
-    .limit(1)
-)
-
-
 async def _live_token_agent(state: CrmState, session: AsyncSession, token: str) -> uuid.UUID | None:
     """The agent of a valid access token whose session has not been logged out, or None."""
     claims = read_token(token, key=state.settings.jwt_secret.get_secret_value())
     if claims is None:
         return None
     agent_id, session_id = claims
-    found = await session.scalar(_LIVE_SESSION, {"agent_id": agent_id, "session_id": session_id})
-    return agent_id if found is not None else None
+    return agent_id if await session_is_live(session, agent_id, session_id) else None
 
 
 CurrentAgentId = Annotated[uuid.UUID, Depends(get_current_agent_id)]

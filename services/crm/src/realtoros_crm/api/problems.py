@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from realtoros_runtime.faults import Fault, classify
+
+T = TypeVar("T")
+
+
+def found(row: T | None, what: str, row_id: object) -> T:
+    """``row``, or the 404 "<what> <id> not found" (another agent's row is not found too)."""
+    if row is None:
+        raise HTTPException(404, f"{what} {row_id} not found")
+    return row
+
 
 log = logging.getLogger(__name__)
 
@@ -131,20 +141,14 @@ async def on_unexpected_error(request: Request, exc: Exception) -> Response:
 
 def _unavailable(request: Request) -> Response:
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-    pages: dict[str, OutagePage] = getattr(request.app.state, "outage_pages", {})
+    state = getattr(request.app.state, "crm", None)  # CrmState, once the app has started
+    pages: dict[str, OutagePage] = state.outage_pages if state is not None else {}
     for prefix, render in pages.items():
         if request.url.path.startswith(prefix):
             response = render(request)
             response.headers.update(headers)
             return response
     return problem(503, f"{UNAVAILABLE}: try again shortly", headers=headers)
-
-
-def add_outage_page(app: FastAPI, prefix: str, render: OutagePage) -> None:
-    """Requests under ``prefix`` get ``render``'s page instead of the problem document
-    while the database is unreachable."""
-    pages = getattr(app.state, "outage_pages", {})
-    app.state.outage_pages = {**pages, prefix: render}
 
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}

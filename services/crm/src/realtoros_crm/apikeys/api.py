@@ -24,7 +24,6 @@ async def add_api_key(
         key, secret = await create_key(session, agent_id, data, state.clock())
     except UnknownPlan as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    await session.commit()
     return ApiKeyCreated.model_validate(
         {**ApiKeyPublic.model_validate(key).model_dump(), "key": secret}
     )
@@ -45,4 +44,3 @@ async def revoke_api_key(
     """Revoke a key: from now on it answers 401."""
     if await revoke_key(session, agent_id, key_id, state.clock()) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"API key {key_id} not found")
-    await session.commit()

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from realtoros_crm.apikeys.scopes import Scope
-from realtoros_crm.fields import InputModel
+from realtoros_crm.fields import InputModel, example
 
 
 def _unique(values: list[Scope]) -> list[Scope]:
@@ -17,9 +17,7 @@ def _unique(values: list[Scope]) -> list[Scope]:
 
 
 class ApiKeyCreate(InputModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"name": "Website form", "scopes": ["leads:write"]}]}
-    )
+    model_config = example({"name": "Website form", "scopes": ["leads:write"]})
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     scopes: Annotated[list[Scope], Field(min_length=1), AfterValidator(_unique)]

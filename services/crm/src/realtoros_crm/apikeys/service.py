@@ -1,20 +1,20 @@
-"""Creating, listing, revoking and recognising API keys. Flushes only: the caller commits
+"""Creating, listing, revoking and recognising API keys. Flushes only: the entrypoint commits
 (except ``touch``, which records the last use in a transaction of its own)."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.agents.security import token_digest
 from realtoros_crm.apikeys.models import ApiKey
+from realtoros_crm.apikeys.repository import get_key, live_key_by_hash, touch_key
+from realtoros_crm.apikeys.repository import list_keys as list_keys
 from realtoros_crm.apikeys.schemas import ApiKeyCreate
-from realtoros_crm.db import Sessions
+from realtoros_crm.db import Sessions, add_row
 from realtoros_crm.plans.service import get_plan
 
 KEY_PREFIX = "rtk_"
@@ -51,27 +51,14 @@ async def create_key(
         lead_plan_id=data.lead_plan_id,
         created_at=now,
     )
-    session.add(key)
-    await session.flush()
-    return key, secret
-
-
-async def list_keys(session: AsyncSession, agent_id: uuid.UUID) -> Sequence[ApiKey]:
-    statement = (
-        select(ApiKey)
-        .where(ApiKey.agent_id == agent_id)
-        .order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc())
-    )
-    return (await session.scalars(statement)).all()
+    return await add_row(session, key), secret
 
 
 async def revoke_key(
     session: AsyncSession, agent_id: uuid.UUID, key_id: uuid.UUID, now: datetime
 ) -> ApiKey | None:
     """Revoke the agent's key (already revoked: unchanged); None when it is not theirs."""
-    key = await session.scalar(
-        select(ApiKey).where(ApiKey.id == key_id, ApiKey.agent_id == agent_id)
-    )
+    key = await get_key(session, agent_id, key_id)
     if key is not None and key.revoked_at is None:
         key.revoked_at = now
         await session.flush()
@@ -80,18 +67,9 @@ async def revoke_key(
 
 async def key_for_secret(session: AsyncSession, secret: str) -> ApiKey | None:
     """The live key with this secret, or None (unknown or revoked)."""
-    return await session.scalar(
-        select(ApiKey).where(ApiKey.key_hash == token_digest(secret), ApiKey.revoked_at.is_(None))
-    )
+    return await live_key_by_hash(session, token_digest(secret))
 
 
 async def touch(sessions: Sessions, key_id: uuid.UUID, now: datetime) -> None:
     async with sessions() as session, session.begin():
-        await session.execute(
-            update(ApiKey)
-            .where(
-                ApiKey.id == key_id,
-                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - TOUCH_EVERY),
-            )
-            .values(last_used_at=now)
-        )
+        await touch_key(session, key_id, now, TOUCH_EVERY)

@@ -11,6 +11,7 @@ from faststream.nats.annotations import NatsMessage
 
 from realtoros_contracts import SchedulerTick
 from realtoros_crm.claims.context import ClaimContext
+from realtoros_crm.claims.probe import anything_due
 from realtoros_crm.claims.service import ClaimResult, claim_batch
 from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
@@ -33,8 +34,11 @@ class Claimer:
     """Called after each batch that wrote to the outbox commits (wakes the relay)."""
 
     async def claim_due_tasks(self) -> ClaimResult:
-        """Claim batches until one comes back short; one transaction per batch."""
+        """Claim batches until one comes back short; one transaction per batch. A tick with
+        nothing due (most of them) costs one index read (claims/probe.py)."""
         total = ClaimResult()
+        if not await anything_due(self.sessions, self.clock()):
+            return total
         while True:
             async with self.sessions() as session, session.begin():
                 batch = await claim_batch(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,8 +13,9 @@ from realtoros_crm.activities.service import client_timeline
 from realtoros_crm.api.deps import CurrentAgent, CurrentAgentId, SessionDep, StateDep
 from realtoros_crm.api.problems import problem_responses
 from realtoros_crm.clients.bulk import bulk_delete, bulk_update
-from realtoros_crm.clients.listing import ClientFilter, InvalidCursor, list_client_rows
+from realtoros_crm.clients.listing import ClientFilter
 from realtoros_crm.clients.models import Client
+from realtoros_crm.clients.paging import client_page
 from realtoros_crm.clients.schemas import (
     BulkDelete,
     BulkResult,
@@ -71,39 +71,21 @@ async def add_client(
         raise _invalid(exc) from None
     await hooks.notify(session, [change])
     detail = await _detail(session, client)
-    await session.commit()
     return detail
-
-
-# The list's columns: exactly what the page shows (FastAPI validates the rows into
-# ``ClientPublic`` and serialises them in one pass; no ORM objects on this hot path).
-_LISTED = [getattr(Client, name) for name in ClientPublic.model_fields]
 
 
 @router.get("", responses=problem_responses(400), response_model=list[ClientPublic])
 async def read_clients(
     request: Request,
-    response: Response,
     agent_id: CurrentAgentId,
     session: SessionDep,
     where: Annotated[ClientFilter, Query()],
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
-) -> Any:
+) -> Response:
     """One page of the agent's clients; the next page's cursor is in ``X-Next-Cursor`` and
     the ``Link: <…>; rel="next"`` header (absent on the last page)."""
-    try:
-        rows, next_cursor = await list_client_rows(
-            session, agent_id, where, columns=_LISTED, limit=limit, cursor=cursor
-        )
-    except InvalidCursor as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-    if next_cursor is not None:
-        params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-        link = f"{request.url.path}?{urlencode([*params, ('cursor', next_cursor)])}"
-        response.headers["X-Next-Cursor"] = next_cursor
-        response.headers["Link"] = f'<{link}>; rel="next"'
-    return [dict(row._mapping) for row in rows]  # validated faster than from attributes
+    return await client_page(request, session, agent_id, where, limit, cursor)
 
 
 @router.post("/bulk-update")
@@ -117,7 +99,6 @@ async def update_clients(
     """Set the stage and/or add and remove tags on many clients at once."""
     result, changes = await bulk_update(session, agent.id, data, state.bus.ns, now=state.clock())
     await hooks.notify(session, changes)
-    await session.commit()
     return result
 
 
@@ -127,7 +108,6 @@ async def delete_clients(
 ) -> BulkResult:
     """Delete many clients (restorable one by one; their email history is kept)."""
     result = await bulk_delete(session, agent.id, data.ids, now=state.clock())
-    await session.commit()
     return result
 
 
@@ -161,7 +141,6 @@ async def change_client(
         raise _invalid(exc) from None
     await hooks.notify(session, [change] if change else [])
     detail = await _detail(session, client)
-    await session.commit()
     return detail
 
 
@@ -174,7 +153,6 @@ async def delete_client(
     if client is None:
         raise _not_found(client_id)
     soft_delete(client, state.clock())
-    await session.commit()
 
 
 @router.post("/{client_id}/restore", responses=NOT_FOUND)
@@ -188,7 +166,6 @@ async def restore_client(
     restore(client, state.clock())
     await session.flush()
     detail = await _detail(session, client)
-    await session.commit()
     return detail
 
 

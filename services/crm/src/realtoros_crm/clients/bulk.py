@@ -7,12 +7,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_contracts import Namespace
 from realtoros_crm.clients.events import announce_client_update
 from realtoros_crm.clients.models import Client
+from realtoros_crm.clients.repository import lock_clients
 from realtoros_crm.clients.schemas import BulkResult, BulkUpdate
 from realtoros_crm.clients.service import _note, change_stage, soft_delete
 from realtoros_crm.clients.stages import StageChange
@@ -21,13 +21,7 @@ from realtoros_crm.clients.stages import StageChange
 async def _locked(
     session: AsyncSession, agent_id: uuid.UUID, ids: Sequence[uuid.UUID]
 ) -> tuple[list[Client], list[uuid.UUID]]:
-    statement = (
-        select(Client)
-        .where(Client.agent_id == agent_id, Client.id.in_(ids), Client.deleted_at.is_(None))
-        .order_by(Client.id)  # one lock order: two bulk requests never deadlock
-        .with_for_update()
-    )
-    clients = list((await session.scalars(statement)).all())
+    clients = await lock_clients(session, agent_id, ids)
     found = {client.id for client in clients}
     return clients, [i for i in dict.fromkeys(ids) if i not in found]
 

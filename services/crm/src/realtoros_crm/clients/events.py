@@ -8,11 +8,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_contracts import ClientCreated, ClientUpdated, Namespace, TaskCompleted
 from realtoros_crm.clients.models import Client
+from realtoros_crm.clients.repository import client_sources
 from realtoros_crm.clients.stages import StageChange, StageHook
 from realtoros_crm.messaging.outbox import add_to_outbox, copy_to_outbox
 
@@ -26,7 +26,7 @@ def announce_new_clients(ns: Namespace) -> StageHook:
         new = [change for change in changes if change.old is None]
         if not new:
             return
-        sources = await _sources(session, [change.client_id for change in new])
+        sources = await client_sources(session, [change.client_id for change in new])
         events = [
             (
                 ClientCreated(
@@ -43,11 +43,6 @@ def announce_new_clients(ns: Namespace) -> StageHook:
         await copy_to_outbox(session, ns, events, now=new[0].at)
 
     return on_new_clients_publish_created
-
-
-async def _sources(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, str | None]:
-    statement = select(Client.id, Client.source).where(Client.id.in_(ids))
-    return {row.id: row.source for row in await session.execute(statement)}
 
 
 def announce_client_update(

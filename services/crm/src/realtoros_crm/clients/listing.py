@@ -48,7 +48,11 @@ class ClientFilter(InputModel):
     """The list's query parameters (also those of the CSV export)."""
 
     q: str | None = Field(
-        default=None, max_length=200, description="Search in name, email, phone and address."
+        default=None,
+        max_length=200,
+        description="Search the name, email, phone and address: every word of the query "
+        "starts a word of them (any order, any case; punctuation separates words, so "
+        "'casa.example' and '010-0142' work); digits also match anywhere in the phone.",
     )
     stage: list[Stage] = Field(default_factory=list, description="Any of these stages.")
     tag: Annotated[list[Annotated[str, Field(max_length=50)]], Field(max_length=10)] = Field(
@@ -132,8 +136,7 @@ def _conditions(agent_id: uuid.UUID, where: ClientFilter) -> list[ColumnElement[
     gone = Client.deleted_at.is_not(None) if where.deleted else Client.deleted_at.is_(None)
     conditions = [Client.agent_id == agent_id, gone]
     if where.q and where.q.strip():
-        pattern = f"%{_escape_like(where.q.strip().lower())}%"
-        conditions.append(Client.search_text.like(pattern, escape="\\"))
+        conditions.append(search_condition(where.q))
     if where.stage:
         conditions.append(Client.stage.in_(where.stage))
     if where.tag:
@@ -144,6 +147,16 @@ def _conditions(agent_id: uuid.UUID, where: ClientFilter) -> list[ColumnElement[
         conditions.append(Client.unsubscribed.is_(where.unsubscribed))
     conditions.extend(_field_condition(text) for text in where.field)
     return conditions
+
+
+def search_condition(q: str) -> ColumnElement[bool]:
+    """Clients with every word of ``q`` at the start of a word of their name, email, phone
+    or address; digits (``555-0142``) also anywhere in their phone number. Full-text search
+    through the GIN index (migration 0014 has both functions); no word at all: no client."""
+    matches: ColumnElement[bool] = Client.search_vector.bool_op("@@")(
+        func.client_search_query(q.strip())
+    )
+    return matches
 
 
 def _field_condition(text: str) -> ColumnElement[bool]:
@@ -181,11 +194,22 @@ def list_statement(
         value, after_id = _decode_cursor(cursor, where)
         key, bound = tuple_(column, Client.id), tuple_(value, after_id)
         conditions.append(key > bound if where.order == "asc" else key < bound)
+    return select(*columns).where(*conditions).order_by(*_ordering(column, where)).limit(limit)
+
+
+def _ordering(column: Any, where: ClientFilter) -> tuple[Any, Any]:
+    """The page's order (the sort's column, then the id) — the one place it is decided.
+
+    With a search, the order is written so that no index can deliver it: the planner then
+    finds the matches through the search's GIN index and sorts those few. Otherwise it may
+    walk the agent's whole sort index backwards, testing every row, because it cannot
+    estimate how rare a prefix query's matches are (it guesses 2 % of the rows: 0.8 s at
+    100,000 clients instead of 1 ms). ``coalesce(x, x)`` is ``x``, opaque to the planner.
+    """
+    key = func.coalesce(column, column) if where.q and where.q.strip() else column
     if where.order == "asc":
-        ordering = (column.asc(), Client.id.asc())
-    else:
-        ordering = (column.desc(), Client.id.desc())
-    return select(*columns).where(*conditions).order_by(*ordering).limit(limit)
+        return key.asc(), Client.id.asc()
+    return key.desc(), Client.id.desc()
 
 
 async def list_clients(

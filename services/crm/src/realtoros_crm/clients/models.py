@@ -16,7 +16,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from realtoros_crm.db import Base, created_at_column, in_list, uuid_pk
@@ -36,10 +36,8 @@ _STAGE_RANK = (
     + " ELSE 0 END"
 )
 _PHONE_DIGITS = "regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g')"
-_SEARCH_TEXT = (
-    "lower(name || ' ' || coalesce(email, '') || ' ' || coalesce(phone, '') || ' ' || "
-    f"{_PHONE_DIGITS} || ' ' || coalesce(property_address, ''))"
-)
+_SEARCH_VECTOR = "client_search_vector(name, email, phone, property_address)"
+"""Migration 0014 defines the function: the words of these fields, and the phone's digits."""
 
 
 class Client(Base):
@@ -60,6 +58,14 @@ class Client(Base):
         Index("ix_clients_agent_id_email_key", "agent_id", "email_key"),
         Index("ix_clients_agent_id_phone_digits", "agent_id", "phone_digits"),
         Index("ix_clients_tags", "tags", postgresql_using="gin"),
+        # fastupdate off: a pending list of edits is read in full by every search (and
+        # made the planner give the index up for a scan of every row).
+        Index(
+            "ix_clients_search_vector",
+            "search_vector",
+            postgresql_using="gin",
+            postgresql_with={"fastupdate": "off"},
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -97,9 +103,11 @@ class Client(Base):
     last_contacted_sort: Mapped[datetime] = mapped_column(
         Computed("coalesce(last_contacted_at, '-infinity'::timestamptz)", persisted=True)
     )
-    search_text: Mapped[str] = mapped_column(Text, Computed(_SEARCH_TEXT, persisted=True))
-    """What the list's search matches (``LIKE '%…%'``). Migration 0003 gives it a trigram
-    GIN index where the server has pg_trgm (not in the model: the embedded server lacks it)."""
+    search_vector: Mapped[Any] = mapped_column(
+        TSVECTOR, Computed(_SEARCH_VECTOR, persisted=True), deferred=True
+    )
+    """What the list's search matches (``client_search_query``, migration 0014): full-text
+    search, which every PostgreSQL has, through a GIN index. Deferred: never loaded."""
 
     def no_email_reason(self) -> str | None:
         """Why no email can go to this client now (no address, or no follow-ups), or None."""

@@ -12,12 +12,14 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     model_validator,
 )
+from typing_extensions import TypedDict
 
 from realtoros_crm.agents.schemas import TimeZone
 from realtoros_crm.clients.models import PropertyType, Stage
-from realtoros_crm.fields import Email, InputModel, Name, Phone, not_blank
+from realtoros_crm.fields import Email, InputModel, Name, Phone, example, not_blank
 
 
 def _one_line(value: str) -> str:
@@ -62,7 +64,7 @@ _CLIENT_EXAMPLE: dict[str, Any] = {
 
 
 class ClientCreate(InputModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [_CLIENT_EXAMPLE]})
+    model_config = example(_CLIENT_EXAMPLE)
 
     name: Name
     email: Email | None = Field(default=None, description="An email address, a phone, or both.")
@@ -90,9 +92,7 @@ _NOT_NULL = ("name", "stage", "tags", "custom_fields", "unsubscribed")
 class ClientUpdate(InputModel):
     """Only the fields sent change; ``null`` clears an optional one."""
 
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"stage": "prospect", "tags": ["buyer", "pre-approved"]}]}
-    )
+    model_config = example({"stage": "prospect", "tags": ["buyer", "pre-approved"]})
 
     name: Name | None = None
     email: Email | None = None
@@ -118,21 +118,17 @@ class ClientUpdate(InputModel):
 
 
 class ClientPublic(BaseModel):
-    model_config = ConfigDict(
-        from_attributes=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "0d7f2c1e-3b4a-4c5d-8e9f-0a1b2c3d4e5f",
-                    **_CLIENT_EXAMPLE,
-                    "unsubscribed": False,
-                    "last_contacted_at": None,
-                    "created_at": "2026-05-01T09:00:00Z",
-                    "updated_at": "2026-05-01T09:00:00Z",
-                    "deleted_at": None,
-                }
-            ]
+    model_config = example(
+        {
+            "id": "0d7f2c1e-3b4a-4c5d-8e9f-0a1b2c3d4e5f",
+            **_CLIENT_EXAMPLE,
+            "unsubscribed": False,
+            "last_contacted_at": None,
+            "created_at": "2026-05-01T09:00:00Z",
+            "updated_at": "2026-05-01T09:00:00Z",
+            "deleted_at": None,
         },
+        from_attributes=True,
     )
 
     id: uuid.UUID
@@ -152,6 +148,15 @@ class ClientPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+
+
+# A page of the list as ClientPublic's JSON, from rows of its columns: a TypedDict of the
+# same fields and types serialises dicts as they are (the model would validate each row
+# first, and FastAPI's response_model then again).
+ClientPublicRow = TypedDict(  # type: ignore[misc]
+    "ClientPublicRow", {name: f.annotation for name, f in ClientPublic.model_fields.items()}
+)
+PAGE_JSON: TypeAdapter[list[Any]] = TypeAdapter(list[ClientPublicRow])
 
 
 class DuplicateMatch(BaseModel):
@@ -175,16 +180,12 @@ Ids = Annotated[list[uuid.UUID], Field(min_length=1, max_length=1000)]
 
 
 class BulkUpdate(InputModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "ids": ["0d7f2c1e-3b4a-4c5d-8e9f-0a1b2c3d4e5f"],
-                    "stage": "negotiating",
-                    "add_tags": ["hot"],
-                    "remove_tags": ["cold"],
-                }
-            ]
+    model_config = example(
+        {
+            "ids": ["0d7f2c1e-3b4a-4c5d-8e9f-0a1b2c3d4e5f"],
+            "stage": "negotiating",
+            "add_tags": ["hot"],
+            "remove_tags": ["cold"],
         }
     )
 
@@ -201,15 +202,13 @@ class BulkUpdate(InputModel):
 
 
 class BulkDelete(InputModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"ids": ["0d7f2c1e-3b4a-4c5d-8e9f-0a1b2c3d4e5f"]}]}
-    )
+    model_config = example({"ids": ["0d7f2c1e-3b4a-4c5d-8e9f-0a1b2c3d4e5f"]})
 
     ids: Ids
 
 
 class BulkResult(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"changed": 2, "not_found": []}]})
+    model_config = example({"changed": 2, "not_found": []})
 
     changed: int
     not_found: list[uuid.UUID] = Field(description="Ids that are not the agent's clients.")

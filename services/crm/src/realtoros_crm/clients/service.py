@@ -1,22 +1,24 @@
 """Clients, always scoped to their agent. Every change that matters is recorded on the
 timeline; stage changes are returned (``StageChange``) for the stage hooks. Flushes only:
-the caller commits."""
+the entrypoint commits."""
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_object_session
 
 from realtoros_contracts import Namespace
 from realtoros_crm.activities.service import record_activity
 from realtoros_crm.clients.events import announce_client_update
 from realtoros_crm.clients.models import Client
+from realtoros_crm.clients.repository import client_choices as client_choices
+from realtoros_crm.clients.repository import client_names as client_names
+from realtoros_crm.clients.repository import get_client as get_client
+from realtoros_crm.clients.repository import same_contact_clients
 from realtoros_crm.clients.schemas import REACHABLE, ClientCreate, ClientUpdate, DuplicateMatch
 from realtoros_crm.clients.stages import StageChange
 from realtoros_crm.clients.unsubscribing import unsubscribe_client
@@ -102,47 +104,15 @@ async def create_client(
 
 async def find_duplicates(session: AsyncSession, client: Client) -> list[DuplicateMatch]:
     """The agent's other clients with the same email key or phone digits (7+ digits)."""
-    digits = phone_digits(client.phone)
-    same_email = Client.email_key == email_key(client.email)
-    by_phone = Client.phone_digits == digits
-    if len(digits) < 7:
-        condition = same_email
-    else:
-        condition = or_(same_email, by_phone) if client.email else by_phone
-    statement = (
-        select(Client, same_email.label("by_email"))
-        .where(
-            Client.agent_id == client.agent_id,
-            Client.deleted_at.is_(None),
-            Client.id != client.id,
-            condition,
-        )
-        .order_by(Client.created_at, Client.id)
-        .limit(20)
+    found = await same_contact_clients(
+        session, client, email_key(client.email), phone_digits(client.phone)
     )
     return [
         DuplicateMatch(
             id=row.id, name=row.name, email=row.email, matched_on="email" if by_email else "phone"
         )
-        for row, by_email in (await session.execute(statement)).all()
+        for row, by_email in found
     ]
-
-
-async def get_client(
-    session: AsyncSession,
-    agent_id: uuid.UUID,
-    client_id: uuid.UUID,
-    *,
-    deleted: bool = False,
-    lock: bool = False,
-) -> Client | None:
-    """The agent's client (a deleted one when ``deleted``), or None — also for another
-    agent's, which must be indistinguishable from one that does not exist."""
-    gone = Client.deleted_at.is_not(None) if deleted else Client.deleted_at.is_(None)
-    statement = select(Client).where(Client.id == client_id, Client.agent_id == agent_id, gone)
-    if lock:
-        statement = statement.with_for_update()
-    return (await session.scalars(statement)).one_or_none()
 
 
 def _describe_changes(client: Client, changes: dict[str, Any], now: datetime) -> None:
@@ -220,29 +190,3 @@ def soft_delete(client: Client, now: datetime) -> None:
 def restore(client: Client, now: datetime) -> None:
     client.deleted_at, client.updated_at = None, now
     _note(client, "client_restored", "Restored", now)
-
-
-async def client_choices(
-    session: AsyncSession, agent_id: uuid.UUID, limit: int = 500
-) -> Sequence[Any]:
-    """The agent's clients as (id, name) rows, by name: the choices of a form's select."""
-    statement = (
-        select(Client.id, Client.name)
-        .where(Client.agent_id == agent_id, Client.deleted_at.is_(None))
-        .order_by(Client.name, Client.id)
-        .limit(limit)
-    )
-    return (await session.execute(statement)).all()
-
-
-async def client_names(
-    session: AsyncSession, agent_id: uuid.UUID, ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, str]:
-    """The names of some of the agent's clients (deleted ones too: their history stays)."""
-    wanted = list(set(ids))
-    if not wanted:
-        return {}
-    statement = select(Client.id, Client.name).where(
-        Client.agent_id == agent_id, Client.id.in_(wanted)
-    )
-    return {row.id: row.name for row in (await session.execute(statement)).all()}

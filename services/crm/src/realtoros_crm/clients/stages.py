@@ -1,7 +1,7 @@
 """ "A client entered stage X": the in-process hook other parts of the CRM (follow-up
 plans) attach to, without the clients package importing them.
 
-``build_app`` puts a list on ``app.state.stage_hooks``; append an async callable there:
+``build_state`` puts a list on ``CrmState.stage_hooks``; append an async callable there:
 
     async def on_stage_changes(session: AsyncSession, changes: Sequence[StageChange]) -> None
 
@@ -45,8 +45,8 @@ class StageHooks:
                 await hook(session, changes)
 
 
-def get_stage_hooks(request: Request) -> StageHooks:
-    return StageHooks(getattr(request.app.state, "stage_hooks", ()))
+async def get_stage_hooks(request: Request) -> StageHooks:
+    return StageHooks(request.app.state.crm.stage_hooks)
 
 
 StageHooksDep = Annotated[StageHooks, Depends(get_stage_hooks)]

@@ -8,7 +8,7 @@ import uuid
 from fastapi import APIRouter, HTTPException, status
 
 from realtoros_crm.api.deps import CurrentAgentId, SessionDep, StateDep
-from realtoros_crm.api.problems import problem_responses
+from realtoros_crm.api.problems import found, problem_responses
 from realtoros_crm.customfields.models import CustomField
 from realtoros_crm.customfields.schemas import (
     CustomFieldCreate,
@@ -23,14 +23,13 @@ from realtoros_crm.customfields.service import (
     list_fields,
     update_field,
 )
+from realtoros_crm.customfields.service import delete_field as remove_field
 
 router = APIRouter(prefix="/custom-fields", tags=["custom fields"])
 
 
 async def _field(session: SessionDep, agent_id: uuid.UUID, field_id: uuid.UUID) -> CustomField:
-    if (field := await get_field(session, agent_id, field_id)) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"custom field {field_id} not found")
-    return field
+    return found(await get_field(session, agent_id, field_id), "custom field", field_id)
 
 
 @router.get("")
@@ -48,7 +47,6 @@ async def add_field(
         field = await create_field(session, agent_id, data, state.clock())
     except FieldConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    await session.commit()
     return CustomFieldPublic.model_validate(field)
 
 
@@ -62,7 +60,6 @@ async def change_field(
         update_field(field, data)
     except FieldValueInvalid as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    await session.commit()
     return CustomFieldPublic.model_validate(field)
 
 
@@ -71,5 +68,4 @@ async def change_field(
 )
 async def delete_field(field_id: uuid.UUID, agent_id: CurrentAgentId, session: SessionDep) -> None:
     """Forget the definition; clients keep their values (as free text)."""
-    await session.delete(await _field(session, agent_id, field_id))
-    await session.commit()
+    await remove_field(session, await _field(session, agent_id, field_id))

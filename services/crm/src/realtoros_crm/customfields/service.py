@@ -9,11 +9,13 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.customfields.models import CustomField
+from realtoros_crm.customfields.repository import get_field as get_field
+from realtoros_crm.customfields.repository import list_fields as list_fields
 from realtoros_crm.customfields.schemas import CustomFieldCreate, CustomFieldUpdate
+from realtoros_crm.db import add_row, delete_row
 
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%d.%m.%Y", "%B %d, %Y", "%b %d, %Y")
 
@@ -26,31 +28,19 @@ class FieldConflict(Exception):
     """The agent already has a field with this key (409)."""
 
 
-async def list_fields(session: AsyncSession, agent_id: uuid.UUID) -> Sequence[CustomField]:
-    statement = (
-        select(CustomField).where(CustomField.agent_id == agent_id).order_by(CustomField.label)
-    )
-    return (await session.scalars(statement)).all()
-
-
-async def get_field(
-    session: AsyncSession, agent_id: uuid.UUID, field_id: uuid.UUID
-) -> CustomField | None:
-    statement = select(CustomField).where(
-        CustomField.id == field_id, CustomField.agent_id == agent_id
-    )
-    return (await session.scalars(statement)).one_or_none()
-
-
 async def create_field(
     session: AsyncSession, agent_id: uuid.UUID, data: CustomFieldCreate, now: datetime
 ) -> CustomField:
     if any(f.key == data.key for f in await list_fields(session, agent_id)):
         raise FieldConflict(f"you already have a field '{data.key}'")
-    field = CustomField(agent_id=agent_id, created_at=now, **data.model_dump())
-    session.add(field)
-    await session.flush()
-    return field
+    return await add_row(
+        session, CustomField(agent_id=agent_id, created_at=now, **data.model_dump())
+    )
+
+
+async def delete_field(session: AsyncSession, field: CustomField) -> None:
+    """Forget the definition; clients keep their values (as free text)."""
+    await delete_row(session, field)
 
 
 def update_field(field: CustomField, data: CustomFieldUpdate) -> None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request, status
 from fastapi.responses import Response
 
 from realtoros_crm.api.deps import CurrentAgent, CurrentAgentId, SessionDep, StateDep
-from realtoros_crm.api.problems import problem, problem_responses
+from realtoros_crm.api.problems import found, problem, problem_responses
 from realtoros_crm.clients.service import get_client
 from realtoros_crm.email_templates.merge import TemplateInvalid
 from realtoros_crm.email_templates.models import EmailTemplate
@@ -36,12 +36,8 @@ router = APIRouter(prefix="/email-templates", tags=["email templates"])
 NOT_FOUND = problem_responses(404)
 
 
-async def _template(
-    session: SessionDep, agent_id: uuid.UUID, template_id: uuid.UUID
-) -> EmailTemplate:
-    if (template := await get_template(session, agent_id, template_id)) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"email template {template_id} not found")
-    return template
+async def _template(session: SessionDep, agent_id: uuid.UUID, id: uuid.UUID) -> EmailTemplate:
+    return found(await get_template(session, agent_id, id), "email template", id)
 
 
 @router.get("")
@@ -62,7 +58,6 @@ async def add_template(
 ) -> TemplatePublic:
     """Save a template; an unknown merge field or a stray ``{{`` is refused (422)."""
     template = await create_template(session, agent_id, data, state.clock())
-    await session.commit()
     return TemplatePublic.model_validate(template)
 
 
@@ -85,7 +80,6 @@ async def change_template(
     """Change a template's name, subject or body (steps that use it send the new text)."""
     template = await _template(session, agent_id, template_id)
     await update_template(session, template, data, state.clock())
-    await session.commit()
     return TemplatePublic.model_validate(template)
 
 
@@ -97,7 +91,6 @@ async def remove_template(
 ) -> None:
     """Delete a template no plan step or pending task uses (409 otherwise)."""
     await delete_template(session, await _template(session, agent_id, template_id))
-    await session.commit()
 
 
 @router.get("/{template_id}/preview", responses=NOT_FOUND)

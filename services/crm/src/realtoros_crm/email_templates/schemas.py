@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from realtoros_crm.fields import InputModel, Line
+from realtoros_crm.fields import InputModel, Line, example
 
 TemplateName = Annotated[Line, Field(min_length=1, max_length=100)]
 Subject = Annotated[Line, Field(min_length=1, max_length=200)]
@@ -23,7 +23,7 @@ _EXAMPLE: dict[str, Any] = {
 
 
 class TemplateCreate(InputModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
+    model_config = example(_EXAMPLE)
 
     name: TemplateName
     subject: Subject

@@ -1,19 +1,19 @@
 """The agent's email templates: saved only with merge fields the agent can fill, previewed
 with a client's data, refused for deletion while a plan step or a pending task sends one.
-Flushes only: the caller commits."""
+Flushes only: the entrypoint commits."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.agents.models import Agent
 from realtoros_crm.clients.models import Client
 from realtoros_crm.customfields.service import list_fields
+from realtoros_crm.db import add_row, delete_row, name_taken
 from realtoros_crm.email_templates.merge import (
     STANDARD,
     check_template,
@@ -22,14 +22,15 @@ from realtoros_crm.email_templates.merge import (
     preview,
 )
 from realtoros_crm.email_templates.models import EmailTemplate
+from realtoros_crm.email_templates.repository import get_template as get_template
+from realtoros_crm.email_templates.repository import list_templates as list_templates
+from realtoros_crm.email_templates.repository import template_in_use
 from realtoros_crm.email_templates.schemas import (
     MergeField,
     TemplateCreate,
     TemplatePreview,
     TemplateUpdate,
 )
-from realtoros_crm.plans.models import Plan, PlanStep
-from realtoros_crm.tasks.models import Task
 
 
 class TemplateConflict(Exception):
@@ -38,24 +39,6 @@ class TemplateConflict(Exception):
 
 class TemplateNotFound(LookupError):
     """Not one of the agent's templates (404, or 422 when named in another request)."""
-
-
-async def list_templates(session: AsyncSession, agent_id: uuid.UUID) -> Sequence[EmailTemplate]:
-    statement = (
-        select(EmailTemplate)
-        .where(EmailTemplate.agent_id == agent_id)
-        .order_by(EmailTemplate.name, EmailTemplate.id)
-    )
-    return (await session.scalars(statement)).all()
-
-
-async def get_template(
-    session: AsyncSession, agent_id: uuid.UUID, template_id: uuid.UUID
-) -> EmailTemplate | None:
-    statement = select(EmailTemplate).where(
-        EmailTemplate.id == template_id, EmailTemplate.agent_id == agent_id
-    )
-    return (await session.scalars(statement)).one_or_none()
 
 
 async def check_owned(
@@ -81,9 +64,8 @@ async def _check(session: AsyncSession, agent_id: uuid.UUID, subject: str, body:
 async def _name_taken(
     session: AsyncSession, agent_id: uuid.UUID, name: str, but: uuid.UUID | None = None
 ) -> None:
-    for template in await list_templates(session, agent_id):
-        if template.name.lower() == name.lower() and template.id != but:
-            raise TemplateConflict(f"you already have a template named '{name}'")
+    if await name_taken(session, EmailTemplate, agent_id, name, but=but):
+        raise TemplateConflict(f"you already have a template named '{name}'")
 
 
 async def create_template(
@@ -93,9 +75,7 @@ async def create_template(
     await _check(session, agent_id, data.subject, data.body)
     await _name_taken(session, agent_id, data.name)
     template = EmailTemplate(agent_id=agent_id, created_at=now, updated_at=now, **data.model_dump())
-    session.add(template)
-    await session.flush()
-    return template
+    return await add_row(session, template)
 
 
 async def update_template(
@@ -112,22 +92,12 @@ async def update_template(
 
 async def delete_template(session: AsyncSession, template: EmailTemplate) -> None:
     """Refused while a plan's step or a pending task sends it: they would send nothing."""
-    step = select(PlanStep.id).join(Plan, Plan.id == PlanStep.plan_id)
-    used = await session.scalar(
-        select(
-            or_(
-                exists(step.where(PlanStep.template_id == template.id)),
-                exists().where(Task.template_id == template.id, Task.status == "pending"),
-            )
-        )
-    )
-    if used:
+    if await template_in_use(session, template.id):
         raise TemplateConflict(
             f"template '{template.name}' is used by a plan step or a pending task: "
             "change those first"
         )
-    await session.delete(template)
-    await session.flush()
+    await delete_row(session, template)
 
 
 def preview_for(subject: str, body: str, client: Client, agent: Agent) -> TemplatePreview:

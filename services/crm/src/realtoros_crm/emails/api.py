@@ -4,12 +4,12 @@ for a draft on demand; read an email (its draft and its outcomes)."""
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import select
 
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
-from realtoros_crm.claims.context import ClaimContext
 from realtoros_crm.clients.service import get_client
 from realtoros_crm.emails.drafts import (
     DraftConflict,
@@ -20,21 +20,12 @@ from realtoros_crm.emails.drafts import (
 )
 from realtoros_crm.emails.models import Email
 from realtoros_crm.emails.schemas import DraftAccepted, DraftEdit, DraftInstructions, EmailPublic
-from realtoros_crm.state import CrmState
 from realtoros_crm.tasks.actions import TaskConflict, finish_task
 from realtoros_crm.tasks.models import Task
 from realtoros_crm.tasks.schemas import TaskPublic
 from realtoros_crm.tasks.service import get_task
 
 router = APIRouter(tags=["drafts"])
-
-
-def claim_context(state: CrmState) -> ClaimContext:
-    return ClaimContext(
-        ns=state.bus.ns,
-        public_base_url=str(state.settings.public_base_url),
-        unsubscribe_key=state.settings.unsubscribe_key(),
-    )
 
 
 async def _task(session: SessionDep, agent_id: uuid.UUID, task_id: uuid.UUID) -> Task:
@@ -66,7 +57,7 @@ async def change_draft(
         email = edit_draft(task, data.subject, data.body_text, state.clock())
     except DraftConflict as exc:
         raise _conflict(exc) from exc
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return EmailPublic.model_validate(email)
 
 
@@ -82,27 +73,38 @@ async def regenerate(
     task = await _task(session, agent.id, task_id)
     try:
         email = await regenerate_draft(
-            session, claim_context(state), task, data.instructions, state.clock()
+            session, state.claim_context, task, data.instructions, state.clock()
         )
     except DraftConflict as exc:
         raise _conflict(exc) from exc
-    await session.commit()
-    state.relay.wake()
+    await session.flush()  # the response shows the ids and defaults
     return EmailPublic.model_validate(email)
 
 
 @router.post("/tasks/{task_id}/draft/approve")
 async def approve(
-    task_id: uuid.UUID, agent: CurrentAgent, session: SessionDep, state: StateDep
+    task_id: uuid.UUID,
+    agent: CurrentAgent,
+    session: SessionDep,
+    state: StateDep,
+    send_anyway: Annotated[
+        bool,
+        Query(
+            description="Send a draft held because the client replied since it was written "
+            "(without it such a draft answers 409 with the reply's time)."
+        ),
+    ] = False,
 ) -> EmailPublic:
-    """Send the draft as saved."""
+    """Send the draft as saved. A draft held because the client replied needs
+    ``send_anyway=true``; otherwise 409 says when the client replied."""
     task = await _task(session, agent.id, task_id)
     try:
-        email = await approve_draft(session, claim_context(state), task, state.clock())
+        email = await approve_draft(
+            session, state.claim_context, task, state.clock(), send_anyway=send_anyway
+        )
     except DraftConflict as exc:
         raise _conflict(exc) from exc
-    await session.commit()
-    state.relay.wake()
+    await session.flush()  # the response shows the ids and defaults
     return EmailPublic.model_validate(email)
 
 
@@ -116,7 +118,7 @@ async def skip_draft(
         await finish_task(session, task, "skip", state.clock(), ns=state.bus.ns)
     except TaskConflict as exc:
         raise _conflict(exc) from exc
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return TaskPublic.model_validate(task)
 
 
@@ -134,10 +136,9 @@ async def request_draft_now(
     if (reason := client.no_email_reason()) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"no email can be drafted: {reason}")
     email = await draft_on_demand(
-        session, claim_context(state), client, data.instructions, state.clock()
+        session, state.claim_context, client, data.instructions, state.clock()
     )
-    await session.commit()
-    state.relay.wake()
+    await session.flush()  # the response shows the ids and defaults
     return DraftAccepted(email_id=email.id, task_id=email.task_id, status="composing")
 
 

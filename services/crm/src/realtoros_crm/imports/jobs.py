@@ -8,21 +8,12 @@ import contextlib
 from collections.abc import Coroutine
 from typing import Any
 
-from fastapi import FastAPI
-
 DRAIN_SECONDS = 30.0
 
 
 class ImportJobs:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
-
-    @classmethod
-    def of(cls, app: FastAPI) -> ImportJobs:
-        jobs: ImportJobs | None = getattr(app.state, "import_jobs", None)
-        if jobs is None:
-            jobs = app.state.import_jobs = cls()
-        return jobs
 
     def start(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work, name="client-import")
@@ -39,7 +30,3 @@ class ImportJobs:
         for task in pending:
             with contextlib.suppress(BaseException):
                 await task
-
-
-async def drain_imports(app: FastAPI) -> None:
-    await ImportJobs.of(app).drain()

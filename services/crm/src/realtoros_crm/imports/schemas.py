@@ -6,39 +6,36 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from realtoros_crm.fields import example
 from realtoros_crm.imports.models import ImportStatus
 
 
 class ImportPublic(BaseModel):
-    model_config = ConfigDict(
-        from_attributes=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "3f1e2d3c-4b5a-4697-8877-665544332211",
-                    "filename": "follow-up-boss-export.csv",
-                    "status": "completed",
-                    "total": 3,
-                    "processed": 3,
-                    "imported": 1,
-                    "skipped": 2,
-                    "mapping": {"First Name": "first_name", "Last Name": "last_name"},
-                    "report": {
-                        "skipped": [
-                            {"row": 3, "reason": "no email address"},
-                            {"row": 4, "reason": "already a client (same email address)"},
-                        ],
-                        "duplicates": [{"row": 4, "email": "a@example.com", "matched_on": "email"}],
-                        "duplicate_count": 1,
-                    },
-                    "error": None,
-                    "created_at": "2026-05-01T09:00:00Z",
-                    "finished_at": "2026-05-01T09:00:01Z",
-                }
-            ]
+    model_config = example(
+        {
+            "id": "3f1e2d3c-4b5a-4697-8877-665544332211",
+            "filename": "follow-up-boss-export.csv",
+            "status": "completed",
+            "total": 3,
+            "processed": 3,
+            "imported": 1,
+            "skipped": 2,
+            "mapping": {"First Name": "first_name", "Last Name": "last_name"},
+            "report": {
+                "skipped": [
+                    {"row": 3, "reason": "no email address"},
+                    {"row": 4, "reason": "already a client (same email address)"},
+                ],
+                "duplicates": [{"row": 4, "email": "a@example.com", "matched_on": "email"}],
+                "duplicate_count": 1,
+            },
+            "error": None,
+            "created_at": "2026-05-01T09:00:00Z",
+            "finished_at": "2026-05-01T09:00:01Z",
         },
+        from_attributes=True,
     )
 
     id: uuid.UUID

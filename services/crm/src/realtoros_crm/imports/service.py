@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_crm.clients.models import Client
+from realtoros_crm.clients import repository as clients_repository
+from realtoros_crm.clients.repository import copy_clients, lock_agent_clients
 from realtoros_crm.clients.schemas import ClientCreate
 from realtoros_crm.clients.service import email_key, phone_digits, stage_label
 from realtoros_crm.clients.stages import StageChange, StageHooks
@@ -26,6 +26,7 @@ from realtoros_crm.customfields.models import CustomField
 from realtoros_crm.customfields.service import list_fields
 from realtoros_crm.db import Sessions, copy_rows
 from realtoros_crm.imports.models import ClientImport
+from realtoros_crm.imports.repository import import_agent, lock_import
 from realtoros_crm.imports.rows import Checked, Parsed, check_rows
 
 log = logging.getLogger(__name__)
@@ -33,11 +34,6 @@ log = logging.getLogger(__name__)
 BATCH = 2000
 REPORT_LIMIT = 1000
 """Entries kept of each list of the report; the counts are always complete."""
-CLIENT_COLUMNS = [
-    "id", "agent_id", "name", "email", "phone", "stage", "property_address", "property_type",
-    "source", "tags", "notes", "custom_fields", "timezone", "unsubscribed", "created_at",
-    "updated_at",
-]  # fmt: skip
 ACTIVITY_COLUMNS = ["id", "agent_id", "client_id", "kind", "summary", "occurred_at"]
 
 
@@ -90,31 +86,7 @@ async def existing_matches(
     """The agent's clients with the batch's email keys, and with its phone digits."""
     emails = list({email_key(c.email) for _, c in batch if c.email})
     phones = list({d for _, c in batch if len(d := phone_digits(c.phone)) >= 7})
-    columns = (Client.id, Client.email_key, Client.phone_digits)
-    mine = (Client.agent_id == agent_id, Client.deleted_at.is_(None))
-    # Two lookups, not one ``email IN (…) OR phone IN (…)``: PostgreSQL cannot hash an OR
-    # of two lists, and compared each of the agent's rows with every key of the batch —
-    # seconds per batch once the agent has tens of thousands of clients.
-    statement = union_all(
-        select(*columns).where(*mine, Client.email_key.in_(emails)),
-        select(*columns).where(*mine, Client.phone_digits.in_(phones)),
-    )
-    by_email: dict[str, uuid.UUID] = {}
-    by_phone: dict[str, uuid.UUID] = {}
-    for client_id, key, digits in (await session.execute(statement)).all():
-        if key is not None:
-            by_email.setdefault(key, client_id)
-        by_phone.setdefault(digits, client_id)
-    return by_email, by_phone
-
-
-async def lock_agent_clients(session: AsyncSession, agent_id: uuid.UUID) -> None:
-    """One writer of new clients at a time per agent (an import's batch, a lead), until the
-    transaction ends: duplicates are judged against committed rows."""
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"client-import:{agent_id}"},
-    )
+    return await clients_repository.existing_matches(session, agent_id, emails, phones)
 
 
 def _record(agent_id: uuid.UUID, client: ClientCreate, now: datetime) -> tuple[Any, ...]:
@@ -192,7 +164,7 @@ async def _write_batch(
         for r in records
     ]
     if records:
-        await copy_rows(session, "clients", CLIENT_COLUMNS, records)
+        await copy_clients(session, records)
         await copy_rows(session, "activities", ACTIVITY_COLUMNS, activities)
     progress.imported += len(records)
     return [StageChange(job.agent_id, r[0], None, r[5], now) for r in records]
@@ -212,7 +184,7 @@ async def run_import(
     of the CPU an import takes, writing mostly waits for PostgreSQL)."""
     progress = Progress(stages=dict(stages or {}))
     async with sessions() as session:
-        agent_id = (await session.get_one(ClientImport, job_id)).agent_id
+        agent_id = await import_agent(session, job_id)
         fields = {field.key: field for field in await list_fields(session, agent_id)}
     starts = range(0, len(parsed.rows), BATCH)
     checking = [_check(parsed, mapping, start, fields, progress.stages) for start in starts[:1]]
@@ -223,7 +195,7 @@ async def run_import(
                 checking.append(_check(parsed, mapping, start + BATCH, fields, progress.stages))
             progress.add(checked)
             async with sessions() as session:
-                job = await session.get_one(ClientImport, job_id, with_for_update=True)
+                job = await lock_import(session, job_id)
                 job.status = "running"
                 changes = await _write_batch(session, job, checked.valid, progress, clock())
                 await hooks.notify(session, changes)
@@ -254,7 +226,7 @@ async def _finish(
     sessions: Sessions, job_id: uuid.UUID, progress: Progress, now: datetime, error: str | None
 ) -> None:
     async with sessions() as session:
-        job = await session.get_one(ClientImport, job_id, with_for_update=True)
+        job = await lock_import(session, job_id)
         job.status = "failed" if error else "completed"
         job.error = error
         job.imported, job.skipped = progress.imported, progress.skipped_count

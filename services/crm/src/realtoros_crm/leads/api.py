@@ -73,7 +73,7 @@ async def post_lead(
     taken = await take_lead(
         session, agent_id, lead, source, ns=state.bus.ns, hooks=hooks, now=state.clock()
     )
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     if lead.redirect_to and _is_web_url(lead.redirect_to):
         return RedirectResponse(lead.redirect_to, status_code=status.HTTP_303_SEE_OTHER)
     may_read = key is None or "clients:read" in key.scopes

@@ -13,23 +13,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_contracts import Namespace
-from realtoros_crm.apikeys.models import ClientLeadId
 from realtoros_crm.clients.models import Client
+from realtoros_crm.clients.repository import lock_agent_clients
 from realtoros_crm.clients.schemas import ClientUpdate
 from realtoros_crm.clients.service import create_client, email_key, get_client, update_client
 from realtoros_crm.clients.stages import StageChange, StageHooks
-from realtoros_crm.imports.service import (
-    Progress,
-    admit_row,
-    existing_matches,
-    lock_agent_clients,
-)
+from realtoros_crm.imports.service import Progress, admit_row, existing_matches
 from realtoros_crm.leads.form import Lead
+from realtoros_crm.leads.repository import link_lead, lock_client_of_lead
 from realtoros_crm.plans.runs import PlanConflict, apply_plan
 from realtoros_crm.plans.service import get_plan
 
@@ -85,18 +79,7 @@ async def _client_of_lead(
 ) -> Client | None:
     if lead_id is None:
         return None
-    statement = (
-        select(Client)
-        .join(ClientLeadId, ClientLeadId.client_id == Client.id)
-        .where(
-            ClientLeadId.agent_id == agent_id,
-            ClientLeadId.source == source,
-            ClientLeadId.lead_id == lead_id,
-            Client.deleted_at.is_(None),
-        )
-        .with_for_update(of=Client)
-    )
-    return (await session.scalars(statement)).one_or_none()
+    return await lock_client_of_lead(session, agent_id, source, lead_id)
 
 
 def _update_of(client: Client, lead: Lead) -> ClientUpdate:
@@ -120,16 +103,8 @@ async def _link(
     now: datetime,
 ) -> None:
     """Remember the source's lead id for the client (a deleted client's id moves on)."""
-    if lead_id is None:
-        return
-    statement = insert(ClientLeadId).values(
-        agent_id=agent_id, source=source, lead_id=lead_id, client_id=client_id, created_at=now
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["agent_id", "source", "lead_id"], set_={"client_id": client_id}
-        )
-    )
+    if lead_id is not None:
+        await link_lead(session, agent_id, source, lead_id, client_id, now)
 
 
 async def _start_source_plan(

@@ -4,14 +4,14 @@ them, and their export."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from realtoros_crm.api.deps import CurrentAgentId, SessionDep, StateDep
-from realtoros_crm.api.problems import problem_responses
-from realtoros_crm.clients.api import read_clients
+from realtoros_crm.api.problems import found, problem_responses
+from realtoros_crm.clients.paging import client_page
 from realtoros_crm.clients.schemas import BulkResult, ClientPublic
 from realtoros_crm.clients.stages import StageHooksDep
 from realtoros_crm.imports.export import export_rows
@@ -26,15 +26,14 @@ from realtoros_crm.lists.service import (
     list_lists,
     update_list,
 )
+from realtoros_crm.lists.service import delete_list as forget_list
 
 router = APIRouter(prefix="/lists", tags=["saved lists"])
 NOT_FOUND = problem_responses(404)
 
 
 async def _list(session: SessionDep, agent_id: uuid.UUID, list_id: uuid.UUID) -> SavedList:
-    if (saved := await get_list(session, agent_id, list_id)) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"list {list_id} not found")
-    return saved
+    return found(await get_list(session, agent_id, list_id), "list", list_id)
 
 
 def _conflict(exc: ListConflict) -> HTTPException:
@@ -56,7 +55,6 @@ async def add_list(
         saved = await create_list(session, agent_id, data, state.clock())
     except ListConflict as exc:
         raise _conflict(exc) from None
-    await session.commit()
     return ListPublic.model_validate(saved)
 
 
@@ -82,30 +80,27 @@ async def change_list(
         await update_list(session, saved, data, state.clock())
     except ListConflict as exc:
         raise _conflict(exc) from None
-    await session.commit()
     return ListPublic.model_validate(saved)
 
 
 @router.delete("/{list_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 async def delete_list(list_id: uuid.UUID, agent_id: CurrentAgentId, session: SessionDep) -> None:
     """Forget a saved list (its clients stay)."""
-    await session.delete(await _list(session, agent_id, list_id))
-    await session.commit()
+    await forget_list(session, await _list(session, agent_id, list_id))
 
 
 @router.get("/{list_id}/clients", responses=NOT_FOUND, response_model=list[ClientPublic])
 async def read_list_clients(
     list_id: uuid.UUID,
     request: Request,
-    response: Response,
     agent_id: CurrentAgentId,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
-) -> Any:
+) -> Response:
     """The clients in the list now, paged like ``GET /clients`` (``X-Next-Cursor``)."""
     where = filter_of(await _list(session, agent_id, list_id))
-    return await read_clients(request, response, agent_id, session, where, limit, cursor)
+    return await client_page(request, session, agent_id, where, limit, cursor)
 
 
 @router.post("/{list_id}/bulk-update", responses=NOT_FOUND)
@@ -121,7 +116,6 @@ async def update_list_clients(
     saved = await _list(session, agent_id, list_id)
     result, changes = await bulk_update_list(session, saved, data, state.clock(), ns=state.bus.ns)
     await hooks.notify(session, changes)
-    await session.commit()
     return result
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from realtoros_crm.clients.listing import ClientFilter
 from realtoros_crm.clients.models import Stage
 from realtoros_crm.clients.schemas import Tags
-from realtoros_crm.fields import InputModel, Line
+from realtoros_crm.fields import InputModel, Line, example
 
 ListName = Annotated[Line, Field(min_length=1, max_length=100)]
 _EXAMPLE: dict[str, Any] = {
@@ -21,7 +21,7 @@ _EXAMPLE: dict[str, Any] = {
 
 
 class ListCreate(InputModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
+    model_config = example(_EXAMPLE)
 
     name: ListName
     filter: ClientFilter = Field(description="The client list's filters (GET /clients).")
@@ -45,7 +45,7 @@ class ListPublic(BaseModel):
 class ListBulkUpdate(InputModel):
     """A stage and/or tags for every client the list holds now."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"add_tags": ["open-house"]}]})
+    model_config = example({"add_tags": ["open-house"]})
 
     stage: Stage | None = None
     add_tags: Tags = Field(default_factory=list)

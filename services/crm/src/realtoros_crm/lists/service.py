@@ -1,13 +1,11 @@
 """Saved lists: a client filter under a name, and what an agent does with every client it
-holds (a bulk change, the export). Flushes only: the caller commits."""
+holds (a bulk change, the export). Flushes only: the entrypoint commits."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_contracts import Namespace
@@ -16,7 +14,10 @@ from realtoros_crm.clients.listing import ClientFilter, list_statement
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.schemas import BulkResult, BulkUpdate
 from realtoros_crm.clients.stages import StageChange
+from realtoros_crm.db import add_row, delete_row, name_taken
 from realtoros_crm.lists.models import SavedList
+from realtoros_crm.lists.repository import get_list as get_list
+from realtoros_crm.lists.repository import list_lists as list_lists
 from realtoros_crm.lists.schemas import ListBulkUpdate, ListCreate, ListUpdate
 
 BULK_LIMIT = 5000
@@ -31,24 +32,11 @@ def _stored(where: ClientFilter) -> dict[str, object]:
     return where.model_dump(mode="json", exclude_defaults=True)
 
 
-async def list_lists(session: AsyncSession, agent_id: uuid.UUID) -> Sequence[SavedList]:
-    statement = select(SavedList).where(SavedList.agent_id == agent_id).order_by(SavedList.name)
-    return (await session.scalars(statement)).all()
-
-
-async def get_list(
-    session: AsyncSession, agent_id: uuid.UUID, list_id: uuid.UUID
-) -> SavedList | None:
-    statement = select(SavedList).where(SavedList.id == list_id, SavedList.agent_id == agent_id)
-    return (await session.scalars(statement)).one_or_none()
-
-
 async def _name_free(
     session: AsyncSession, agent_id: uuid.UUID, name: str, but: uuid.UUID | None
 ) -> None:
-    for saved in await list_lists(session, agent_id):
-        if saved.name.lower() == name.lower() and saved.id != but:
-            raise ListConflict(f"you already have a list named '{name}'")
+    if await name_taken(session, SavedList, agent_id, name, but=but):
+        raise ListConflict(f"you already have a list named '{name}'")
 
 
 async def create_list(
@@ -59,9 +47,7 @@ async def create_list(
         agent_id=agent_id, name=data.name, filter=_stored(data.filter), created_at=now,
         updated_at=now,
     )  # fmt: skip
-    session.add(saved)
-    await session.flush()
-    return saved
+    return await add_row(session, saved)
 
 
 async def update_list(
@@ -74,6 +60,11 @@ async def update_list(
         saved.filter = _stored(data.filter)
     saved.updated_at = now
     await session.flush()
+
+
+async def delete_list(session: AsyncSession, saved: SavedList) -> None:
+    """Forget a saved list (its clients stay)."""
+    await delete_row(session, saved)
 
 
 def filter_of(saved: SavedList) -> ClientFilter:

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_contracts import Event, Namespace, encode, envelope_headers
-from realtoros_crm.db import copy_rows
+from realtoros_crm.db import after_commit, copy_rows
 from realtoros_crm.messaging.models import OutboxMessage
 from realtoros_runtime.telemetry import inject_current_context
 
@@ -17,6 +17,14 @@ SOURCE = "realtoros/crm"
 
 
 OUTBOX_COLUMNS = ["event_id", "subject", "stream", "event_type", "body", "headers", "created_at"]
+WAKE_RELAY = "realtoros.wake_relay"
+"""The session info key of the relay's ``wake`` (``OutboxRelay.wake_after_commits``)."""
+
+
+def _wake_relay_after_commit(session: AsyncSession) -> None:
+    wake = session.info.get(WAKE_RELAY)
+    if wake is not None:
+        after_commit(session, wake)
 
 
 def add_to_outbox(
@@ -45,6 +53,7 @@ def add_to_outbox(
         not_before=not_before,
     )
     session.add(message)
+    _wake_relay_after_commit(session)
     return message
 
 
@@ -70,3 +79,4 @@ async def copy_to_outbox(
         for event, event_id in events
     ]
     await copy_rows(session, "outbox", OUTBOX_COLUMNS, rows)
+    _wake_relay_after_commit(session)

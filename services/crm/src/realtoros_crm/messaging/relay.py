@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
 from realtoros_crm.messaging.models import OutboxMessage
+from realtoros_crm.messaging.outbox import WAKE_RELAY
 from realtoros_runtime.bus import EventPublisher
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,11 @@ class OutboxRelay:
     def wake(self) -> None:
         """Publish now: called after a transaction that wrote to the outbox commits."""
         self._wake.set()
+
+    def wake_after_commits(self, sessions: Sessions) -> None:
+        """Every session of ``sessions`` that writes to the outbox wakes the relay once it
+        commits (``add_to_outbox``), so no caller has to."""
+        sessions.configure(info={**sessions.kw.get("info", {}), WAKE_RELAY: self.wake})
 
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many rows it took. Rows published before an error

@@ -54,7 +54,6 @@ async def _plan(session: AsyncSession, agent_id: uuid.UUID, plan_id: uuid.UUID) 
 async def read_plans(agent: CurrentAgent, session: SessionDep, state: StateDep) -> list[PlanPublic]:
     """The agent's plans (the standard Day 1 … Month 1 plan is there from the start)."""
     await ensure_default_plan(session, agent.id, state.clock())
-    await session.commit()
     return [await plan_public(session, plan) for plan in await list_plans(session, agent.id)]
 
 
@@ -63,7 +62,7 @@ async def add_plan(
     data: PlanCreate, agent: CurrentAgent, session: SessionDep, state: StateDep
 ) -> PlanPublic:
     plan = await create_plan(session, agent.id, data, now=state.clock())
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return await plan_public(session, plan)
 
 
@@ -78,7 +77,7 @@ async def change_plan(
 ) -> PlanPublic:
     plan = await _plan(session, agent.id, plan_id)
     await update_plan(session, plan, data, state.clock())
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return await plan_public(session, plan)
 
 
@@ -89,7 +88,6 @@ async def delete_plan(
     """Delete a plan; clients already on it keep their scheduled steps."""
     plan = await _plan(session, agent.id, plan_id)
     await soft_delete_plan(session, plan, state.clock())
-    await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -98,7 +96,7 @@ async def add_plan_step(
     plan_id: uuid.UUID, data: StepIn, agent: CurrentAgent, session: SessionDep, state: StateDep
 ) -> StepPublic:
     step = await add_step(session, await _plan(session, agent.id, plan_id), data, state.clock())
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return StepPublic.model_validate(step)
 
 
@@ -115,7 +113,7 @@ async def change_plan_step(
     if (step := await get_step(session, plan, step_id)) is None:
         raise _not_found("step", step_id)
     await update_step(session, plan, step, data, state.clock())
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return StepPublic.model_validate(step)
 
 
@@ -127,7 +125,6 @@ async def delete_plan_step(
     if (step := await get_step(session, plan, step_id)) is None:
         raise _not_found("step", step_id)
     await remove_step(session, plan, step)
-    await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -144,7 +141,7 @@ async def start_plan(
         run = await apply_plan(session, client, plan, start=data.start_at or now, now=now)
     except PlanConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return RunPublic.model_validate(run)
 
 
@@ -195,5 +192,5 @@ async def change_run(
         await act_on_run(session, run, action, state.clock())
     except PlanConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return RunPublic.model_validate(run)

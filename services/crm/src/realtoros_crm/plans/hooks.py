@@ -38,7 +38,7 @@ Start = tuple[Changed, bool, datetime]
 
 
 async def on_stage_changes_run_plans(session: AsyncSession, changes: Sequence[StageChange]) -> None:
-    """The clients package's stage hook (``app.state.stage_hooks``): a new client gets the
+    """The clients package's stage hook (``CrmState.stage_hooks``): a new client gets the
     agent's default plan and the plans of its stage; a stage change starts the plans of the
     new stage (once: a plan already running is left alone), or stops every plan of a client
     who is now closed or lost."""

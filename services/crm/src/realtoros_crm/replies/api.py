@@ -37,6 +37,4 @@ async def answer_reply(
     reply = await mark_answered(session, agent.id, reply_id, state.clock())
     if reply is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"reply {reply_id} not found")
-    public = ReplyPublic.model_validate(reply)
-    await session.commit()
-    return public
+    return ReplyPublic.model_validate(reply)

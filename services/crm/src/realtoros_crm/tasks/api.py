@@ -39,7 +39,7 @@ async def add_task(
     if await get_client(session, agent.id, data.client_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"client {data.client_id} not found")
     task = await create_task(session, agent.id, data, now=state.clock())
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return TaskPublic.model_validate(task)
 
 
@@ -128,7 +128,6 @@ async def bulk_tasks(
             result.not_done.append(BulkProblem(task_id=task_id, detail=str(exc)))
             continue
         result.updated.append(task_id)
-    await session.commit()
     return result
 
 
@@ -158,7 +157,7 @@ async def change_task(
         await reschedule_task(session, task, data, state.clock())
     except TaskConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return TaskPublic.model_validate(task)
 
 
@@ -174,5 +173,5 @@ async def act_on_task(
         await finish_task(session, task, action, state.clock(), ns=state.bus.ns)
     except TaskConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    await session.commit()
+    await session.flush()  # the response shows the ids and defaults
     return TaskPublic.model_validate(task)

@@ -43,6 +43,14 @@ class Task(Base):
         CheckConstraint(f"priority IN ({in_list(TASK_PRIORITIES)})", name="priority"),
         # The claim reads only pending tasks in due order: a small partial index.
         Index("ix_tasks_pending_due_at", "due_at", postgresql_where=text("status = 'pending'")),
+        # The claim's order, and its "anything due?" probe from the index alone (0014).
+        Index(
+            "ix_tasks_due_email",
+            "due_at",
+            "id",
+            postgresql_where=text("status = 'pending' AND task_type = 'email'"),
+            postgresql_include=["plan_run_id"],
+        ),
         Index("ix_tasks_plan_run_id", "plan_run_id"),
         Index("ix_tasks_agent_id_due_at", "agent_id", "due_at"),
     )

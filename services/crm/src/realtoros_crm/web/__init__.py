@@ -3,11 +3,13 @@ and rules as the API, a session cookie instead of bearer tokens, CSRF on every f
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from realtoros_crm.api.problems import UNAVAILABLE, add_outage_page
+from realtoros_crm.api.problems import UNAVAILABLE
 from realtoros_crm.web.render import HERE, page, templates
 from realtoros_crm.web.session import CsrfRejected, SignInRequired
 
@@ -20,6 +22,16 @@ class PageNotFound(Exception):
         self.what = what
 
 
+T = TypeVar("T")
+
+
+def found(row: T | None, what: str) -> T:
+    """``row``, or the "not found" page for ``what``."""
+    if row is None:
+        raise PageNotFound(what)
+    return row
+
+
 def mount_web(app: FastAPI) -> None:
     """Add the web app's routes, static files and error pages to the CRM app."""
     from realtoros_crm.web.routes import routers
@@ -30,13 +42,14 @@ def mount_web(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, _to_sign_in)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
     app.add_exception_handler(PageNotFound, _not_found)
-    add_outage_page(app, "/app", _database_unreachable)
     app.add_api_route("/", _home, include_in_schema=False)
     app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
 
 
-def _database_unreachable(request: Request) -> Response:
-    # Self-contained: the usual layout may need what the database holds.
+def database_unreachable(request: Request) -> Response:
+    """The page (not the problem document) a request under ``/app`` gets while the database
+    is unreachable (``CrmState.outage_pages``). Self-contained: the usual layout may need
+    what the database holds."""
     return templates.TemplateResponse(
         request, "unavailable.html", {"message": UNAVAILABLE}, status_code=503
     )

@@ -1,14 +1,15 @@
-"""Sign in, register, Google sign-in and sign out. Each one calls the API's own handler (the
-same throttling, the same rules) and keeps the refresh token it returns as the session."""
+"""Sign in, register, Google sign-in and sign out. Each one follows the API's rules
+(``agents/signing_in.py``: the same throttling, the same refusals) and keeps the refresh
+token it returns as the session."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from pydantic import ValidationError
 
-from realtoros_crm.agents.api import log_in, register_agent, sign_in_google
+from realtoros_crm.agents import signing_in
 from realtoros_crm.agents.schemas import AgentCreate, GoogleSignIn, LoginRequest
 from realtoros_crm.agents.sessions import revoke
 from realtoros_crm.api.deps import SessionDep, StateDep
@@ -69,7 +70,9 @@ async def login_submit(
     values, cookies = {"email": email}, Response()
     try:
         data = LoginRequest(email=email, password=password)
-        tokens = await log_in(data, request, cookies, session, state)
+        tokens = await signing_in.log_in(
+            session, state.settings, data, request, cookies, state.clock()
+        )
     except ValidationError:
         return _form(
             request,
@@ -79,14 +82,14 @@ async def login_submit(
             status=422,
             errors={"form": "Enter your email address and password."},
         )
-    except HTTPException as exc:
+    except signing_in.Refused as exc:
         return _form(
             request,
             "login.html",
             next=_next(next),
             values=values,
-            status=exc.status_code,
-            errors={"form": str(exc.detail)},
+            status=exc.status,
+            errors={"form": exc.detail},
         )
     response = _with_cookies(redirect(_next(next)), cookies)
     set_session_cookie(response, request, state, tokens.refresh_token)
@@ -112,18 +115,19 @@ async def register_submit(
     values, cookies = {"name": name, "email": email, "brokerage": brokerage}, Response()
     try:
         data = AgentCreate(name=name, email=email, password=password, brokerage=brokerage or None)
-        await register_agent(data, request, session, state)
+        now = state.clock()
+        await signing_in.sign_up(session, state.settings, data, signing_in.client_ip(request), now)
         login = LoginRequest(email=email, password=password)
-        tokens = await log_in(login, request, cookies, session, state)
+        tokens = await signing_in.log_in(session, state.settings, login, request, cookies, now)
     except ValidationError as exc:
         return _form(request, "register.html", values=values, errors=field_errors(exc), status=422)
-    except HTTPException as exc:
+    except signing_in.Refused as exc:
         return _form(
             request,
             "register.html",
             values=values,
-            status=exc.status_code,
-            errors={"form": str(exc.detail)},
+            status=exc.status,
+            errors={"form": exc.detail},
         )
     welcome = redirect("/app/settings", "Welcome! Set your signature and sending window.")
     response = _with_cookies(welcome, cookies)
@@ -138,9 +142,10 @@ async def google_submit(
     """The Google button posts its ID token here (with our CSRF field)."""
     await check_csrf(request, state)
     try:
-        tokens = await sign_in_google(GoogleSignIn(id_token=credential), session, state)
-    except (ValidationError, HTTPException) as exc:
-        detail = exc.detail if isinstance(exc, HTTPException) else "no Google credential"
+        token = GoogleSignIn(id_token=credential).id_token
+        tokens = await signing_in.sign_in_google(session, state.settings, token, state.clock())
+    except (ValidationError, signing_in.Refused) as exc:
+        detail = exc.detail if isinstance(exc, signing_in.Refused) else "no Google credential"
         return _form(
             request,
             "login.html",
@@ -160,7 +165,6 @@ async def logout(request: Request, session: SessionDep, state: StateDep) -> Resp
     agent = await session_agent(request, session, state)
     if agent is not None:
         await revoke(session, request.cookies[SESSION_COOKIE], agent.id, state.clock())
-        await session.commit()
     response = redirect("/app/login", "You are signed out.")
     clear_session_cookie(response)
     return response

@@ -12,8 +12,8 @@ from realtoros_crm.activities.service import client_timeline
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.service import find_duplicates, get_client
 from realtoros_crm.customfields.service import list_fields
+from realtoros_crm.db import discard
 from realtoros_crm.email_templates.service import list_templates
-from realtoros_crm.emails.api import claim_context
 from realtoros_crm.emails.drafts import draft_on_demand
 from realtoros_crm.emails.listing import EmailFilter, list_emails
 from realtoros_crm.plans.models import PlanRun
@@ -26,7 +26,7 @@ from realtoros_crm.plans.runs import (
 )
 from realtoros_crm.plans.service import ensure_default_plan, get_plan, list_plans
 from realtoros_crm.tasks.service import TaskFilter, list_tasks
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.web import PageNotFound, found
 from realtoros_crm.web.render import local, page, redirect
 from realtoros_crm.web.session import WebAgent
 
@@ -37,10 +37,8 @@ router = APIRouter(prefix="/app/clients")
 async def client_detail(
     client_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep, state: StateDep
 ) -> Response:
-    if (client := await get_client(session, agent.id, client_id)) is None:
-        raise PageNotFound("client")
+    client = found(await get_client(session, agent.id, client_id), "client")
     await ensure_default_plan(session, agent.id, state.clock())
-    await session.commit()
     runs = (
         await session.scalars(
             select(PlanRun)
@@ -81,8 +79,7 @@ async def apply(
     state: StateDep,
     plan_id: Annotated[str, Form()] = "",
 ) -> Response:
-    if (client := await get_client(session, agent.id, client_id)) is None:
-        raise PageNotFound("client")
+    client = found(await get_client(session, agent.id, client_id), "client")
     back = f"/app/clients/{client.id}"
     try:
         plan = await get_plan(session, agent.id, uuid.UUID(plan_id))
@@ -94,9 +91,9 @@ async def apply(
     try:
         run = await apply_plan(session, client, plan, start=now, now=now)
     except PlanConflict as exc:
+        discard(session)
         return redirect(back, f"The plan was not applied: {exc}", error=True)
     first = next(iter(await pending_tasks(session, run)), None)
-    await session.commit()
     message = f"Plan “{plan.name}” applied."
     if first is not None:  # its time already moved into the sending window, if need be
         message += f" First step: {first.purpose}, {local(first.due_at, request)}."
@@ -124,8 +121,8 @@ async def change_run(
     try:
         await act_on_run(session, run, action, state.clock())
     except PlanConflict as exc:
+        discard(session)
         return redirect(back, f"Not done: {exc}", error=True)
-    await session.commit()
     return redirect(
         back,
         f"Plan “{run.plan_name}”: {action}d."
@@ -142,15 +139,12 @@ async def draft_now(
     state: StateDep,
     instructions: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
-    if (client := await get_client(session, agent.id, client_id)) is None:
-        raise PageNotFound("client")
+    client = found(await get_client(session, agent.id, client_id), "client")
     if (reason := client.no_email_reason()) is not None:
         return redirect(
             f"/app/clients/{client.id}", f"No email can be drafted: {reason}", error=True
         )
     email = await draft_on_demand(
-        session, claim_context(state), client, instructions.replace("\x00", ""), state.clock()
+        session, state.claim_context, client, instructions.replace("\x00", ""), state.clock()
     )
-    await session.commit()
-    state.relay.wake()
     return redirect(f"/app/drafts/{email.task_id}", "The composer is writing the draft.")

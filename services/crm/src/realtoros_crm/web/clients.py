@@ -20,10 +20,11 @@ from realtoros_crm.clients.service import create_client, get_client, update_clie
 from realtoros_crm.clients.stages import StageHooksDep
 from realtoros_crm.customfields.models import CustomField
 from realtoros_crm.customfields.service import list_fields
+from realtoros_crm.db import discard
 from realtoros_crm.lists.models import SavedList
 from realtoros_crm.lists.service import filter_of, get_list
 from realtoros_crm.tasks.service import next_tasks
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.web import PageNotFound, found
 from realtoros_crm.web.render import field_errors, page, plural, redirect
 from realtoros_crm.web.session import WebAgent
 
@@ -138,7 +139,6 @@ async def bulk_change(
         return redirect(f"/app/clients{where}", f"Nothing changed: {detail}", error=True)
     result, changes = await bulk_update(session, agent.id, data, state.bus.ns, now=state.clock())
     await hooks.notify(session, changes)
-    await session.commit()
     return redirect(f"/app/clients{where}", f"{plural(result.changed, 'client')} changed.")
 
 
@@ -238,9 +238,9 @@ async def create(
         )
         client, change = await create_client(session, agent.id, data, now=state.clock())
     except (ValidationError, ValueError) as exc:
+        discard(session)
         return await _form_with_errors(request, session, None, form, exc, agent.id)
     await hooks.notify(session, [change])
-    await session.commit()
     return redirect(f"/app/clients/{client.id}", f"{client.name} added.")
 
 
@@ -248,8 +248,7 @@ async def create(
 async def edit_client(
     client_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep
 ) -> Response:
-    if (client := await get_client(session, agent.id, client_id)) is None:
-        raise PageNotFound("client")
+    client = found(await get_client(session, agent.id, client_id), "client")
     values = _form_values(client, await list_fields(session, agent.id))
     return await _client_form(request, session, agent.id, client, values)
 
@@ -263,8 +262,7 @@ async def save_client(
     state: StateDep,
     hooks: StageHooksDep,
 ) -> Response:
-    if (client := await get_client(session, agent.id, client_id, lock=True)) is None:
-        raise PageNotFound("client")
+    client = found(await get_client(session, agent.id, client_id, lock=True), "client")
     form = await _posted(request)
     try:
         raw = _form_data(form)
@@ -272,8 +270,7 @@ async def save_client(
         data = ClientUpdate.model_validate(raw)
         change = await update_client(session, client, data, state.bus.ns, now=state.clock())
     except (ValidationError, ValueError) as exc:
+        discard(session)
         return await _form_with_errors(request, session, client, form, exc, agent.id)
     await hooks.notify(session, [change] if change else [])
-    await session.commit()
-    state.relay.wake()
     return redirect(f"/app/clients/{client.id}", "Saved.")

@@ -97,5 +97,4 @@ async def answer_reply(
 ) -> Response:
     if await mark_answered(session, agent.id, reply_id, state.clock()) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "reply not found")
-    await session.commit()
     return redirect("/app", "Reply marked answered.")

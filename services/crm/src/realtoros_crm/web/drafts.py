@@ -17,9 +17,9 @@ from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.claims.context import delivery_context
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.service import client_names, get_client
-from realtoros_crm.emails.api import claim_context
 from realtoros_crm.emails.drafts import (
     DraftConflict,
+    HeldDraft,
     approve_draft,
     edit_draft,
     regenerate_draft,
@@ -30,7 +30,7 @@ from realtoros_crm.state import CrmState
 from realtoros_crm.tasks.actions import TaskConflict, finish_task
 from realtoros_crm.tasks.models import Task
 from realtoros_crm.tasks.service import TaskFilter, get_task, list_tasks
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.web import PageNotFound, found
 from realtoros_crm.web.render import field_errors, local, page, redirect
 from realtoros_crm.web.session import WebAgent
 
@@ -41,9 +41,7 @@ Text = Annotated[str, Form()]
 async def _task(
     session: SessionDep, agent_id: uuid.UUID, task_id: uuid.UUID, lock: bool = False
 ) -> Task:
-    if (task := await get_task(session, agent_id, task_id, lock=lock)) is None:
-        raise PageNotFound("draft")
-    return task
+    return found(await get_task(session, agent_id, task_id, lock=lock), "draft")
 
 
 def draft_state(task: Task, final: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -58,6 +56,7 @@ def draft_state(task: Task, final: dict[str, Any] | None = None) -> dict[str, An
         "review_reasons": list(email.review_reasons) if email else [],
         "failure_reason": (email.failure_reason if email else None) or task.failure_reason,
         "email_id": str(email.id) if email else None,
+        "held_at": email.held_at.isoformat() if email and email.held_at else None,
     }
 
 
@@ -69,7 +68,7 @@ def final_email(
     email = task.email
     if email is None or client is None or not email.body_text:
         return None
-    delivery = delivery_context(client, agent, claim_context(state))
+    delivery = delivery_context(client, agent, state.claim_context)
     return {
         "from": f"{delivery.from_name} (replies go to {delivery.reply_to})",
         "to": f"{delivery.to_name} <{delivery.to_email}>",
@@ -127,8 +126,10 @@ async def act(
     subject: Text = "",
     body_text: Text = "",
     instructions: Text = "",
+    send_anyway: Text = "",
 ) -> Response:
-    """``save``, ``approve`` (saves the text first), ``regenerate`` or ``skip``."""
+    """``save``, ``approve`` (saves the text first), ``regenerate`` or ``skip``. A draft
+    held because the client replied is approved only with the ``send_anyway`` box ticked."""
     task = await _task(session, agent.id, task_id, lock=True)
     client = await get_client(session, agent.id, task.client_id)
     back, now, approved = f"/app/drafts/{task.id}", state.clock(), "Approved: sending now."
@@ -141,7 +142,9 @@ async def act(
             ):
                 edit_draft(task, edit.subject, edit.body_text, now)
             if action == "approve":
-                await approve_draft(session, claim_context(state), task, now)
+                await approve_draft(
+                    session, state.claim_context, task, now, send_anyway=send_anyway == "yes"
+                )
                 if client is not None and (opens := window_opens(task, client, agent, now)):
                     approved = (
                         f"Approved: it goes out {local(opens, request)}, when your sending "
@@ -149,7 +152,7 @@ async def act(
                     )
         elif action == "regenerate":
             extra = DraftInstructions(instructions=instructions).instructions
-            await regenerate_draft(session, claim_context(state), task, extra or None, now)
+            await regenerate_draft(session, state.claim_context, task, extra or None, now)
         elif action == "skip":
             await finish_task(session, task, "skip", now, ns=state.bus.ns)
         else:
@@ -169,11 +172,18 @@ async def act(
             state=shown,
             errors=field_errors(exc),
         )
+    except HeldDraft as exc:
+        # Worded before the rollback, which expires the agent (their time zone).
+        message = (
+            f"Not sent: the client replied on {local(exc.held_at, request)}, after this draft "
+            "was written. Read the reply on their page, then resume the plan, or tick "
+            '"Send it anyway" and approve again.'
+        )
+        await session.rollback()
+        return redirect(back, message, error=True)
     except (DraftConflict, TaskConflict) as exc:
         await session.rollback()
         return redirect(back, str(exc), error=True)
-    await session.commit()
-    state.relay.wake()
     message = {
         "save": "Draft saved.",
         "approve": approved,

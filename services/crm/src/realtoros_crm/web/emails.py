@@ -11,7 +11,7 @@ from realtoros_crm.api.deps import SessionDep
 from realtoros_crm.clients.service import client_names
 from realtoros_crm.emails.listing import EmailFilter, get_email, list_emails
 from realtoros_crm.emails.models import EMAIL_STATUSES
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.web import found
 from realtoros_crm.web.render import page
 from realtoros_crm.web.session import WebAgent
 
@@ -49,8 +49,7 @@ async def email_list(request: Request, agent: WebAgent, session: SessionDep) -> 
 async def email_page(
     email_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep
 ) -> Response:
-    if (email := await get_email(session, agent.id, email_id)) is None:
-        raise PageNotFound("email")
+    email = found(await get_email(session, agent.id, email_id), "email")
     names = await client_names(session, agent.id, [email.client_id])
     return page(
         request,

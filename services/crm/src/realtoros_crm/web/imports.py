@@ -1,26 +1,25 @@
 """Import: upload a CSV, map its columns (suggested from the headers), watch the progress,
-read the report. The upload goes through the API's own import handler."""
+read the report. The upload starts the import as the API does (``imports/starting.py``)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
-from typing import cast
 
-from fastapi import APIRouter, HTTPException, Request, Response, UploadFile
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile as FormFile
 
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.stages import StageHooksDep
 from realtoros_crm.customfields.service import list_fields
-from realtoros_crm.imports.api import import_clients
 from realtoros_crm.imports.mapping import FIELD_PREFIX, TARGETS, auto_mapping
-from realtoros_crm.imports.models import ClientImport
+from realtoros_crm.imports.repository import get_import
 from realtoros_crm.imports.rows import UnreadableFile, parse_csv
 from realtoros_crm.imports.schemas import ImportPublic
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.imports.starting import ImportRefused, start_import
+from realtoros_crm.web import found
 from realtoros_crm.web.render import page, redirect
 from realtoros_crm.web.session import WebAgent
 
@@ -86,22 +85,20 @@ async def upload(
     mapping = json.dumps(chosen) if chosen else None
     stages = stage_names(str(form.get("stages") or ""))
     try:
-        job = await import_clients(
-            request,
-            Response(),
-            agent,
+        job, _ = await start_import(
             session,
             state,
+            agent.id,
+            file,
             hooks,
-            cast(UploadFile, file),
-            mapping,
-            json.dumps(stages) if stages else None,
+            mapping=mapping,
+            stages=json.dumps(stages) if stages else None,
         )
-    except HTTPException as exc:
+    except ImportRefused as exc:
         return page(
             request,
             "import.html",
-            status_code=exc.status_code,
+            status_code=exc.status,
             error=f"The file was not imported: {exc.detail}",
             targets=await _targets(session, agent.id),
         )
@@ -116,9 +113,7 @@ def stage_names(lines: str) -> dict[str, str]:
 
 
 async def _job(session: SessionDep, agent_id: uuid.UUID, import_id: uuid.UUID) -> ImportPublic:
-    job = await session.get(ClientImport, import_id)
-    if job is None or job.agent_id != agent_id:
-        raise PageNotFound("import")
+    job = found(await get_import(session, agent_id, import_id), "import")
     return ImportPublic.model_validate(job)
 
 

@@ -71,7 +71,7 @@ async def new_key(
             field_errors(exc) if isinstance(exc, ValidationError) else {"lead_plan_id": str(exc)}
         )
         return await _page(request, session, agent.id, 422, key_errors=errors, values=raw)
-    await session.commit()
+    await session.flush()  # the page lists the new key
     # Rendered, not redirected: the key is shown on this page once and stored nowhere.
     return await _page(request, session, agent.id, 201, new_key=(key.name, secret))
 
@@ -81,7 +81,6 @@ async def revoke(
     key_id: uuid.UUID, agent: WebAgent, session: SessionDep, state: StateDep
 ) -> Response:
     key = await revoke_key(session, agent.id, key_id, state.clock())
-    await session.commit()
     return redirect("/app/integrations", f"Key '{key.name}' revoked." if key else None)
 
 
@@ -108,5 +107,5 @@ async def new_endpoint(
     except (ValidationError, BadWebhookUrl) as exc:  # both before anything is written
         errors = field_errors(exc) if isinstance(exc, ValidationError) else {"url": str(exc)}
         return await _page(request, session, agent.id, 422, hook_errors=errors, values=raw)
-    await session.commit()
+    await session.flush()  # the page lists the new endpoint
     return await _page(request, session, agent.id, 201, new_secret=(endpoint.url, endpoint.secret))

@@ -15,7 +15,14 @@ from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.service import client_choices, get_client
 from realtoros_crm.clients.stages import StageHooksDep
 from realtoros_crm.customfields.schemas import CustomFieldCreate
-from realtoros_crm.customfields.service import FieldConflict, create_field, get_field, list_fields
+from realtoros_crm.customfields.service import (
+    FieldConflict,
+    create_field,
+    delete_field,
+    get_field,
+    list_fields,
+)
+from realtoros_crm.db import discard
 from realtoros_crm.email_templates.merge import TemplateInvalid
 from realtoros_crm.email_templates.schemas import TemplateCreate, TemplateUpdate
 from realtoros_crm.email_templates.service import (
@@ -38,7 +45,8 @@ from realtoros_crm.lists.service import (
     filter_of,
     get_list,
 )
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.lists.service import delete_list as forget_list
+from realtoros_crm.web import found
 from realtoros_crm.web.clients import client_filter
 from realtoros_crm.web.render import page, posted_form, problem_text, redirect
 from realtoros_crm.web.session import WebAgent
@@ -67,17 +75,15 @@ async def add_field(
             session, agent.id, CustomFieldCreate.model_validate(raw), state.clock()
         )
     except (ValidationError, FieldConflict) as exc:
+        discard(session)
         return redirect("/app/fields", f"Not added: {problem_text(exc)}")
-    await session.commit()
     return redirect("/app/fields", f"Field “{field.label}” added.")
 
 
 @router.post("/fields/{field_id}/delete")
 async def remove_field(field_id: uuid.UUID, agent: WebAgent, session: SessionDep) -> Response:
-    if (field := await get_field(session, agent.id, field_id)) is None:
-        raise PageNotFound("field")
-    await session.delete(field)
-    await session.commit()
+    field = found(await get_field(session, agent.id, field_id), "field")
+    await delete_field(session, field)
     return redirect("/app/fields", f"Field “{field.label}” removed; clients keep their values.")
 
 
@@ -103,8 +109,8 @@ async def add_template(
         data = TemplateCreate.model_validate(form)
         template = await create_template(session, agent.id, data, state.clock())
     except (ValidationError, TemplateInvalid, TemplateConflict) as exc:
+        discard(session)
         return redirect("/app/templates", f"Not saved: {problem_text(exc)}")
-    await session.commit()
     return redirect(f"/app/templates/{template.id}", f"Template “{template.name}” saved.")
 
 
@@ -112,8 +118,7 @@ async def add_template(
 async def template_page(
     template_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep
 ) -> Response:
-    if (template := await get_template(session, agent.id, template_id)) is None:
-        raise PageNotFound("template")
+    template = found(await get_template(session, agent.id, template_id), "template")
     clients = await client_choices(session, agent.id)
     preview = None
     wanted = request.query_params.get("client_id", "")
@@ -135,19 +140,17 @@ async def template_page(
 async def save_template(
     template_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep, state: StateDep
 ) -> Response:
-    if (template := await get_template(session, agent.id, template_id)) is None:
-        raise PageNotFound("template")
+    template = found(await get_template(session, agent.id, template_id), "template")
     form = await posted_form(request)
     back = f"/app/templates/{template.id}"
     try:
         if form.get("action") == "delete":
             await delete_template(session, template)
-            await session.commit()
             return redirect("/app/templates", f"Template “{template.name}” deleted.")
         await update_template(session, template, TemplateUpdate.model_validate(form), state.clock())
     except (ValidationError, TemplateInvalid, TemplateConflict) as exc:
+        discard(session)
         return redirect(back, f"Not saved: {problem_text(exc)}")
-    await session.commit()
     return redirect(back, "Template saved.")
 
 
@@ -155,9 +158,7 @@ async def save_template(
 
 
 async def _list(session: SessionDep, agent_id: uuid.UUID, list_id: uuid.UUID) -> SavedList:
-    if (saved := await get_list(session, agent_id, list_id)) is None:
-        raise PageNotFound("list")
-    return saved
+    return found(await get_list(session, agent_id, list_id), "list")
 
 
 @router.post("/lists")
@@ -172,8 +173,8 @@ async def save_list(
         data = ListCreate(name=form.get("name", ""), filter=where)
         saved = await create_list(session, agent.id, data, state.clock())
     except (ValidationError, ListConflict) as exc:
+        discard(session)
         return redirect(back, f"Not saved: {problem_text(exc)}")
-    await session.commit()
     return redirect(f"/app/clients?list={saved.id}", f"List “{saved.name}” saved.")
 
 
@@ -201,15 +202,13 @@ async def bulk_list(
         return redirect(back, f"Nothing changed: {problem_text(exc)}")
     result, changes = await bulk_update_list(session, saved, data, state.clock(), ns=state.bus.ns)
     await hooks.notify(session, changes)
-    await session.commit()
     return redirect(back, f"{result.changed} client(s) in “{saved.name}” changed.")
 
 
 @router.post("/lists/{list_id}/delete")
 async def delete_list(list_id: uuid.UUID, agent: WebAgent, session: SessionDep) -> Response:
     saved = await _list(session, agent.id, list_id)
-    await session.delete(saved)
-    await session.commit()
+    await forget_list(session, saved)
     return redirect("/app/clients", f"List “{saved.name}” deleted; its clients stay.")
 
 

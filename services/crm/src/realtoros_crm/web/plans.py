@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.models import STAGES
+from realtoros_crm.db import discard
 from realtoros_crm.email_templates.merge import TemplateInvalid
 from realtoros_crm.email_templates.service import TemplateNotFound, list_templates
 from realtoros_crm.plans.models import Plan
@@ -29,7 +30,7 @@ from realtoros_crm.plans.service import (
     update_plan,
     update_step,
 )
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.web import found
 from realtoros_crm.web.render import field_errors, page, redirect
 from realtoros_crm.web.session import WebAgent
 
@@ -63,9 +64,7 @@ def _step_fields(form: dict[str, str]) -> dict[str, Any]:
 
 
 async def _plan(session: SessionDep, agent_id: uuid.UUID, plan_id: uuid.UUID) -> Plan:
-    if (plan := await get_plan(session, agent_id, plan_id)) is None:
-        raise PageNotFound("plan")
-    return plan
+    return found(await get_plan(session, agent_id, plan_id), "plan")
 
 
 @router.get("")
@@ -73,7 +72,6 @@ async def plans(
     request: Request, agent: WebAgent, session: SessionDep, state: StateDep
 ) -> Response:
     await ensure_default_plan(session, agent.id, state.clock())
-    await session.commit()
     found = [await plan_public(session, plan) for plan in await list_plans(session, agent.id)]
     return page(request, "plans.html", plans=found, stages=STAGES, values={}, errors={})
 
@@ -97,7 +95,7 @@ async def new_plan(
             errors=field_errors(exc),
         )
     plan = await create_plan(session, agent.id, data, now=state.clock())
-    await session.commit()
+    await session.flush()  # the plan's id
     return redirect(f"/app/plans/{plan.id}", "Plan created: now add its steps.")
 
 
@@ -121,7 +119,6 @@ async def save_plan(
     form = await _form(request)
     if form.get("action") == "delete":
         await soft_delete_plan(session, plan, state.clock())
-        await session.commit()
         return redirect(
             "/app/plans", f"Plan “{plan.name}” deleted; clients on it keep their steps."
         )
@@ -130,7 +127,6 @@ async def save_plan(
     except ValidationError as exc:
         return await _plan_with_errors(request, session, plan, exc, {})
     await update_plan(session, plan, data, state.clock())
-    await session.commit()
     return redirect(f"/app/plans/{plan.id}", "Plan saved.")
 
 
@@ -167,8 +163,8 @@ async def new_step(
     try:
         await add_step(session, plan, data, state.clock())
     except (TemplateNotFound, TemplateInvalid) as exc:
+        discard(session)
         return redirect(f"/app/plans/{plan.id}", f"Step not added: {exc}")
-    await session.commit()
     return redirect(f"/app/plans/{plan.id}", "Step added.")
 
 
@@ -182,12 +178,10 @@ async def change_step(
     state: StateDep,
 ) -> Response:
     plan = await _plan(session, agent.id, plan_id)
-    if (step := await get_step(session, plan, step_id)) is None:
-        raise PageNotFound("step")
+    step = found(await get_step(session, plan, step_id), "step")
     form, back = await _form(request), f"/app/plans/{plan.id}"
     if form.get("action") == "delete":
         await remove_step(session, plan, step)
-        await session.commit()
         return redirect(back, "Step removed.")
     # "move" (the up/down buttons) changes only the position.
     fields = {} if form.get("action") == "move" else _step_fields(form)
@@ -204,6 +198,6 @@ async def change_step(
     try:
         await update_step(session, plan, step, data, state.clock())
     except (TemplateNotFound, TemplateInvalid) as exc:
+        discard(session)
         return redirect(back, f"Step not saved: {exc}")
-    await session.commit()
     return redirect(back, "Step saved.")

@@ -16,13 +16,11 @@ from types import SimpleNamespace
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
-from sqlalchemy import select
 
 from realtoros_crm.agents.devices import secure_cookies
 from realtoros_crm.agents.models import Agent
+from realtoros_crm.agents.repository import get_agent, live_refresh_token
 from realtoros_crm.agents.security import token_digest
-from realtoros_crm.agents.service import get_agent
-from realtoros_crm.agents.tokens_models import RefreshToken
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.lists.service import list_lists
 from realtoros_crm.state import CrmState
@@ -94,12 +92,7 @@ async def session_agent(request: Request, session: SessionDep, state: StateDep) 
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw or len(raw) > 200:
         return None
-    statement = select(RefreshToken).where(
-        RefreshToken.token_hash == token_digest(raw),
-        RefreshToken.revoked_at.is_(None),
-        RefreshToken.expires_at > state.clock(),
-    )
-    row = (await session.scalars(statement)).one_or_none()
+    row = await live_refresh_token(session, token_digest(raw), state.clock())
     return None if row is None else await get_agent(session, row.agent_id)
 
 

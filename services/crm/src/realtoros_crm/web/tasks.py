@@ -13,13 +13,14 @@ from pydantic import ValidationError
 
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.service import client_choices, client_names
+from realtoros_crm.db import discard
 from realtoros_crm.email_templates.service import list_templates
 from realtoros_crm.plans.window import zone_or_utc
 from realtoros_crm.tasks.actions import TaskConflict, finish_task, reschedule_task
 from realtoros_crm.tasks.models import TASK_STATUSES, Task
 from realtoros_crm.tasks.schemas import TaskUpdate
 from realtoros_crm.tasks.service import TaskFilter, get_task, list_tasks
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.web import PageNotFound, found
 from realtoros_crm.web.render import page, plural, redirect
 from realtoros_crm.web.session import WebAgent
 
@@ -134,7 +135,6 @@ async def bulk(
             done += 1
         except TaskConflict as exc:
             problems.append(f"{task.purpose}: {exc}")
-    await session.commit()
     message = f"{plural(done, 'task')} updated." + (
         f" Not done: {'; '.join(problems)}" if problems else ""
     )
@@ -145,8 +145,7 @@ async def bulk(
 async def task_page(
     task_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep
 ) -> Response:
-    if (task := await get_task(session, agent.id, task_id)) is None:
-        raise PageNotFound("task")
+    task = found(await get_task(session, agent.id, task_id), "task")
     names = await client_names(session, agent.id, [task.client_id])
     return page(
         request, "task.html", task=task, client_name=names.get(task.client_id, "client"), errors={}
@@ -162,13 +161,13 @@ async def reschedule(
     state: StateDep,
     due_at: Annotated[str, Form()] = "",
 ) -> Response:
-    if (task := await get_task(session, agent.id, task_id, lock=True)) is None:
-        raise PageNotFound("task")
+    task = found(await get_task(session, agent.id, task_id, lock=True), "task")
     try:
         await reschedule_task(
             session, task, TaskUpdate(due_at=parse_local(due_at, agent.timezone)), state.clock()
         )
     except (ValueError, ValidationError):
+        discard(session)
         names = await client_names(session, agent.id, [task.client_id])
         return page(
             request,
@@ -179,8 +178,8 @@ async def reschedule(
             errors={"due_at": "Give a date and a time, e.g. 2026-05-04 09:30."},
         )
     except TaskConflict as exc:
+        discard(session)
         return redirect(f"/app/tasks/{task.id}", str(exc), error=True)
-    await session.commit()
     return redirect(f"/app/tasks/{task.id}", "Rescheduled.")
 
 
@@ -196,6 +195,6 @@ async def act(
     try:
         await finish_task(session, task, action, state.clock(), ns=state.bus.ns)
     except TaskConflict as exc:
+        discard(session)
         return redirect(f"/app/tasks/{task.id}", str(exc), error=True)
-    await session.commit()
     return redirect(f"/app/tasks/{task.id}", f"Task {task.status}.")

@@ -8,7 +8,8 @@ import uuid
 from fastapi import APIRouter, Request, Response
 
 from realtoros_crm.api.deps import SessionDep, StateDep
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.db import after_commit
+from realtoros_crm.web import PageNotFound, found
 from realtoros_crm.web.render import page, redirect
 from realtoros_crm.web.session import WebAgent
 from realtoros_crm.webhooks.models import WebhookEndpoint
@@ -27,9 +28,7 @@ router = APIRouter(prefix="/app/integrations/webhooks")
 async def _endpoint(
     session: SessionDep, agent_id: uuid.UUID, endpoint_id: uuid.UUID
 ) -> WebhookEndpoint:
-    if (endpoint := await get_endpoint(session, agent_id, endpoint_id)) is None:
-        raise PageNotFound("webhook endpoint")
-    return endpoint
+    return found(await get_endpoint(session, agent_id, endpoint_id), "webhook endpoint")
 
 
 @router.get("/{endpoint_id}")
@@ -57,8 +56,7 @@ async def replay(
         return redirect(back, "Enable the endpoint first.")
     if await replay_delivery(session, endpoint, delivery_id, state.clock()) is None:
         raise PageNotFound("delivery")
-    await session.commit()
-    state.webhooks.wake()
+    after_commit(session, state.webhooks.wake)
     return redirect(back, "The delivery is being sent again.")
 
 
@@ -69,11 +67,9 @@ async def act_on_endpoint(
     endpoint = await _endpoint(session, agent.id, endpoint_id)
     if action == "delete":
         await delete_endpoint(session, endpoint)
-        await session.commit()
         return redirect("/app/integrations", "Webhook endpoint deleted.")
     if action not in ("enable", "disable"):
         raise PageNotFound("action")
     enable(endpoint, action == "enable", state.clock())
-    await session.commit()
-    state.webhooks.wake()
+    after_commit(session, state.webhooks.wake)
     return redirect(f"/app/integrations/webhooks/{endpoint.id}", f"Endpoint {action}d.")

@@ -14,10 +14,11 @@ from realtoros_crm.activities.logging import TaskConflict, TaskNotFound, log_act
 from realtoros_crm.activities.schemas import ActivityCreate
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.service import get_client
+from realtoros_crm.db import discard
 from realtoros_crm.email_templates.service import TemplateNotFound
 from realtoros_crm.tasks.schemas import TaskCreate
 from realtoros_crm.tasks.service import create_task
-from realtoros_crm.web import PageNotFound
+from realtoros_crm.web import PageNotFound, found
 from realtoros_crm.web.render import posted_form, problem_text, redirect
 from realtoros_crm.web.session import WebAgent
 from realtoros_crm.web.tasks import parse_local
@@ -41,8 +42,7 @@ def _when(value: str, zone: str) -> Any:
 async def log_from_page(
     client_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep, state: StateDep
 ) -> Response:
-    if (client := await get_client(session, agent.id, client_id, lock=True)) is None:
-        raise PageNotFound("client")
+    client = found(await get_client(session, agent.id, client_id, lock=True), "client")
     form = await posted_form(request)
     back = _back(form, f"/app/clients/{client.id}")
     raw: dict[str, Any] = {
@@ -59,8 +59,8 @@ async def log_from_page(
             session, client, ActivityCreate.model_validate(raw), state.clock(), ns=state.bus.ns
         )
     except (ValidationError, TaskNotFound, TaskConflict) as exc:
+        discard(session)
         return redirect(back, f"Not logged: {problem_text(exc)}")
-    await session.commit()
     message = f"{raw['kind'].capitalize()} logged."
     if logged.paused_plans:
         message += " Paused: " + ", ".join(f"“{name}”" for name in logged.paused_plans) + "."
@@ -90,6 +90,6 @@ async def new_task(
             raise PageNotFound("client")
         task = await create_task(session, agent.id, data, now=state.clock())
     except (ValidationError, TemplateNotFound) as exc:
+        discard(session)
         return redirect(back, f"No task added: {problem_text(exc)}")
-    await session.commit()
     return redirect(back, f"Task “{task.purpose}” added.")

@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 
 from realtoros_crm.api.deps import CurrentAgentId, SessionDep, StateDep, api_key_of
-from realtoros_crm.api.problems import problem_responses
+from realtoros_crm.api.problems import found, problem_responses
+from realtoros_crm.db import after_commit
 from realtoros_crm.state import CrmState
 from realtoros_crm.webhooks.catalogue import WEBHOOK_TYPES
 from realtoros_crm.webhooks.guard import BadWebhookUrl
@@ -53,13 +54,8 @@ def _refused(exc: Exception) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"url: {exc}")
 
 
-async def _endpoint(
-    session: SessionDep, agent_id: uuid.UUID, endpoint_id: uuid.UUID
-) -> WebhookEndpoint:
-    endpoint = await get_endpoint(session, agent_id, endpoint_id)
-    if endpoint is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"webhook endpoint {endpoint_id} not found")
-    return endpoint
+async def _endpoint(session: SessionDep, agent_id: uuid.UUID, id: uuid.UUID) -> WebhookEndpoint:
+    return found(await get_endpoint(session, agent_id, id), "webhook endpoint", id)
 
 
 @router.get("/event-types")
@@ -81,7 +77,6 @@ async def add_endpoint(
         endpoint = await create_endpoint(session, agent_id, data, **_rules(request, state))
     except (BadWebhookUrl, ScopeTooWide) as exc:
         raise _refused(exc) from None
-    await session.commit()
     public = EndpointPublic.model_validate(endpoint).model_dump()
     return EndpointCreated.model_validate({**public, "secret": endpoint.secret})
 
@@ -114,8 +109,7 @@ async def change_endpoint(
         await update_endpoint(session, endpoint, data, **_rules(request, state))
     except (BadWebhookUrl, ScopeTooWide) as exc:
         raise _refused(exc) from None
-    await session.commit()
-    state.webhooks.wake()
+    after_commit(session, state.webhooks.wake)
     return EndpointPublic.model_validate(endpoint)
 
 
@@ -125,7 +119,6 @@ async def remove_endpoint(
 ) -> None:
     """Delete the endpoint and its delivery log."""
     await delete_endpoint(session, await _endpoint(session, agent_id, endpoint_id))
-    await session.commit()
 
 
 @router.get("/{endpoint_id}/deliveries", responses=NOT_FOUND)
@@ -156,6 +149,5 @@ async def replay(
     delivery = await replay_delivery(session, endpoint, delivery_id, state.clock())
     if delivery is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"delivery {delivery_id} not found")
-    await session.commit()
-    state.webhooks.wake()
+    after_commit(session, state.webhooks.wake)
     return DeliveryPublic.of(delivery)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from realtoros_crm.fields import InputModel
+from realtoros_crm.fields import InputModel, example
 from realtoros_crm.webhooks.catalogue import TYPES_BY_NAME
 
 PayloadScope = Literal["events:read", "clients:read"]
@@ -37,15 +37,11 @@ Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length
 
 
 class EndpointCreate(InputModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "url": "https://hooks.zapier.com/hooks/catch/123/abc/",
-                    "event_types": ["email.bounced", "client.created"],
-                    "scopes": ["events:read", "clients:read"],
-                }
-            ]
+    model_config = example(
+        {
+            "url": "https://hooks.zapier.com/hooks/catch/123/abc/",
+            "event_types": ["email.bounced", "client.created"],
+            "scopes": ["events:read", "clients:read"],
         }
     )
 

@@ -1,4 +1,4 @@
-"""The agent's webhook endpoints and their delivery logs. Flushes only: the caller commits."""
+"""The agent's webhook endpoints and their delivery logs. Flushes only: the entrypoint commits."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from realtoros_crm.db import add_row, delete_row
+from realtoros_crm.webhooks import repository
 from realtoros_crm.webhooks.guard import check_url
 from realtoros_crm.webhooks.models import WebhookDelivery, WebhookEndpoint
+from realtoros_crm.webhooks.repository import disabled_endpoints as disabled_endpoints
+from realtoros_crm.webhooks.repository import get_endpoint as get_endpoint
+from realtoros_crm.webhooks.repository import list_endpoints as list_endpoints
 from realtoros_crm.webhooks.schemas import EndpointCreate, EndpointUpdate
 
 LOG_LIMIT = 100
@@ -54,37 +58,7 @@ async def create_endpoint(
         created_at=now,
         updated_at=now,
     )
-    session.add(endpoint)
-    await session.flush()
-    return endpoint
-
-
-async def list_endpoints(session: AsyncSession, agent_id: uuid.UUID) -> Sequence[WebhookEndpoint]:
-    statement = (
-        select(WebhookEndpoint)
-        .where(WebhookEndpoint.agent_id == agent_id)
-        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
-    )
-    return (await session.scalars(statement)).all()
-
-
-async def disabled_endpoints(
-    session: AsyncSession, agent_id: uuid.UUID
-) -> Sequence[WebhookEndpoint]:
-    """The endpoints the dispatcher disabled: the agent's notice on the dashboard."""
-    statement = select(WebhookEndpoint).where(
-        WebhookEndpoint.agent_id == agent_id, WebhookEndpoint.disabled_at.is_not(None)
-    )
-    return (await session.scalars(statement)).all()
-
-
-async def get_endpoint(
-    session: AsyncSession, agent_id: uuid.UUID, endpoint_id: uuid.UUID
-) -> WebhookEndpoint | None:
-    statement = select(WebhookEndpoint).where(
-        WebhookEndpoint.id == endpoint_id, WebhookEndpoint.agent_id == agent_id
-    )
-    return (await session.scalars(statement)).one_or_none()
+    return await add_row(session, endpoint)
 
 
 async def update_endpoint(
@@ -117,21 +91,14 @@ def enable(endpoint: WebhookEndpoint, enabled: bool, now: datetime) -> None:
 
 
 async def delete_endpoint(session: AsyncSession, endpoint: WebhookEndpoint) -> None:
-    await session.delete(endpoint)
-    await session.flush()
+    await delete_row(session, endpoint)
 
 
 async def endpoint_deliveries(
     session: AsyncSession, endpoint: WebhookEndpoint, limit: int = LOG_LIMIT
 ) -> Sequence[WebhookDelivery]:
     """The endpoint's delivery log, newest first."""
-    statement = (
-        select(WebhookDelivery)
-        .where(WebhookDelivery.endpoint_id == endpoint.id)
-        .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id)
-        .limit(limit)
-    )
-    return (await session.scalars(statement)).all()
+    return await repository.endpoint_deliveries(session, endpoint.id, limit)
 
 
 async def replay_delivery(
@@ -139,11 +106,7 @@ async def replay_delivery(
 ) -> WebhookDelivery | None:
     """Send the delivery once more, now: the same payload and ``webhook-id`` (a receiver
     that already has it knows it is a copy)."""
-    delivery = await session.scalar(
-        select(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.endpoint_id == endpoint.id)
-        .with_for_update()
-    )
+    delivery = await repository.lock_delivery(session, endpoint.id, delivery_id)
     if delivery is not None:
         delivery.status, delivery.next_attempt_at = "pending", now
         await session.flush()
