@@ -15,10 +15,10 @@ import asyncpg
 import httpx
 
 from bench import seed
+from bench.processes import REPO
 from bench.procstat import CpuMeter
 from bench.profiles import Recorder
 from bench.stack import Loop
-from tests.support.processes import REPO
 
 AGENT = {
     "email": "api-bench@harbor.example",

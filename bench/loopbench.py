@@ -203,7 +203,7 @@ async def llm_bound(
     srv: Servers, lp: Loop, db_url: str, n: int, latency_s: float, concurrency: int | None
 ) -> dict[str, Any]:
     """One composer against an LLM that takes ``latency_s`` per answer."""
-    slow = start_fake("fake_llm_slow", "bench.fake_llm", "--latency", str(latency_s))
+    slow = start_fake("fake_llm_slow", "bench.fake_llm", "--no-record", "--latency", str(latency_s))
     env = {"OPENAI_BASE_URL": slow.url}
     if concurrency is not None:
         env["LLM_MAX_CONCURRENCY"] = str(concurrency)

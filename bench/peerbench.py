@@ -18,8 +18,8 @@ import redis
 
 from bench import loopbench
 from bench.celery_peer.app import QUEUE
+from bench.processes import REPO
 from bench.stack import Fake, Servers, start_fake
-from tests.support.processes import REPO
 
 REDIS = "redis://127.0.0.1:6379"
 
@@ -84,7 +84,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 @contextmanager
 def peer(srv: Servers, database_url: str, concurrency: int) -> Iterator[Peer]:
     db = free_redis_db()
-    llm = start_fake("fake_llm", "bench.fake_llm")
+    llm = start_fake("fake_llm", "bench.fake_llm", "--no-record")
     ses = start_fake("fake_ses", "bench.fake_ses")
     env = {
         **os.environ,

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from bench.processes import REPO, ServiceProcess
 from realtoros_devstack.embedded import EmbeddedNats, EmbeddedPostgres
-from tests.support.processes import REPO, ServiceProcess
 
 if TYPE_CHECKING:
     from realtoros_crm.settings import CrmSettings
@@ -178,7 +178,7 @@ def service_env(
 def loop(srv: Servers, database_url: str, *, llm_latency: float = 0.0) -> Iterator[Loop]:
     log_dir = srv.root / f"logs-{int(time.time())}"
     log_dir.mkdir()
-    llm = start_fake("fake_llm", "bench.fake_llm", "--latency", str(llm_latency))
+    llm = start_fake("fake_llm", "bench.fake_llm", "--no-record", "--latency", str(llm_latency))
     ses = start_fake("fake_ses", "bench.fake_ses")
     envs = service_env(srv, database_url, llm.url, ses.url)
     procs = {name: ServiceProcess(name, envs[name], log_dir) for name in SERVICES}

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import nats
 import pytest
 from faststream.nats import NatsBroker
@@ -21,7 +20,7 @@ from nats.aio.client import Client as NATS
 
 from realtoros_contracts import Namespace
 from realtoros_runtime.bus import EventPublisher
-from tests.support.backends import Backend, nats_backend, postgres_backend, with_database
+from tests.support.backends import Backend, admin, nats_backend, postgres_backend, with_database
 
 RUN_ID = uuid.uuid4().hex[:8]
 # Test clients live at example.com; every mailer the tests start (in-process or as a
@@ -61,7 +60,7 @@ def nats_url(servers_dir: Path) -> Iterator[str]:
 def migrated_template(postgres: Backend) -> Iterator[str]:
     """A database migrated once per session; each test's database is a copy of it."""
     name = f"rt_{RUN_ID}_template"
-    _admin(postgres.url, f'CREATE DATABASE "{name}"')
+    admin(postgres.url, f'CREATE DATABASE "{name}"')
     url = with_database(postgres.url, name)
     env = {**os.environ, "DATABASE_URL": url}
     done = subprocess.run(
@@ -74,7 +73,7 @@ def migrated_template(postgres: Backend) -> Iterator[str]:
     if done.returncode != 0:
         raise RuntimeError(f"migrations failed:\n{done.stdout}\n{done.stderr}")
     yield name
-    _admin(postgres.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin(postgres.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 _db_counter = iter(range(1_000_000))
@@ -84,9 +83,9 @@ _db_counter = iter(range(1_000_000))
 def database_url(postgres: Backend, migrated_template: str) -> Iterator[str]:
     """A fresh, migrated database of this test's own (``postgresql://…``)."""
     name = f"rt_{RUN_ID}_{next(_db_counter)}"
-    _admin(postgres.url, f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
+    admin(postgres.url, f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
     yield with_database(postgres.url, name)
-    _admin(postgres.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin(postgres.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -112,19 +111,6 @@ async def nats_client(nats_url: str, namespace: Namespace) -> AsyncIterator[NATS
     except Exception:
         pass
     await nc.close()
-
-
-def _admin(url: str, sql: str) -> None:
-    import asyncio
-
-    async def run() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
 
 
 @pytest.fixture

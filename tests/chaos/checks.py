@@ -11,10 +11,10 @@ from typing import Any
 
 import asyncpg
 from nats.aio.client import Client as NATS
-from nats.js.errors import NotFoundError
 
 from realtoros_contracts import Event, Namespace, encode, envelope_headers
-from tests.contracts.samples import samples
+from tests.support.samples import sample
+from tests.support.streams import stream_messages
 
 FINAL = ("sent", "failed", "unknown", "skipped")
 
@@ -28,7 +28,7 @@ class BadMessage:
 
 
 def _sample(event_cls: type[Event]) -> Event:
-    return next(e for e in samples() if type(e) is event_cls)
+    return sample(event_cls)
 
 
 def subject_matches(pattern: str, subject: str) -> bool:
@@ -87,22 +87,10 @@ async def publish_bad_messages(nc: NATS, ns: Namespace, subjects: list[str]) -> 
     return published
 
 
-async def stream_messages(nc: NATS, stream: str) -> list[Any]:
-    js = nc.jetstream()
-    info = await js.stream_info(stream)
-    messages = []
-    for seq in range(info.state.first_seq, info.state.last_seq + 1):
-        try:
-            messages.append(await js.get_msg(stream, seq))
-        except NotFoundError:
-            continue
-    return messages
-
-
 async def dead_letters_of(nc: NATS, ns: Namespace) -> dict[tuple[str, int, str], dict[str, str]]:
     """(original stream, original seq, service) → the dead letter's headers."""
     letters: dict[tuple[str, int, str], dict[str, str]] = {}
-    for msg in await stream_messages(nc, ns.dead_letter_stream().name):
+    for msg in await stream_messages(nc.jetstream(), ns.dead_letter_stream().name):
         h = msg.headers or {}
         key = (h["x-dead-letter-stream"], int(h["x-dead-letter-stream-seq"]))
         letters[(*key, h["x-dead-letter-service"])] = h
@@ -114,7 +102,7 @@ async def ticks_per_slot(nc: NATS, ns: Namespace) -> tuple[Counter[str], Counter
     published (only well-formed ticks: the bad messages of the run are skipped)."""
     per_slot: Counter[str] = Counter()
     per_leader: Counter[str] = Counter()
-    for msg in await stream_messages(nc, ns.stream_name("scheduler")):
+    for msg in await stream_messages(nc.jetstream(), ns.stream_name("scheduler")):
         if not (msg.headers or {}).get("ce-id", "").startswith("tick:"):
             continue
         try:

@@ -208,7 +208,7 @@ def build_cluster(
     *,
     database_url: str,
     llm_url: str,
-    ses_url: str,
+    ses: MotoSes,
     log_dir: Path,
     replicas: int = 2,
     nats_env: dict[str, str] | None = None,
@@ -233,13 +233,8 @@ def build_cluster(
         },
         "mailer": {
             **common,
-            "MAIL_TRANSPORT": "ses",
+            **ses.mailer_env(SENDER),
             "MAIL_MAX_WORKERS": str(MAILER_WORKERS),
-            "SES_ENDPOINT_URL": ses_url,
-            "SES_FROM_ADDRESS": SENDER,
-            "AWS_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
         },
     }
     procs = {
@@ -267,7 +262,7 @@ def running_cluster(
             ns,
             database_url=database_url,
             llm_url=llm_url,
-            ses_url=ses.endpoint_url,
+            ses=ses,
             log_dir=log_dir,
             replicas=replicas,
         )

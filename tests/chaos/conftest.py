@@ -1,9 +1,10 @@
 """The chaos suite's own servers: NATS and PostgreSQL that the tests may kill and restart
-(same ports, same data), never the session's or the machine's shared ones."""
+(same ports, same data), never the session's or the machine's shared ones: one pair (and
+one fake LLM) per module; each cluster has its own namespace and database (a copy of one
+migrated once per module)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
@@ -13,10 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from realtoros_devstack.embedded import EmbeddedNats, EmbeddedPostgres, free_port, wait_for_port
+from realtoros_devstack.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from tests.support.backends import admin
+from tests.support.fake_llm import launched
 from tests.support.processes import REPO
 
 
@@ -25,6 +27,7 @@ class ChaosServers:
     root: Path
     nats: EmbeddedNats
     postgres: EmbeddedPostgres
+    migrated: str | None = None  # the template database, once migrated
 
     def restart_nats(self) -> None:
         self.nats.kill()
@@ -52,44 +55,27 @@ def chaos_servers() -> Iterator[ChaosServers]:
 
 
 def create_database(servers: ChaosServers, name: str) -> str:
-    """A new migrated database on the chaos PostgreSQL; its ``postgresql://`` URL."""
-
-    async def create() -> None:
-        conn = await asyncpg.connect(servers.postgres.url)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    url = servers.postgres.url_for(name)
-    done = subprocess.run(
-        [sys.executable, "-m", "realtoros_crm", "migrate"],
-        env={**os.environ, "DATABASE_URL": url},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"migrations failed:\n{done.stdout}\n{done.stderr}")
-    return url
+    """A new migrated database on the chaos PostgreSQL; its ``postgresql://`` URL. The
+    migrations run once per session (into a template); each database is a copy."""
+    if servers.migrated is None:
+        template = "chaos_migrated_template"
+        admin(servers.postgres.url, f'CREATE DATABASE "{template}"')
+        done = subprocess.run(
+            [sys.executable, "-m", "realtoros_crm", "migrate"],
+            env={**os.environ, "DATABASE_URL": servers.postgres.url_for(template)},
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"migrations failed:\n{done.stdout}\n{done.stderr}")
+        servers.migrated = template
+    admin(servers.postgres.url, f'CREATE DATABASE "{name}" TEMPLATE "{servers.migrated}"')
+    return servers.postgres.url_for(name)
 
 
 @pytest.fixture(scope="module")
 def chaos_llm(chaos_servers: ChaosServers) -> Iterator[str]:
     """The fake LLM as its own process; its OPENAI_BASE_URL."""
-    port = free_port()
-    log = open(chaos_servers.root / "fake-llm.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.fake_llm", "--port", str(port), "--latency", "0.05"],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(port, 20, proc)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
+    with launched(chaos_servers.root, latency=0.05) as url:
+        yield f"{url}/v1"

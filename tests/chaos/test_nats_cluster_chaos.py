@@ -74,7 +74,7 @@ def services(
             ns,
             database_url=database_url,
             llm_url=chaos_llm,
-            ses_url=ses.endpoint_url,
+            ses=ses,
             log_dir=log_dir,
             replicas=REPLICAS,
             nats_env=nats_env,

@@ -27,11 +27,12 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
-from tests.chaos.checks import stream_messages, task_outcomes
+from tests.chaos.checks import task_outcomes
 from tests.chaos.cluster import Cluster, running_cluster
 from tests.chaos.conftest import ChaosServers
 from tests.chaos.test_follow_ups_under_chaos import AGENT_PASSWORD, all_final, create_follow_ups
 from tests.support.moto_ses import MotoSes
+from tests.support.streams import stream_messages
 from tests.support.waiting import eventually
 from tests.web.conftest import chromium
 
@@ -119,7 +120,7 @@ async def _settles(outage: Outage, ids: list[str], name: str) -> None:
     try:
         stream = cluster.ns.dead_letter_stream().name
         stored = (await nc.jetstream().stream_info(stream)).state.messages
-        letters = await stream_messages(nc, stream) if stored else []
+        letters = await stream_messages(nc.jetstream(), stream) if stored else []
     finally:
         await nc.close()
     cluster.note(f"{name}: {dict(statuses)}; API during the outage {dict(outage.api)}")

@@ -17,13 +17,13 @@ from realtoros_runtime.bus import build_bus
 from realtoros_runtime.consuming import envelope_of
 from realtoros_runtime.settings import ServiceSettings
 from tests.chaos.conftest import ChaosServers
-from tests.contracts.samples import samples
 from tests.support.processes import ServiceProcess
+from tests.support.samples import sample
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.chaos
 
-SENT = next(e for e in samples() if isinstance(e, EmailSent))
+SENT = sample(EmailSent)
 
 
 @pytest.fixture

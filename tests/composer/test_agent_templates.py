@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 
 from realtoros_contracts import EmailComposed, TemplateText
-from tests.composer.conftest import ComposerFactory, task_due
+from tests.composer.conftest import ComposerFactory
 from tests.support.fake_llm import FakeLLM
+from tests.support.samples import task_due
 
 
 async def test_a_rendered_template_is_sent_as_written_without_the_llm(

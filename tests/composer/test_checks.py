@@ -6,7 +6,7 @@ import pytest
 
 from realtoros_composer.checks import check, sanitize
 from realtoros_composer.fair_housing import fair_housing_flags
-from tests.composer.conftest import task_due
+from tests.support.samples import task_due
 
 GOOD = (
     "Hi Maria,\n\nI hope your week is going well. I have been thinking about 12 Oak Street "

@@ -6,8 +6,9 @@ import json
 
 from realtoros_contracts import EmailComposed
 from realtoros_runtime.consuming import H_DL_REASON
-from tests.composer.conftest import ComposerFactory, raw_task_headers, task_due
+from tests.composer.conftest import ComposerFactory, raw_task_headers
 from tests.support.fake_llm import FakeLLM
+from tests.support.samples import task_due
 
 
 async def test_the_same_task_due_delivered_twice_yields_one_email_composed(

@@ -7,8 +7,9 @@ from realtoros_composer.app import DRAFT_DURABLE
 from realtoros_composer.handlers import REQUESTED_REASON
 from realtoros_contracts import ComposeFailed, DraftRequested, EmailComposed, envelope_headers
 from realtoros_runtime.consuming import H_DL_REASON
-from tests.composer.conftest import ComposerFactory, task_due
+from tests.composer.conftest import ComposerFactory
 from tests.support.fake_llm import FakeLLM, server_error
+from tests.support.samples import task_due
 
 
 def draft_requested(**changes: object) -> DraftRequested:

@@ -18,7 +18,7 @@ from realtoros_composer.prompt import (
     user_prompt,
 )
 from realtoros_contracts import TimelineEntry
-from tests.composer.conftest import task_due
+from tests.support.samples import task_due
 
 
 def completion(content: str | None, refusal: str | None = None) -> ChatCompletion:

@@ -10,8 +10,9 @@ from realtoros_composer.handlers import FALLBACK_REASON
 from realtoros_composer.limiter import RateLimiter
 from realtoros_composer.retrying import MAX_SERVER_DELAY, parse_duration, server_delay
 from realtoros_contracts import ComposeFailed, EmailComposed, Namespace
-from tests.composer.conftest import ComposerFactory, task_due
+from tests.composer.conftest import ComposerFactory
 from tests.support.fake_llm import FakeLLM, rate_limited, server_error
+from tests.support.samples import task_due
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,10 @@ import unicodedata
 from typing import Any
 
 from realtoros_contracts import ClientContext, EmailComposed, TaskDue, TimelineEntry
-from tests.composer.conftest import ComposerFactory, task_due
+from tests.composer.conftest import ComposerFactory
 from tests.composer.injection_corpus import CORPUS, Case
 from tests.support.fake_llm import FakeLLM, obey_injections
+from tests.support.samples import task_due
 
 CONTACT_REASON = re.compile(r"(email address|link or web address|phone number) that is not")
 LOOK_ALIKE_REASON = "look-alike characters"

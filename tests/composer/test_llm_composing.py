@@ -7,7 +7,7 @@ import json
 
 from realtoros_composer.prompt import DATA_CLOSE, DATA_OPEN
 from realtoros_contracts import ComposeFailed, EmailComposed, TokenUsage
-from tests.composer.conftest import NOTES, SIGNATURE, ComposerFactory, task_due
+from tests.composer.conftest import ComposerFactory
 from tests.support.fake_llm import (
     FakeLLM,
     answer,
@@ -19,6 +19,7 @@ from tests.support.fake_llm import (
     server_error,
     text,
 )
+from tests.support.samples import NOTES, SIGNATURE, task_due
 
 BODY = (
     "Hi Maria,\n\nI hope your week is going well.\n\n"

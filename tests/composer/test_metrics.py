@@ -7,8 +7,9 @@ import re
 import httpx
 
 from realtoros_contracts import ComposeFailed, EmailComposed
-from tests.composer.conftest import ComposerFactory, Harness, task_due
+from tests.composer.conftest import ComposerFactory, Harness
 from tests.support.fake_llm import FakeLLM, answer, server_error
+from tests.support.samples import task_due
 
 BODY = (
     "Hi Maria,\n\nI hope your week is going well. I have been thinking about 12 Oak Street "

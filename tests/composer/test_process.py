@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +16,10 @@ from nats.js import JetStreamContext
 
 from realtoros_composer.app import DURABLE
 from realtoros_contracts import EmailComposed, Namespace, TaskDue, decode, encode, envelope_headers
-from realtoros_devstack.embedded import free_port
-from tests.composer.conftest import eventually, task_due
-from tests.support.fake_llm import answer
-from tests.support.processes import REPO, ServiceProcess
+from tests.support.fake_llm import answer, launched
+from tests.support.processes import ServiceProcess
+from tests.support.samples import task_due
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -29,23 +27,10 @@ KEY = "sk-test-process-never-logged"
 
 
 @pytest.fixture
-def fake_llm_process() -> Iterator[str]:
-    """``python -m tests.support.fake_llm --port N``; yields its root URL."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.fake_llm", "--port", str(port)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()  # blocks until it listens (or dies)
-        assert line.startswith("ready "), line
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+def fake_llm_process(tmp_path: Path) -> Iterator[str]:
+    """The fake LLM as its own process; yields its root URL."""
+    with launched(tmp_path) as url:
+        yield url
 
 
 async def test_the_composer_process_composes_with_the_llm(

@@ -11,8 +11,9 @@ from pydantic import ValidationError
 from realtoros_composer.app import describe
 from realtoros_composer.settings import ComposerSettings
 from realtoros_contracts import EmailComposed
-from tests.composer.conftest import ComposerFactory, task_due
+from tests.composer.conftest import ComposerFactory
 from tests.support.fake_llm import FakeLLM
+from tests.support.samples import task_due
 
 AZURE = {
     "llm_provider": "azure",

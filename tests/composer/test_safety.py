@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from realtoros_composer.checks import BODY_MIN
 from realtoros_contracts import EmailComposed
-from tests.composer.conftest import ComposerFactory, task_due
+from tests.composer.conftest import ComposerFactory
 from tests.support.fake_llm import FakeLLM, answer, malformed
+from tests.support.samples import task_due
 
 CLEAN = (
     "Hi Maria,\n\nI hope your week is going well. I have been thinking about 12 Oak Street "

@@ -8,8 +8,9 @@ import pytest
 
 from realtoros_composer.templates import TEMPLATE_REVIEW_REASON, TemplateComposer, render
 from realtoros_contracts import ClientContext, EmailComposed, TimelineEntry
-from tests.composer.conftest import ComposerFactory, task_due
+from tests.composer.conftest import ComposerFactory
 from tests.support.fake_llm import FakeLLM
+from tests.support.samples import task_due
 
 PURPOSES = ["Day 1", "Day 3", "Week 1", "Week 2", "Month 1"]
 

@@ -12,9 +12,9 @@ from realtoros_contracts import (
     encode,
     envelope_headers,
 )
-from tests.contracts.samples import samples
+from tests.support.samples import sample, samples
 
-SENT = next(e for e in samples() if isinstance(e, EmailSent))
+SENT = sample(EmailSent)
 
 
 def test_headers_carry_cloudevents_attributes_and_the_message_id() -> None:

@@ -16,7 +16,7 @@ from realtoros_contracts import (
     TaskDue,
 )
 from realtoros_contracts.schemas import event_schema, export_schemas
-from tests.contracts.samples import DELIVERY, IDS, NOW, samples
+from tests.support.samples import DELIVERY, IDS, NOW, sample, samples
 
 
 def test_every_event_has_a_sample() -> None:
@@ -60,7 +60,7 @@ def test_header_fields_refuse_line_breaks(field: str) -> None:
 
 
 def test_unknown_fields_are_ignored_for_forward_compatibility() -> None:
-    event = next(e for e in samples() if isinstance(e, EmailSent))
+    event = sample(EmailSent)
     data = json.loads(event.model_dump_json()) | {"added_in_a_later_minor_version": 1}
     assert EmailSent.model_validate(data) == event
 

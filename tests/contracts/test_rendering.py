@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from realtoros_contracts.rendering import missing_sender_details, sign_off, text_body
-from tests.contracts.samples import DELIVERY
+from tests.support.samples import DELIVERY
 
 
 def test_the_body_is_followed_by_the_signature_the_postal_address_and_the_link() -> None:

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
 from fastapi import FastAPI
-from nats.js import JetStreamContext
-from nats.js.api import RawStreamMsg
-from nats.js.errors import NotFoundError
 
 from realtoros_contracts import SchedulerTick
 from realtoros_crm.state import CrmState
 from realtoros_runtime.bus import EventPublisher
+from tests.support.waiting import eventually
 
 T = TypeVar("T")
 
@@ -42,20 +37,6 @@ class Crm:
 class SignedIn:
     agent: dict[str, Any]
     headers: dict[str, str]
-
-
-async def wait_for(
-    check: Callable[[], Awaitable[T | None]], *, timeout: float = 5.0, what: str = "condition"
-) -> T:
-    """Poll ``check`` until it returns something truthy, or fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def now() -> datetime:
@@ -121,36 +102,7 @@ async def wait_task_status(
         task = await get_task(http, who, task_id)
         return task if task["status"] == status else None
 
-    return await wait_for(check, timeout=timeout, what=f"task {task_id} to be {status}")
-
-
-async def stream_messages(
-    js: JetStreamContext, stream: str, subject: str | None = None
-) -> list[RawStreamMsg]:
-    """Every message stored in ``stream`` (on ``subject`` when given), in order."""
-    info = await js.stream_info(stream)
-    messages = []
-    for seq in range(info.state.first_seq, info.state.last_seq + 1):
-        try:
-            message = await js.get_msg(stream, seq)
-        except NotFoundError:
-            continue
-        if subject is None or message.subject == subject:
-            messages.append(message)
-    return messages
-
-
-async def wait_consumed(
-    js: JetStreamContext, stream: str, durable: str, timeout: float = 5.0
-) -> None:
-    """Wait until the durable has acked every message now in the stream."""
-    last = (await js.stream_info(stream)).state.last_seq
-
-    async def check() -> bool:
-        info = await js.consumer_info(stream, durable)
-        return bool(info.ack_floor.stream_seq >= last and info.num_ack_pending == 0)
-
-    await wait_for(check, timeout=timeout, what=f"{durable} to ack up to {last}")
+    return await eventually(check, timeout=timeout, what=f"task {task_id} to be {status}")
 
 
 async def publish_tick(publisher: EventPublisher, slot: datetime | None = None) -> None:

@@ -16,7 +16,8 @@ from realtoros_crm.claims.consumer import TICKS_DURABLE
 from realtoros_crm.clock import ManualClock
 from realtoros_crm.settings import CrmSettings
 from realtoros_runtime.bus import EventPublisher
-from tests.crm.helpers import Crm, SignedIn, publish_tick, wait_consumed
+from tests.crm.helpers import Crm, SignedIn, publish_tick
+from tests.support.streams import wait_consumed
 
 
 @pytest.fixture

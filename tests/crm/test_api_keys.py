@@ -13,8 +13,9 @@ from realtoros_crm.apikeys.scopes import SCOPES, required_scope
 from realtoros_crm.app import build_app
 from realtoros_crm.observability import redact_url_key
 from realtoros_crm.settings import CrmSettings
-from tests.crm.helpers import Crm, add_client, sign_up, wait_for
+from tests.crm.helpers import Crm, add_client, sign_up
 from tests.crm.integrations import add_key, bearer
+from tests.support.waiting import eventually
 
 
 async def test_a_key_is_shown_once_and_stored_as_its_hash(crm: Crm) -> None:
@@ -49,7 +50,7 @@ async def test_a_key_works_in_place_of_a_bearer_token_and_records_its_last_use(c
         used: str | None = keys[0]["last_used_at"]
         return used
 
-    await wait_for(last_used, what="the key's last use to be recorded")
+    await eventually(last_used, what="the key's last use to be recorded")
 
 
 async def test_a_key_without_the_routes_scope_gets_403(crm: Crm) -> None:

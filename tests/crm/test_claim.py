@@ -30,11 +30,10 @@ from tests.crm.helpers import (
     get_task,
     publish_tick,
     sign_up,
-    stream_messages,
-    wait_consumed,
-    wait_for,
     wait_task_status,
 )
+from tests.support.streams import stream_messages, wait_consumed
+from tests.support.waiting import eventually
 
 
 async def wait_outbox_published(crm: Crm, count: int) -> None:
@@ -53,7 +52,7 @@ async def wait_outbox_published(crm: Crm, count: int) -> None:
             )
         return published == count
 
-    await wait_for(check, what=f"{count} TaskDue outbox rows published")
+    await eventually(check, what=f"{count} TaskDue outbox rows published")
 
 
 def assert_carries_context(

@@ -13,14 +13,9 @@ import nats.js
 from realtoros_contracts import EmailSent, envelope_headers
 from realtoros_runtime.bus import EventPublisher
 from realtoros_runtime.consuming import H_DL_REASON, H_DL_SERVICE
-from tests.crm.helpers import (
-    Crm,
-    SignedIn,
-    claimed_task,
-    stream_messages,
-    wait_for,
-    wait_task_status,
-)
+from tests.crm.helpers import Crm, SignedIn, claimed_task, wait_task_status
+from tests.support.streams import Stored, stream_messages
+from tests.support.waiting import eventually
 
 
 def sent_event(task: dict[str, Any], who: SignedIn) -> EmailSent:
@@ -61,11 +56,11 @@ async def test_malformed_messages_are_dead_lettered_and_the_next_one_is_served(
 
     dead_stream, dead_subject = ns.dead_letter_stream().name, ns.dead_letter_subject("crm")
 
-    async def three_dead_letters() -> list[nats.js.api.RawStreamMsg] | None:
+    async def three_dead_letters() -> list[Stored] | None:
         letters = await stream_messages(js, dead_stream, dead_subject)
         return letters if len(letters) >= 3 else None
 
-    letters = await wait_for(three_dead_letters, what="3 dead letters")
+    letters = await eventually(three_dead_letters, what="3 dead letters")
     assert len(letters) == 3
     reasons = [(letter.headers or {})[H_DL_REASON] for letter in letters]
     assert all((letter.headers or {})[H_DL_SERVICE] == "crm" for letter in letters)

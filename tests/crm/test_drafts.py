@@ -22,12 +22,12 @@ from tests.crm.helpers import (
     add_client,
     claimed_task,
     sign_up,
-    stream_messages,
-    wait_for,
     wait_task_status,
 )
 from tests.crm.plan_support import call
 from tests.crm.test_consumers import composed
+from tests.support.streams import stream_messages
+from tests.support.waiting import eventually
 from tests.web.support import csrf_of
 
 EDITED_BODY = "Hi Carla,\n\n  The garden *is* lovely — <b>really</b>.\r\n\n\tTalk soon\n"
@@ -46,7 +46,7 @@ async def on_stream(
         found = [(dict(m.headers or {}), m.data or b"") for m in messages]
         return found if len(found) >= count else None
 
-    return await wait_for(check, what=f"{count} {event_cls.__name__} on the stream")
+    return await eventually(check, what=f"{count} {event_cls.__name__} on the stream")
 
 
 async def held_draft(
@@ -150,7 +150,7 @@ async def test_an_on_demand_draft_is_requested_at_once_with_the_clients_context(
         email = await call(crm, who, "GET", f"/emails/{accepted['email_id']}")
         return email if email["status"] == "awaiting_approval" else None
 
-    assert (await wait_for(drafted, what="the on-demand draft"))["subject"] == "Checking in"
+    assert (await eventually(drafted, what="the on-demand draft"))["subject"] == "Checking in"
     again = await call(crm, who, "POST", f"/clients/{client['id']}/drafts", 202, json=body)
     assert (again["llm"], again["warning"]) == ("in_use", None)  # the LLM wrote the last one
     other = await sign_up(crm.http)

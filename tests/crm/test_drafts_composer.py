@@ -11,8 +11,9 @@ import pytest
 from realtoros_composer.app import build_composer
 from realtoros_composer.settings import ComposerSettings
 from realtoros_contracts import Namespace
-from tests.crm.helpers import Crm, add_client, sign_up, wait_for
+from tests.crm.helpers import Crm, add_client, sign_up
 from tests.crm.plan_support import call
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ async def test_an_on_demand_draft_comes_back_from_the_composer_held_for_review(
         email = await call(crm, who, "GET", f"/emails/{accepted['email_id']}")
         return email if email["status"] == "awaiting_approval" else None
 
-    email = await wait_for(drafted, timeout=30, what="the composer's draft")
+    email = await eventually(drafted, timeout=30, what="the composer's draft")
     assert email["subject"]
     assert "Dora" in email["body_text"]
     # The next request warns before its draft: no LLM wrote the last one.

@@ -21,12 +21,12 @@ from tests.crm.helpers import (
     get_task,
     publish_tick,
     sign_up,
-    wait_consumed,
     wait_task_status,
 )
 from tests.crm.plan_support import call, run_tasks, tick_and_settle, when
 from tests.crm.test_consumers import activities, composed, ids, sent
 from tests.crm.test_drafts import held_draft
+from tests.support.streams import wait_consumed
 
 clock = plan_support.clock
 crm_at = plan_support.crm_at

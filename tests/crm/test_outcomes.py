@@ -29,12 +29,12 @@ from tests.crm.helpers import (
     add_task,
     publish_tick,
     sign_up,
-    wait_consumed,
     wait_task_status,
 )
 from tests.crm.plan_support import call
 from tests.crm.test_consumers import composed, ids, publish_copy, sent
 from tests.crm.test_drafts import on_stream
+from tests.support.streams import wait_consumed
 
 T0 = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 

@@ -16,8 +16,9 @@ from realtoros_crm.clock import ManualClock
 from realtoros_crm.plans.models import PlanRun
 from realtoros_crm.tasks.models import Task
 from tests.crm import plan_support
-from tests.crm.helpers import Crm, SignedIn, sign_up, wait_for
+from tests.crm.helpers import Crm, SignedIn, sign_up
 from tests.crm.plan_support import call, when
+from tests.support.waiting import eventually
 
 clock = plan_support.clock
 crm_at = plan_support.crm_at
@@ -101,7 +102,7 @@ async def unsubscribe(crm: Crm, who: SignedIn, client_id: str) -> None:
         runs = await call(crm, who, "GET", f"/clients/{client_id}/plans")
         return all(run["status"] == "stopped" for run in runs)
 
-    await wait_for(stopped, what="the unsubscribed client's plans to stop")
+    await eventually(stopped, what="the unsubscribed client's plans to stop")
 
 
 async def by_email(crm: Crm, who: SignedIn) -> dict[str, str]:

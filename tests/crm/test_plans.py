@@ -12,8 +12,9 @@ import nats.js
 from realtoros_crm.clock import ManualClock
 from realtoros_runtime.bus import EventPublisher
 from tests.crm import plan_support
-from tests.crm.helpers import Crm, SignedIn, add_client, sign_up, wait_for
+from tests.crm.helpers import Crm, SignedIn, add_client, sign_up
 from tests.crm.plan_support import call, run_tasks, tick_and_settle, when
+from tests.support.waiting import eventually
 
 clock = plan_support.clock
 crm_at = plan_support.crm_at
@@ -212,7 +213,7 @@ async def test_a_client_who_unsubscribes_has_their_plans_stopped(crm_at: Crm) ->
         current = await call(crm_at, who, "GET", f"/plan-runs/{run['id']}")
         return current if current["status"] == "stopped" else None
 
-    result = await wait_for(stopped, what="the plan to stop after the unsubscribe")
+    result = await eventually(stopped, what="the plan to stop after the unsubscribe")
     assert result["stop_reason"] == "client unsubscribed (agent)"
     statuses = {t["status"] for t in await run_tasks(crm_at, who, run["id"])}
     assert statuses == {"cancelled"}

@@ -13,17 +13,11 @@ import nats.js
 from realtoros_contracts import EmailApproved, TaskDue
 from realtoros_crm.emails.reconciler import reconcile_once
 from realtoros_runtime.bus import EventPublisher
-from tests.crm.helpers import (
-    Crm,
-    add_task,
-    claimed_task,
-    publish_tick,
-    stream_messages,
-    wait_for,
-    wait_task_status,
-)
+from tests.crm.helpers import Crm, add_task, claimed_task, publish_tick, wait_task_status
 from tests.crm.test_consumers import composed, sent
 from tests.crm.test_working_day_templates import full_and_bare, setup
+from tests.support.streams import stream_messages
+from tests.support.waiting import eventually
 
 BOUND = timedelta(minutes=15)
 
@@ -59,7 +53,7 @@ async def test_an_email_stuck_sending_is_asked_again_then_completes(
     async def asked() -> bool:
         return await published_for(js, crm, EmailApproved, email_id) == 1
 
-    await wait_for(asked, timeout=30, what="EmailApproved for the stuck email")
+    await eventually(asked, timeout=30, what="EmailApproved for the stuck email")
     # Asked again once per bound, not on every round.
     assert await reconcile(crm, datetime.now(UTC) + BOUND + timedelta(minutes=2)) == 0
     # The mailer's ledger knows it was sent: its answer completes the task.
@@ -76,9 +70,9 @@ async def test_an_email_stuck_composing_is_composed_again_with_the_same_email_id
     async def dues(count: int) -> bool:
         return await published_for(js, crm, TaskDue, email_id) == count
 
-    await wait_for(lambda: dues(1), timeout=30, what="the claim's TaskDue")
+    await eventually(lambda: dues(1), timeout=30, what="the claim's TaskDue")
     assert await reconcile(crm, datetime.now(UTC) + BOUND + timedelta(minutes=1)) == 1
-    await wait_for(lambda: dues(2), timeout=30, what="a second TaskDue for the same email")
+    await eventually(lambda: dues(2), timeout=30, what="a second TaskDue for the same email")
     await publisher.publish(composed(task, who), event_id=str(uuid.uuid4()))
     await wait_task_status(crm.http, who, task["id"], "sending")
 
@@ -101,9 +95,9 @@ async def test_a_stuck_template_task_is_asked_again_with_its_rendered_template(
         events = [TaskDue.model_validate_json(m.data or b"") for m in messages]
         return [e for e in events if str(e.email_id) == email_id]
 
-    await wait_for(lambda: _count(dues, 1), timeout=30, what="the claim's TaskDue")
+    await eventually(lambda: _count(dues, 1), timeout=30, what="the claim's TaskDue")
     assert await reconcile(crm, datetime.now(UTC) + BOUND + timedelta(minutes=1)) == 1
-    await wait_for(lambda: _count(dues, 2), timeout=30, what="the TaskDue asked again")
+    await eventually(lambda: _count(dues, 2), timeout=30, what="the TaskDue asked again")
     first, again = await dues()
     assert again.template is not None, "the agent's template, not an AI draft"
     assert again.template == first.template

@@ -18,7 +18,8 @@ from realtoros_crm.messaging.outbox import add_to_outbox
 from realtoros_crm.messaging.relay import OutboxRelay
 from realtoros_crm.settings import CrmSettings
 from realtoros_runtime.bus import Bus, build_bus
-from tests.crm.helpers import stream_messages, wait_for
+from tests.support.streams import stream_messages
+from tests.support.waiting import eventually
 
 
 def a_task_due() -> TaskDue:
@@ -76,7 +77,7 @@ async def test_a_crash_after_publishing_and_a_restart_publish_once(
     relay = OutboxRelay(sessions, bus.publisher, system_clock, batch_size=10, poll_seconds=0.05)
     relay.start()
     try:
-        await wait_for(lambda: _published_at(sessions, row.id), timeout=5, what="row marked")
+        await eventually(lambda: _published_at(sessions, row.id), timeout=5, what="row marked")
     finally:
         await relay.stop()
     later = await _write(sessions, bus, a_task_due())  # written while no relay runs
@@ -84,7 +85,7 @@ async def test_a_crash_after_publishing_and_a_restart_publish_once(
     restarted = OutboxRelay(sessions, bus.publisher, system_clock, batch_size=10, poll_seconds=0.05)
     restarted.start()
     try:
-        await wait_for(lambda: _published_at(sessions, later.id), timeout=5, what="later marked")
+        await eventually(lambda: _published_at(sessions, later.id), timeout=5, what="later marked")
     finally:
         await restarted.stop()
 

@@ -29,13 +29,12 @@ from tests.crm.helpers import (
     claimed_task,
     publish_tick,
     sign_up,
-    stream_messages,
-    wait_consumed,
-    wait_for,
     wait_task_status,
 )
 from tests.crm.plan_support import call
 from tests.crm.test_consumers import activities, composed, publish_copy, sent
+from tests.support.streams import stream_messages, wait_consumed
+from tests.support.waiting import eventually
 
 AT = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 STEPS = [{"delay_days": d, "purpose": f"Step {d}"} for d in (2, 4, 6)]
@@ -152,7 +151,7 @@ async def test_a_reply_asking_to_stop_unsubscribes_the_client(
         found = await stream_messages(js, ns.stream_name("crm"), ns.subject(ClientUnsubscribed))
         return [m for m in found if task["client_id"].encode() in (m.data or b"")]
 
-    [message] = await wait_for(unsubscribed, timeout=30, what="ClientUnsubscribed")
+    [message] = await eventually(unsubscribed, timeout=30, what="ClientUnsubscribed")
     assert b'"source":"reply"' in (message.data or b"")
 
 
@@ -220,7 +219,7 @@ async def test_the_next_task_due_carries_the_latest_reply(
         events = [TaskDue.model_validate_json(m.data or b"{}") for m in found]
         return [e for e in events if str(e.task_id) == later["id"]]
 
-    [event] = await wait_for(task_due, timeout=30, what="the TaskDue of the next task")
+    [event] = await eventually(task_due, timeout=30, what="the TaskDue of the next task")
     assert event.latest_reply is not None
     assert "Only weekends work for me." in event.latest_reply
 
@@ -241,7 +240,7 @@ async def test_an_agent_who_wants_replies_directly_gets_no_reply_detection(
         by_task = {str(e.task_id): e.delivery.detect_replies for e in events}
         return by_task if {direct["id"], detected["id"]} <= set(by_task) else None
 
-    found = await wait_for(deliveries, timeout=30, what="both TaskDue events")
+    found = await eventually(deliveries, timeout=30, what="both TaskDue events")
     assert (found[direct["id"]], found[detected["id"]]) == (False, True)
 
 
@@ -270,7 +269,7 @@ async def test_a_reply_holds_the_emails_being_written_or_queued_and_the_mailer_i
         "awaiting_approval",
         True,
     )
-    held = await wait_for(
+    held = await eventually(
         lambda: _both(held_events(crm, js), writing, queued), timeout=30, what="EmailHeld"
     )
     assert held[writing["email"]["id"]].reason == "client replied"
@@ -318,6 +317,6 @@ async def test_a_held_draft_is_approved_only_with_send_anyway(
             if waiting["email"]["id"].encode() in (m.data or b"")
         ]
 
-    [(event_id, event)] = await wait_for(approved, timeout=30, what="EmailApproved")
+    [(event_id, event)] = await eventually(approved, timeout=30, what="EmailApproved")
     assert event.override_hold is True
     assert event_id.startswith(f"approved:{waiting['email']['id']}:anyway:")

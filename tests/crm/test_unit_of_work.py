@@ -16,8 +16,9 @@ from realtoros_crm.api.deps import SessionDep
 from realtoros_crm.db import Sessions, after_commit, build_engine, build_sessions, discard
 from realtoros_crm.messaging.models import OutboxMessage
 from realtoros_crm.settings import CrmSettings
-from tests.crm.helpers import Crm, add_client, sign_up, wait_for
+from tests.crm.helpers import Crm, add_client, sign_up
 from tests.crm.running import running_crm
+from tests.support.waiting import eventually
 
 PATHS = ("returns", "raises", "discards")
 
@@ -37,7 +38,7 @@ async def test_a_commit_that_wrote_to_the_outbox_wakes_the_relay(
         who = await sign_up(crm.http)
         client = await add_client(crm.http, who, email="wake@example.com")
         event_id = f"client-created:{client['id']}"
-        await wait_for(lambda: _published_at(crm, event_id), timeout=5, what="ClientCreated")
+        await eventually(lambda: _published_at(crm, event_id), timeout=5, what="ClientCreated")
 
 
 def _app(sessions: Sessions) -> FastAPI:

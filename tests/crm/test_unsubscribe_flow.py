@@ -13,7 +13,9 @@ from sqlalchemy import select
 from realtoros_contracts import ClientUnsubscribed, decode
 from realtoros_crm.messaging.models import OutboxMessage
 from realtoros_crm.unsubscribe_tokens import sign_unsubscribe, verify_unsubscribe
-from tests.crm.helpers import Crm, add_client, sign_up, stream_messages, wait_for
+from tests.crm.helpers import Crm, add_client, sign_up
+from tests.support.streams import stream_messages
+from tests.support.waiting import eventually
 
 
 async def unsubscribed_events(crm: Crm, js: JetStreamContext) -> list[ClientUnsubscribed]:
@@ -53,7 +55,7 @@ async def test_post_unsubscribes_once_and_emits_one_event(
     async def relayed() -> list[ClientUnsubscribed]:
         return await unsubscribed_events(crm, js)
 
-    [event] = await wait_for(relayed, what="ClientUnsubscribed to be relayed")
+    [event] = await eventually(relayed, what="ClientUnsubscribed to be relayed")
     assert event.client_id == uuid.UUID(str(client["id"]))
     assert event.email == client["email"]
     assert event.source == source

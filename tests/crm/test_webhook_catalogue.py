@@ -18,8 +18,8 @@ from realtoros_crm.webhooks.catalogue import (
     WebhookType,
     webhook_schemas,
 )
-from tests.contracts.samples import samples
 from tests.crm.helpers import Crm
+from tests.support.samples import samples
 
 EVENTS_MD = Path(__file__).parents[2] / "docs" / "events.md"
 CONTACT = ClientContact(name="Jordan Lee", email="jordan@example.com", phone="555 0101")

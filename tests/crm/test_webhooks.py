@@ -16,10 +16,11 @@ import pytest
 from realtoros_contracts import EmailBounced
 from realtoros_crm.settings import CrmSettings
 from realtoros_runtime.bus import EventPublisher
-from tests.crm.helpers import Crm, SignedIn, add_client, add_task, sign_up, wait_for
+from tests.crm.helpers import Crm, SignedIn, add_client, add_task, sign_up
 from tests.crm.integrations import Receiver, receiving, subscribe
 from tests.crm.running import running_crm
 from tests.crm.test_replies import reply, sent_task
+from tests.support.waiting import eventually
 
 FAST_RETRIES: dict[str, Any] = {
     "webhook_allow_loopback": True,
@@ -60,8 +61,8 @@ async def test_deliveries_are_signed_and_carry_what_the_scope_allows(hooks_crm: 
         await crm.http.patch(
             f"/clients/{client['id']}", json={"stage": "prospect"}, headers=agent.headers
         )
-        await wait_for(lambda: _count(ids_only, 2), timeout=20, what="two webhooks")
-        await wait_for(lambda: _count(with_contact, 1), timeout=20, what="one webhook")
+        await eventually(lambda: _count(ids_only, 2), timeout=20, what="two webhooks")
+        await eventually(lambda: _count(with_contact, 1), timeout=20, what="one webhook")
     created, updated = sorted((p for _, p in ids_only.accepted), key=lambda p: p["type"])
     assert created["type"] == "client.created"
     assert created["data"]["client_id"] == client["id"]
@@ -85,14 +86,14 @@ async def test_a_receiver_that_recovers_gets_every_event_once(hooks_crm: Crm) ->
     async with receiving(Receiver(fail_first=8)) as receiver:
         endpoint = await subscribe(crm.http, agent, receiver, "client.created")
         clients = [await add_client(crm.http, agent, name=f"Client {n}") for n in range(5)]
-        await wait_for(lambda: _count(receiver, 5), timeout=30, what="five webhooks")
+        await eventually(lambda: _count(receiver, 5), timeout=30, what="five webhooks")
 
         async def recorded() -> list[dict[str, Any]] | None:
             # The CRM records a delivery after the receiver has answered: wait for it.
             found = await _deliveries(crm, agent, endpoint["id"])
             return found if {d["status"] for d in found} == {"delivered"} else None
 
-        deliveries = await wait_for(recorded, timeout=30, what="five deliveries recorded")
+        deliveries = await eventually(recorded, timeout=30, what="five deliveries recorded")
     assert receiver.requests > 5  # it did fail first
     assert sorted(receiver.ids()) == sorted(d["webhook_id"] for d in deliveries)
     assert len(set(receiver.ids())) == len(receiver.ids()) == 5
@@ -118,7 +119,7 @@ async def test_a_receiver_that_always_fails_is_disabled_and_the_agent_told(
             seen = await _endpoint(crm, agent, endpoint["id"])
             return seen if not seen["enabled"] else None
 
-        seen = await wait_for(disabled, timeout=20, what="the endpoint to be disabled")
+        seen = await eventually(disabled, timeout=20, what="the endpoint to be disabled")
         assert "HTTP 503" in seen["disabled_reason"]
         [delivery] = await _deliveries(crm, agent, endpoint["id"])
         assert delivery["status"] == "pending"
@@ -131,7 +132,7 @@ async def test_a_receiver_that_always_fails_is_disabled_and_the_agent_told(
             f"/webhooks/{endpoint['id']}", json={"enabled": True}, headers=agent.headers
         )
         assert enabled.json()["disabled_reason"] is None
-        await wait_for(lambda: _count(receiver, 1), timeout=20, what="the waiting delivery")
+        await eventually(lambda: _count(receiver, 1), timeout=20, what="the waiting delivery")
         assert receiver.requests > requests
 
 
@@ -141,11 +142,11 @@ async def test_one_delivery_can_be_replayed_with_its_webhook_id(hooks_crm: Crm) 
     async with receiving(Receiver()) as receiver:
         endpoint = await subscribe(crm.http, agent, receiver, "client.created")
         await add_client(crm.http, agent)
-        await wait_for(lambda: _count(receiver, 1), timeout=20, what="the webhook")
+        await eventually(lambda: _count(receiver, 1), timeout=20, what="the webhook")
         [delivery] = await _deliveries(crm, agent, endpoint["id"])
         replay = f"/webhooks/{endpoint['id']}/deliveries/{delivery['id']}/replay"
         assert (await crm.http.post(replay, headers=agent.headers)).status_code == 202
-        await wait_for(lambda: _count(receiver, 2), timeout=20, what="the replay")
+        await eventually(lambda: _count(receiver, 2), timeout=20, what="the replay")
     assert receiver.ids() == [delivery["webhook_id"]] * 2
     assert receiver.accepted[0][1] == receiver.accepted[1][1]
 
@@ -158,7 +159,7 @@ async def test_the_agents_endpoints_hear_only_the_agents_events(hooks_crm: Crm) 
         first = await add_client(crm.http, alice)
         await add_client(crm.http, bob, name="Bob's Client")
         last = await add_client(crm.http, alice)  # its event is consumed after Bob's
-        await wait_for(lambda: _count(receiver, 2), timeout=20, what="alice's webhooks")
+        await eventually(lambda: _count(receiver, 2), timeout=20, what="alice's webhooks")
         logged = await _deliveries(crm, alice, endpoint["id"])
     got = sorted(p["data"]["client_id"] for _, p in receiver.accepted)
     assert got == sorted([first["id"], last["id"]])
@@ -191,7 +192,7 @@ async def test_the_mailers_and_the_crms_events_become_webhooks(
         task = await add_task(crm.http, agent, client["id"], task_type="call", purpose="Call")
         done = await crm.http.post(f"/tasks/{task['id']}/complete", headers=agent.headers)
         assert done.status_code == 200, done.text
-        await wait_for(lambda: _count(receiver, 2), timeout=20, what="two webhooks")
+        await eventually(lambda: _count(receiver, 2), timeout=20, what="two webhooks")
     by_type = {payload["type"]: payload["data"] for _, payload in receiver.accepted}
     assert by_type["email.bounced"]["bounce_type"] == "permanent"
     assert by_type["email.bounced"]["email_id"] == str(bounce.email_id)
@@ -211,8 +212,8 @@ async def test_a_recorded_reply_becomes_a_signed_client_replied_webhook(
         _, task = await sent_task(crm, publisher, agent)
         long_text = "Thursday at 4 works for me. " + "x" * 5000
         await publisher.publish(reply(task, text=long_text), event_id=f"reply:{uuid.uuid4().hex}")
-        await wait_for(lambda: _count(ids_only, 1), timeout=30, what="the ids-only webhook")
-        await wait_for(lambda: _count(with_contact, 1), timeout=30, what="the full webhook")
+        await eventually(lambda: _count(ids_only, 1), timeout=30, what="the ids-only webhook")
+        await eventually(lambda: _count(with_contact, 1), timeout=30, what="the full webhook")
     [(webhook_id, bare)] = ids_only.accepted
     [(_, full)] = with_contact.accepted
     assert ids_only.unverified == with_contact.unverified == []  # signatures checked

@@ -18,11 +18,11 @@ from tests.crm.helpers import (
     add_task,
     publish_tick,
     sign_up,
-    stream_messages,
-    wait_for,
     wait_task_status,
 )
 from tests.crm.plan_support import call
+from tests.support.streams import stream_messages
+from tests.support.waiting import eventually
 
 INVITE = {
     "name": "Open house",
@@ -114,7 +114,7 @@ async def test_a_template_step_sends_the_rendered_template_or_fails_with_the_rea
         messages = await stream_messages(js, ns.stream_for(TaskDue).name, ns.subject(TaskDue))
         return [TaskDue.model_validate_json(m.data or b"") for m in messages]
 
-    [event] = await wait_for(published, what="the TaskDue")
+    [event] = await eventually(published, what="the TaskDue")
     assert event.template is not None
     assert str(event.template.template_id) == template["id"]
     assert event.template.subject == "Open house at 12 Elm St"

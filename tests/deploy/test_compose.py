@@ -62,7 +62,8 @@ def test_start_order_postgres_then_migrate_then_crm() -> None:
     assert "pg_isready" in str(svc["postgres"]["healthcheck"])
     migrate = svc["migrate"]
     assert migrate["command"] == ["migrate"]
-    assert migrate["build"]["dockerfile"] == "services/crm/Dockerfile"
+    assert migrate["build"]["dockerfile"] == "Dockerfile"
+    assert migrate["build"]["args"] == {"SERVICE": "crm"}
     assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert migrate.get("restart") == "no"
     crm = svc["crm"]["depends_on"]
@@ -85,7 +86,8 @@ def test_nats_runs_jetstream_on_a_volume_with_monitoring() -> None:
 def test_each_service_is_built_from_the_root_with_its_dockerfile(service: str) -> None:
     build = services()[service]["build"]
     assert build["context"] == "."
-    assert build["dockerfile"] == f"services/{service}/Dockerfile"
+    assert build["dockerfile"] == "Dockerfile"
+    assert build["args"] == {"SERVICE": service}
     assert (REPO / build["dockerfile"]).is_file()
 
 

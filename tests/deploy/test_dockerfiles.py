@@ -1,6 +1,7 @@
-"""The service images: hadolint-clean Dockerfiles built from the workspace root in the
-postmodern-mono way (uv sync --frozen --package), a slim non-root runtime with a health
-check, and a build context that carries the workspace and nothing private."""
+"""The service images: one hadolint-clean Dockerfile (a template: the build argument
+SERVICE names the service) built from the workspace root in the postmodern-mono way (uv
+sync --frozen --package), a slim non-root runtime with a health check, and a build
+context that carries the workspace and nothing private."""
 
 from __future__ import annotations
 
@@ -13,12 +14,17 @@ import pytest
 from tests.deploy.dockerignore import DockerIgnore
 from tests.deploy.tools import REPO, SERVICES, run, tool
 
-DOCKERFILES = {svc: REPO / "services" / svc / "Dockerfile" for svc in SERVICES}
+DOCKERFILE = REPO / "Dockerfile"
 
 
-def instructions(dockerfile: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
-    joined = re.sub(r"\\\n", " ", dockerfile.read_text())
+def instructions(service: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs of the template built with ``SERVICE=service``
+    (``${SERVICE}`` and ``${REALTOROS_SERVICE}`` replaced), continuation lines joined,
+    comments dropped."""
+    text = DOCKERFILE.read_text()
+    for arg in ("${SERVICE}", "${REALTOROS_SERVICE}"):
+        text = text.replace(arg, service)
+    joined = re.sub(r"\\\n", " ", text)
     pairs = []
     for line in joined.splitlines():
         stripped = line.strip()
@@ -28,10 +34,10 @@ def instructions(dockerfile: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def stages(dockerfile: Path) -> list[list[tuple[str, str]]]:
+def stages(service: str) -> list[list[tuple[str, str]]]:
     """The instructions of each stage (FROM starts one)."""
     result: list[list[tuple[str, str]]] = []
-    for pair in instructions(dockerfile):
+    for pair in instructions(service):
         if pair[0] == "FROM":
             result.append([])
         if result:
@@ -39,10 +45,15 @@ def stages(dockerfile: Path) -> list[list[tuple[str, str]]]:
     return result
 
 
-@pytest.mark.parametrize("service", SERVICES)
-def test_hadolint_finds_nothing(service: str) -> None:
-    done = run(tool("hadolint"), "--no-color", DOCKERFILES[service])
+def test_hadolint_finds_nothing() -> None:
+    done = run(tool("hadolint"), "--no-color", DOCKERFILE)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_one_template_declares_the_service_argument_in_each_stage_that_uses_it() -> None:
+    assert not list((REPO / "services").glob("*/Dockerfile")), "one template, no copies"
+    for stage in stages("x")[1:]:
+        assert ("ARG", "SERVICE") in stage, stage[0]
 
 
 def test_hadolint_does_fail_a_bad_dockerfile(tmp_path: Path) -> None:
@@ -56,7 +67,7 @@ def test_hadolint_does_fail_a_bad_dockerfile(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_builder_syncs_only_this_package_from_the_lock(service: str) -> None:
-    builder = next(s for s in stages(DOCKERFILES[service]) if "AS builder" in s[0][1])
+    builder = next(s for s in stages(service) if "AS builder" in s[0][1])
     runs = [args for word, args in builder if word == "RUN"]
     package = f"--package realtoros-{service}"
     deps_only = [r for r in runs if "uv sync" in r and "--no-install-workspace" in r]
@@ -75,9 +86,8 @@ def test_builder_syncs_only_this_package_from_the_lock(service: str) -> None:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_runtime_is_slim_non_root_and_checks_its_health(service: str) -> None:
-    dockerfile = DOCKERFILES[service]
-    text = dockerfile.read_text()
-    runtime = stages(dockerfile)[-1]
+    text = DOCKERFILE.read_text()
+    runtime = stages(service)[-1]
     words = [word for word, _ in runtime]
     args_of = dict(runtime)
     assert "python:3.11-slim" in text
@@ -97,17 +107,24 @@ def test_runtime_is_slim_non_root_and_checks_its_health(service: str) -> None:
     assert "urllib.request" in health
     assert "/healthz" in health
     assert "curl" not in health
-    assert args_of["ENTRYPOINT"] == f'["python", "-m", "realtoros_{service}"]'
+    assert f"REALTOROS_SERVICE={service}" in env
+    assert args_of["ENTRYPOINT"] == (
+        f'["/bin/sh", "-c", "exec python -m \\"realtoros_{service}\\" \\"$@\\"", "realtoros"]'
+    )
     assert words.index("USER") < words.index("ENTRYPOINT")
 
 
 def test_the_crm_image_serves_by_default_and_can_migrate() -> None:
-    runtime = stages(DOCKERFILES["crm"])[-1]
-    assert ("CMD", '["serve"]') in runtime
+    """No CMD: the arguments are the container's; with none the CRM serves (its default)."""
+    runtime = stages("crm")[-1]
+    assert "CMD" not in [word for word, _ in runtime]
+    from realtoros_crm import main
+
+    assert "``serve`` (the default)" in (main.__doc__ or "")
 
 
 def test_healthcheck_command_is_valid_python() -> None:
-    health = dict(stages(DOCKERFILES["crm"])[-1])["HEALTHCHECK"]
+    health = dict(stages("crm")[-1])["HEALTHCHECK"]
     code = re.search(r'"-c", "(.*)"\]', health)
     assert code, health
     compile(code.group(1), "HEALTHCHECK", "exec")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.test_dockerfiles import DOCKERFILES, instructions
+from tests.deploy.test_dockerfiles import instructions
 from tests.deploy.tools import REPO, SERVICES
 
 
@@ -24,9 +24,9 @@ def uv() -> str:
 
 
 def sync_commands(service: str) -> list[list[str]]:
-    """The Dockerfile's `uv sync …` commands, exactly as written there."""
+    """The Dockerfile's `uv sync …` commands, exactly as written there (built for ``service``)."""
     commands = []
-    for word, args in instructions(DOCKERFILES[service]):
+    for word, args in instructions(service):
         if word == "RUN" and "uv sync" in args:
             commands.append(args[args.index("uv sync") :].split())
     assert len(commands) == 2, commands

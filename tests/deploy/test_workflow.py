@@ -54,7 +54,8 @@ def test_the_four_images_are_built_from_the_root_and_pushed_from_main_only() -> 
     assert images["strategy"]["matrix"]["service"] == list(SERVICES)
     build = uses("images")["docker/build-push-action"]["with"]
     assert build["context"] == "."
-    assert build["file"] == "services/${{ matrix.service }}/Dockerfile"
+    assert build["file"] == "Dockerfile"
+    assert build["build-args"] == "SERVICE=${{ matrix.service }}"
     assert "realtorosacr.azurecr.io/realtoros-${{ matrix.service }}:${{ github.sha }}" in (
         build["tags"].replace("${{ env.REGISTRY }}", load_yaml(WORKFLOW)["env"]["REGISTRY"])
     )

@@ -18,11 +18,11 @@ from realtoros_contracts import EmailSent, Namespace, SchedulerTick, encode, env
 from realtoros_runtime.bus import build_bus, ensure_streams
 from realtoros_runtime.consuming import RetryPolicy, envelope_of
 from realtoros_runtime.settings import ServiceSettings
-from tests.contracts.samples import samples
 from tests.support.processes import REPO
+from tests.support.samples import sample
 from tests.support.waiting import eventually
 
-SENT = next(e for e in samples() if isinstance(e, EmailSent))
+SENT = sample(EmailSent)
 SERVICE = "dlsvc"
 
 
@@ -189,7 +189,7 @@ async def letter(nc: NATS, ns: Namespace, subject: str, body: bytes, ce_type: st
 async def test_replay_skips_stale_letters_and_says_so(
     nats_url: str, namespace: Namespace, nats_client: NATS, database_url: str
 ) -> None:
-    tick = next(e for e in samples() if isinstance(e, SchedulerTick))
+    tick = sample(SchedulerTick)
     await letter(
         nats_client, namespace, namespace.tick_subject("due-tasks"), encode(tick), tick.TYPE
     )
@@ -212,7 +212,7 @@ async def test_replay_skips_stale_letters_and_says_so(
 async def test_without_the_database_only_ticks_are_stale(
     nats_url: str, namespace: Namespace, nats_client: NATS
 ) -> None:
-    tick = next(e for e in samples() if isinstance(e, SchedulerTick))
+    tick = sample(SchedulerTick)
     await letter(
         nats_client, namespace, namespace.tick_subject("due-tasks"), encode(tick), tick.TYPE
     )

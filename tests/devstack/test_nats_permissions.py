@@ -16,8 +16,8 @@ from nats.js.errors import Error as JsError
 
 from realtoros_contracts import EmailSent, Namespace, encode, envelope_headers
 from realtoros_runtime.bus import ensure_streams
-from tests.contracts.samples import samples
 from tests.support.auth_nats import AuthNats, auth_nats
+from tests.support.samples import sample
 
 OURS = Namespace("perm_ours")
 THEIRS = Namespace("perm_theirs")
@@ -40,7 +40,7 @@ async def streams(server: AuthNats) -> None:
 
 
 async def publish_sent(nc: NATS, ns: Namespace, event_id: str) -> None:
-    event = next(e for e in samples() if isinstance(e, EmailSent))
+    event = sample(EmailSent)
     headers = envelope_headers(event, event_id=event_id, source="realtoros/mailer")
     await nc.jetstream().publish(
         ns.subject(EmailSent), encode(event), headers=headers, stream=ns.stream_for(event).name

@@ -15,8 +15,8 @@ import pytest
 
 from realtoros_contracts import ALL_EVENTS, EmailSent, Namespace, encode, envelope_headers
 from realtoros_runtime.bus import ensure_streams
-from tests.contracts.samples import samples
 from tests.support.auth_nats import AuthNats, auth_nats
+from tests.support.samples import sample
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 NS = Namespace("guide")
@@ -65,7 +65,7 @@ async def publish_sent(server: AuthNats, copies: list[tuple[str, str]]) -> None:
     nc = await server.connect(NS, "mailer")
     js = nc.jetstream()
     await ensure_streams(js, NS)
-    event = next(e for e in samples() if isinstance(e, EmailSent))
+    event = sample(EmailSent)
     for event_id, msg_id in copies:
         headers = envelope_headers(event, event_id=event_id, source="realtoros/mailer")
         headers["Nats-Msg-Id"] = msg_id

@@ -30,6 +30,7 @@ from realtoros_runtime.asyncapi import channel_addresses
 from tests.e2e.test_follow_up_loop import sign_up
 from tests.support.auth_nats import AuthNats, auth_nats
 from tests.support.processes import ServiceProcess
+from tests.support.stack import running
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -55,22 +56,13 @@ def services(
         "composer": {"COMPOSER_MODE": "template"},
         "mailer": {"MAIL_TRANSPORT": "file", "MAIL_OUTBOX_DIR": str(log_dir / "outbox")},
     }
-    procs = {}
+    envs = {}
     for name, env in extra.items():
         user, password = server.credentials(NS, name)
         common = {"NATS_URL": server.url, "NATS_NAMESPACE": NS.name}
-        procs[name] = ServiceProcess(
-            name, {**common, "NATS_USER": user, "NATS_PASSWORD": password, **env}, log_dir
-        )
-    try:
-        for proc in procs.values():
-            proc.start()
-        for proc in procs.values():
-            proc.wait_ready(90)
+        envs[name] = {**common, "NATS_USER": user, "NATS_PASSWORD": password, **env}
+    with running(envs, log_dir, ready_timeout=90) as procs:
         yield procs
-    finally:
-        for proc in procs.values():
-            proc.stop()
 
 
 @pytest.fixture

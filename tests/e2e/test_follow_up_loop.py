@@ -3,9 +3,6 @@ PostgreSQL, the fake LLM in its own process and moto's SES server."""
 
 from __future__ import annotations
 
-import secrets
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,9 +13,10 @@ import httpx
 import pytest
 
 from realtoros_contracts import Namespace
-from realtoros_devstack.embedded import free_port, wait_for_port
+from tests.support.fake_llm import launched
 from tests.support.moto_ses import MotoSes
-from tests.support.processes import REPO, ServiceProcess
+from tests.support.processes import ServiceProcess
+from tests.support.stack import running, stack_env
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -30,21 +28,9 @@ SENDER = "notifications@mail.realtoros.test"
 
 @pytest.fixture
 def fake_llm_url(run_dir: Path) -> Iterator[str]:
-    port = free_port()
-    log = open(run_dir / f"fake-llm-{port}.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.fake_llm", "--port", str(port)],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(port, 20, proc)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
+    """The fake LLM as its own process; its OPENAI_BASE_URL."""
+    with launched(run_dir) as url:
+        yield f"{url}/v1"
 
 
 @pytest.fixture
@@ -66,44 +52,10 @@ def services(
 ) -> Iterator[dict[str, ServiceProcess]]:
     log_dir = run_dir / f"e2e-{namespace.name}"
     log_dir.mkdir()
-    common = {"NATS_URL": nats_url, "NATS_NAMESPACE": namespace.name, "LOG_LEVEL": "INFO"}
-    procs = {
-        "crm": ServiceProcess(
-            "crm",
-            {**common, "DATABASE_URL": database_url, "JWT_SECRET": secrets.token_hex(32)},
-            log_dir,
-        ),
-        "scheduler": ServiceProcess(
-            "scheduler", {**common, "TICK_INTERVAL_SECONDS": "0.5"}, log_dir
-        ),
-        "composer": ServiceProcess(
-            "composer",
-            {**common, "OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": fake_llm_url},
-            log_dir,
-        ),
-        "mailer": ServiceProcess(
-            "mailer",
-            {
-                **common,
-                "MAIL_TRANSPORT": "ses",
-                "SES_ENDPOINT_URL": moto.endpoint_url,
-                "SES_FROM_ADDRESS": SENDER,
-                "AWS_REGION": "us-east-1",
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-            },
-            log_dir,
-        ),
-    }
-    try:
-        for proc in procs.values():
-            proc.start()
-        for proc in procs.values():
-            proc.wait_ready(60)
+    mailer = moto.mailer_env(SENDER)
+    env = stack_env(nats_url, namespace, database_url, llm_url=fake_llm_url, mailer=mailer)
+    with running(env, log_dir, ready_timeout=60) as procs:
         yield procs
-    finally:
-        for proc in procs.values():
-            proc.stop()
 
 
 async def sign_up(http: httpx.AsyncClient) -> None:

@@ -26,6 +26,7 @@ from realtoros_contracts import Namespace
 from realtoros_devstack.embedded import free_port
 from tests.mailer.sns_fake import FakeSns
 from tests.support.processes import ServiceProcess
+from tests.support.stack import running, stack_env
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -54,9 +55,7 @@ def stack(
     outbox = log_dir / "outbox"
     outbox.mkdir(parents=True)
     smtp_port = free_port()
-    common = {"NATS_URL": nats_url, "NATS_NAMESPACE": namespace.name, "LOG_LEVEL": "INFO"}
     mailer = {
-        **common,
         "MAIL_TRANSPORT": "file",
         "MAIL_OUTBOX_DIR": str(outbox),
         "MAIL_INBOUND_DOMAIN": DOMAIN,
@@ -64,24 +63,9 @@ def stack(
         "MAIL_INBOUND_SMTP_PORT": str(smtp_port),
         "SNS_CERT_URL_PATTERN": sns.url_pattern,
     }
-    crm = {**common, "DATABASE_URL": database_url, "JWT_SECRET": secrets.token_hex(32)}
-    procs = {
-        "crm": ServiceProcess("crm", crm, log_dir),
-        "scheduler": ServiceProcess(
-            "scheduler", {**common, "TICK_INTERVAL_SECONDS": "0.5"}, log_dir
-        ),
-        "composer": ServiceProcess("composer", {**common, "COMPOSER_MODE": "template"}, log_dir),
-        "mailer": ServiceProcess("mailer", mailer, log_dir),
-    }
-    try:
-        for proc in procs.values():
-            proc.start()
-        for proc in procs.values():
-            proc.wait_ready(180)
+    env = stack_env(nats_url, namespace, database_url, llm_url=None, mailer=mailer)
+    with running(env, log_dir) as procs:
         yield procs, outbox, smtp_port
-    finally:
-        for proc in procs.values():
-            proc.stop()
 
 
 async def ok(response: httpx.Response) -> Any:

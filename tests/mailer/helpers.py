@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -16,7 +13,6 @@ from typing import Any, TypeVar, cast
 import httpx
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
-from nats.js.errors import NotFoundError
 
 from realtoros_contracts import (
     DeliveryContext,
@@ -34,6 +30,8 @@ from realtoros_mailer.app import Mailer, build_mailer
 from realtoros_mailer.message import Outgoing
 from realtoros_mailer.settings import MailerSettings
 from realtoros_mailer.transports import Transport, TransportName
+from tests.support.streams import stream_messages
+from tests.support.waiting import eventually
 
 T = TypeVar("T")
 E = TypeVar("E", bound=Event)
@@ -142,31 +140,6 @@ async def publish_raw(
     return await js.publish(subject, body, headers=headers, stream=stream)
 
 
-@dataclass
-class Stored:
-    subject: str
-    headers: dict[str, str]
-    data: bytes
-
-
-async def stream_messages(js: JetStreamContext, stream: str) -> list[Stored]:
-    """Every message in ``stream`` (test streams are small)."""
-    try:
-        info = await js.stream_info(stream)
-    except NotFoundError:
-        return []
-    found: list[Stored] = []
-    if not info.state.messages:
-        return found
-    for seq in range(max(1, info.state.first_seq), info.state.last_seq + 1):
-        try:
-            raw = await js.get_msg(stream, seq=seq)
-        except NotFoundError:
-            continue
-        found.append(Stored(raw.subject or "", dict(raw.headers or {}), raw.data or b""))
-    return found
-
-
 async def mailer_events(js: JetStreamContext, ns: Namespace, event_cls: type[E]) -> list[E]:
     subject = ns.subject(event_cls)
     return [
@@ -183,20 +156,6 @@ def part_text(msg: EmailMessage, subtype: str) -> str:
     return str(cast(EmailMessage, part).get_content()).replace("\r\n", "\n")
 
 
-async def eventually(
-    probe: Callable[[], Awaitable[T | None]], *, timeout: float = DEADLINE, what: str = ""
-) -> T:
-    """Poll ``probe`` until it returns something other than None (or falsy list)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or probe}")
-        await asyncio.sleep(0.05)
-
-
 def names_in(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
@@ -209,19 +168,6 @@ async def wait_event(
         return found[0] if found else None
 
     return await eventually(probe, what=f"{event_cls.__name__} for {email_id}")
-
-
-async def wait_consumed(
-    js: JetStreamContext, ns: Namespace, producer: str, durable: str, seq: int
-) -> None:
-    """Until the durable has acked (or terminated) every message up to ``seq``: the
-    handler is done with it, whatever it did."""
-
-    async def probe() -> bool:
-        info = await js.consumer_info(ns.stream_name(producer), durable)
-        return info.ack_floor is not None and (info.ack_floor.stream_seq or 0) >= seq
-
-    await eventually(probe, what=f"{durable} to consume seq {seq}")
 
 
 class FailsFirst:

@@ -20,9 +20,10 @@ from nats.js import JetStreamContext
 from realtoros_contracts import AutoReplyReceived, ClientReplied, Namespace
 from realtoros_mailer.app import Mailer
 from realtoros_mailer.transports import Transport
-from tests.mailer.helpers import FailsFirst, eventually, mailer_events, run_mailer, settings_for
+from tests.mailer.helpers import FailsFirst, mailer_events, run_mailer, settings_for
 from tests.mailer.sns_fake import FakeSns
 from tests.support.moto_ses import ACCESS_KEY, SECRET_KEY, MotoSes
+from tests.support.waiting import eventually
 
 DOMAIN = "replies.realtoros.test"
 SECRET = "reply-secret-for-tests-0123456789abcdef"

@@ -9,17 +9,16 @@ from nats.aio.client import Client as NatsClient
 
 from realtoros_contracts import EmailSent, Namespace, encode, envelope_headers
 from tests.mailer.helpers import (
-    Stored,
     composed,
-    eventually,
     names_in,
     publish,
     publish_raw,
     run_mailer,
     settings_for,
-    stream_messages,
     wait_event,
 )
+from tests.support.streams import Stored, stream_messages
+from tests.support.waiting import eventually
 
 
 async def test_malformed_messages_are_dead_lettered_and_the_mailer_keeps_serving(

@@ -24,10 +24,8 @@ from tests.mailer.helpers import (
     FailsFirst,
     composed,
     delivery,
-    eventually,
     publish,
     publish_raw,
-    wait_consumed,
 )
 from tests.mailer.helpers import (
     post_notification as post,
@@ -48,6 +46,8 @@ from tests.mailer.inbound_support import (
 from tests.mailer.reply_corpus import OUT_OF_OFFICE
 from tests.mailer.sns_fake import FakeSns
 from tests.support.moto_ses import ACCESS_KEY, REGION, SECRET_KEY, MotoSes
+from tests.support.streams import wait_consumed
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -248,5 +248,5 @@ async def test_a_redelivered_reply_is_forwarded_once(
             js, namespace.subject(reply), namespace.stream_name("mailer"), encode(reply), headers
         )
         seq = ack.seq
-    await wait_consumed(js, namespace, "mailer", FORWARD_DURABLE, seq)
+    await wait_consumed(js, namespace.stream_name("mailer"), FORWARD_DURABLE, seq)
     assert transport[0].calls == 2  # the email, then one forward (the copy found the ledger)

@@ -15,7 +15,7 @@ from realtoros_devstack.embedded import free_port
 from realtoros_mailer.app import Mailer
 from realtoros_mailer.inbound.parse import UnreadableMail, parse_mail
 from realtoros_mailer.inbound.tokens import reply_address, verify_reply_token
-from tests.mailer.helpers import eventually, run_mailer, settings_for
+from tests.mailer.helpers import run_mailer, settings_for
 from tests.mailer.inbound_support import (
     DOMAIN,
     SECRET,
@@ -24,6 +24,7 @@ from tests.mailer.inbound_support import (
     reply_mime,
     smtp_send,
 )
+from tests.support.waiting import eventually
 
 LIMIT = 64 * 1024
 

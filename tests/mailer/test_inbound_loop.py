@@ -25,11 +25,9 @@ from tests.mailer.helpers import (
     approved,
     composed,
     delivery,
-    eventually,
     mailer_events,
     names_in,
     publish,
-    wait_consumed,
     wait_event,
 )
 from tests.mailer.helpers import post_notification as post
@@ -48,6 +46,8 @@ from tests.mailer.inbound_support import (
 from tests.mailer.sns_fake import FakeSns
 from tests.mailer.test_inbound import sent_email
 from tests.support.moto_ses import MotoSes
+from tests.support.streams import wait_consumed
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -102,10 +102,10 @@ async def test_a_held_email_is_sent_only_when_approved_again_knowingly(
     await wait_held(mailer, draft.email_id)
     # the automatic draft composed after the reply, then an approval given before it
     ack = await publish(js, namespace, draft)
-    await wait_consumed(js, namespace, "composer", COMPOSED_DURABLE, ack.seq)
+    await wait_consumed(js, namespace.stream_name("composer"), COMPOSED_DURABLE, ack.seq)
     before_reply = approved(**ids_of(draft))
     ack = await publish(js, namespace, before_reply)
-    await wait_consumed(js, namespace, "crm", APPROVED_DURABLE, ack.seq)
+    await wait_consumed(js, namespace.stream_name("crm"), APPROVED_DURABLE, ack.seq)
     assert names_in(tmp_path) == []
     assert await mailer_events(js, namespace, EmailSent) == []
     # the agent read the reply and sends it anyway: once, however often it is asked
@@ -113,7 +113,7 @@ async def test_a_held_email_is_sent_only_when_approved_again_knowingly(
     await publish(js, namespace, anyway)
     sent = await wait_event(js, namespace, EmailSent, draft.email_id)
     ack = await publish(js, namespace, anyway)
-    await wait_consumed(js, namespace, "crm", APPROVED_DURABLE, ack.seq)
+    await wait_consumed(js, namespace.stream_name("crm"), APPROVED_DURABLE, ack.seq)
     assert names_in(tmp_path) == [f"{draft.email_id}.eml"]
     assert [e.email_id for e in await mailer_events(js, namespace, EmailSent)] == [sent.email_id]
     assert metric(mailer.metrics.render().decode(), "realtoros_mailer_inbound_sends_held_total 2.0")

@@ -15,11 +15,12 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from realtoros_contracts import EmailComposed, EmailFailed, EmailSent, Namespace
 from realtoros_mailer.handlers import COMPOSED_DURABLE
 from realtoros_runtime.bus import ensure_streams
-from tests.mailer.helpers import SES_FROM, composed, eventually, mailer_events, publish
+from tests.mailer.helpers import SES_FROM, composed, mailer_events, publish
 from tests.mailer.slow_ses import SlowSes
 from tests.mailer.test_process import _ready
 from tests.support.moto_ses import MotoSes
 from tests.support.processes import ServiceProcess
+from tests.support.waiting import eventually
 
 
 async def _short_ack_wait_durable(nc: NatsClient, ns: Namespace) -> None:

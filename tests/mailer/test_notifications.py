@@ -24,17 +24,13 @@ from realtoros_contracts import (
     Namespace,
 )
 from realtoros_mailer.app import Mailer
-from tests.mailer.helpers import (
-    eventually,
-    mailer_events,
-    run_mailer,
-    settings_for,
-    stream_messages,
-)
+from tests.mailer.helpers import mailer_events, run_mailer, settings_for
 from tests.mailer.helpers import (
     post_notification as post,
 )
 from tests.mailer.sns_fake import FakeSns, ses_event
+from tests.support.streams import stream_messages
+from tests.support.waiting import eventually
 
 PATH = "/ses/notifications"
 

@@ -17,7 +17,6 @@ from realtoros_mailer.transports.ses import classify
 from tests.mailer.helpers import (
     FailsFirst,
     composed,
-    eventually,
     mailer_events,
     names_in,
     publish,
@@ -25,6 +24,7 @@ from tests.mailer.helpers import (
     settings_for,
     wait_event,
 )
+from tests.support.waiting import eventually
 
 
 def test_pause_expires() -> None:

@@ -10,9 +10,10 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from realtoros_contracts import EmailSent, Namespace
-from tests.mailer.helpers import SES_FROM, composed, eventually, publish, wait_event
+from tests.mailer.helpers import SES_FROM, composed, publish, wait_event
 from tests.support.moto_ses import MotoSes
 from tests.support.processes import ServiceProcess
+from tests.support.waiting import eventually
 
 
 @pytest.mark.e2e

@@ -22,18 +22,17 @@ from tests.mailer.helpers import (
     approved,
     composed,
     delivery,
-    eventually,
     mailer_events,
     names_in,
     publish,
     run_mailer,
     settings_for,
-    stream_messages,
-    wait_consumed,
     wait_event,
 )
 from tests.mailer.test_ses import ses_settings
 from tests.support.moto_ses import MotoSes
+from tests.support.streams import stream_messages, wait_consumed
+from tests.support.waiting import eventually
 
 FAST_RETRY = RetryPolicy(max_deliveries=3, base_delay=0.05, max_delay=0.2)
 
@@ -59,9 +58,9 @@ async def test_same_email_twice_is_sent_once(
         await publish(js, namespace, event, event_id="composed:first")
         first = await wait_event(js, namespace, EmailSent, event.email_id)
         again = await publish(js, namespace, event, event_id="composed:second")
-        await wait_consumed(js, namespace, "composer", COMPOSED_DURABLE, again.seq)
+        await wait_consumed(js, namespace.stream_name("composer"), COMPOSED_DURABLE, again.seq)
         late = await publish(js, namespace, same_email_approved)
-        await wait_consumed(js, namespace, "crm", APPROVED_DURABLE, late.seq)
+        await wait_consumed(js, namespace.stream_name("crm"), APPROVED_DURABLE, late.seq)
 
     assert len(moto_ses.sent_emails(email_id=str(event.email_id))) == 1
     # Re-published with the same event id: JetStream kept one EmailSent.
@@ -90,7 +89,7 @@ async def test_claim_without_result_reports_unknown_and_does_not_send(
         await publish(js, namespace, event)
         failed = await wait_event(js, namespace, EmailFailed, event.email_id)
         again = await publish(js, namespace, event)
-        await wait_consumed(js, namespace, "composer", COMPOSED_DURABLE, again.seq)
+        await wait_consumed(js, namespace.stream_name("composer"), COMPOSED_DURABLE, again.seq)
 
     assert failed.outcome == "unknown"
     assert "may or may not have been delivered" in failed.reason
@@ -114,7 +113,7 @@ async def test_drafts_waiting_for_the_agent_are_not_sent(
     js = nats_client.jetstream()
     async with run_mailer(ses_settings(nats_url, namespace, moto_ses)):
         ack = await publish(js, namespace, event)
-        await wait_consumed(js, namespace, "composer", COMPOSED_DURABLE, ack.seq)
+        await wait_consumed(js, namespace.stream_name("composer"), COMPOSED_DURABLE, ack.seq)
 
     assert moto_ses.sent_emails(email_id=str(event.email_id)) == []
     assert await stream_messages(js, namespace.stream_name("mailer")) == []

@@ -14,9 +14,10 @@ from realtoros_contracts import Namespace
 from realtoros_mailer.app import Mailer
 from realtoros_mailer.quota import SendQuota
 from realtoros_mailer.settings import MailerSettings
-from tests.mailer.helpers import SES_FROM, composed, eventually, publish, run_mailer, settings_for
+from tests.mailer.helpers import SES_FROM, composed, publish, run_mailer, settings_for
 from tests.support.moto_ses import MotoSes
 from tests.support.ses_account import SesAccount
+from tests.support.waiting import eventually
 
 RATE = 8.0
 EMAILS = 100

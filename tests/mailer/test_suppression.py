@@ -20,9 +20,9 @@ from tests.mailer.helpers import (
     publish,
     run_mailer,
     settings_for,
-    wait_consumed,
     wait_event,
 )
+from tests.support.streams import wait_consumed
 
 
 async def test_unsubscribed_address_is_skipped_not_sent(
@@ -40,13 +40,15 @@ async def test_unsubscribed_address_is_skipped_not_sent(
     to_someone_else = composed(delivery=delivery(to_email="sam.seller@example.com"))
     async with run_mailer(settings_for(nats_url, namespace, mail_outbox_dir=tmp_path)) as mailer:
         ack = await publish(js, namespace, unsubscribed)
-        await wait_consumed(js, namespace, "crm", UNSUBSCRIBED_DURABLE, ack.seq)
+        await wait_consumed(js, namespace.stream_name("crm"), UNSUBSCRIBED_DURABLE, ack.seq)
         await publish(js, namespace, to_jane)
         await publish(js, namespace, to_someone_else)
         skipped = await wait_event(js, namespace, EmailFailed, to_jane.email_id)
         await wait_event(js, namespace, EmailSent, to_someone_else.email_id)
         again = await publish(js, namespace, to_jane)  # a redelivery reports the same
-        await wait_consumed(js, namespace, "composer", "mailer-email-composed", again.seq)
+        await wait_consumed(
+            js, namespace.stream_name("composer"), "mailer-email-composed", again.seq
+        )
         metrics = mailer.metrics.render().decode()
 
     assert skipped.outcome == "skipped"

@@ -10,28 +10,26 @@ import contextlib
 import functools
 import json
 import secrets
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import asyncpg
 import httpx
 import nats
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from realtoros_contracts import EmailComposed, EmailSent, Namespace, TaskDue
-from realtoros_devstack.embedded import free_port, wait_for_port
 from tests.observability.otlp import ReceivedSpan, SpanStore, otlp_receiver
-from tests.support.backends import Backend, with_database
+from tests.support.backends import Backend, admin, with_database
+from tests.support.fake_llm import launched
 from tests.support.moto_ses import MotoSes
-from tests.support.processes import REPO, ServiceProcess
+from tests.support.processes import ServiceProcess
+from tests.support.stack import running
+from tests.support.waiting import eventually_blocking
 
 pytestmark = pytest.mark.e2e
 
@@ -50,28 +48,6 @@ class Loop:
     @property
     def email_id(self) -> str:
         return str(self.task["email"]["id"])
-
-
-def wait_for(probe: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    """Poll ``probe`` until it returns something truthy (a deadline, not a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if result := probe():
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s")
-        time.sleep(0.1)
-
-
-def _admin(url: str, sql: str) -> None:
-    async def run() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
 
 
 def _delete_streams(nats_url: str, ns: Namespace) -> None:
@@ -93,29 +69,11 @@ def _delete_streams(nats_url: str, ns: Namespace) -> None:
 @contextlib.contextmanager
 def _database(postgres: Backend, template: str) -> Iterator[str]:
     name = f"obs_{uuid.uuid4().hex[:10]}"
-    _admin(postgres.url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    admin(postgres.url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     try:
         yield with_database(postgres.url, name)
     finally:
-        _admin(postgres.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextlib.contextmanager
-def _fake_llm(log_dir: Path) -> Iterator[str]:
-    port = free_port()
-    with open(log_dir / "fake-llm.log", "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.fake_llm", "--port", str(port)],
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_port(port, 20, proc)
-            yield f"http://127.0.0.1:{port}/v1"
-        finally:
-            proc.terminate()
-            proc.wait(10)
+        admin(postgres.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _service_env(
@@ -125,14 +83,7 @@ def _service_env(
         "crm": {"DATABASE_URL": database_url, "JWT_SECRET": secrets.token_hex(32)},
         "scheduler": {"TICK_INTERVAL_SECONDS": "0.5"},
         "composer": {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": llm_url},
-        "mailer": {
-            "MAIL_TRANSPORT": "ses",
-            "SES_ENDPOINT_URL": moto.endpoint_url,
-            "SES_FROM_ADDRESS": SENDER,
-            "AWS_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-        },
+        "mailer": moto.mailer_env(SENDER),
     }
 
 
@@ -169,7 +120,7 @@ def _one_follow_up(base_url: str) -> dict[str, Any]:
             current: dict[str, Any] = http.get(f"/tasks/{task.json()['id']}").json()
             return current if current["status"] == "sent" else None
 
-        return wait_for(sent, timeout=60, what="the follow-up sent")
+        return eventually_blocking(sent, timeout=60, what="the follow-up sent")
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +131,7 @@ def loop(run_dir: Path, nats_url: str, postgres: Backend, migrated_template: str
     with contextlib.ExitStack() as stack:
         endpoint, spans = stack.enter_context(otlp_receiver())
         database_url = stack.enter_context(_database(postgres, migrated_template))
-        llm_url = stack.enter_context(_fake_llm(log_dir))
+        llm_url = f"{stack.enter_context(launched(log_dir))}/v1"
         moto = stack.enter_context(MotoSes())
         moto.verify_sender(SENDER)
         stack.callback(_delete_streams, nats_url, ns)
@@ -193,12 +144,8 @@ def loop(run_dir: Path, nats_url: str, postgres: Backend, migrated_template: str
             "OTEL_BSP_SCHEDULE_DELAY": "200",
         }
         envs = _service_env(ns, nats_url, database_url, llm_url, moto)
-        procs = {name: ServiceProcess(name, {**common, **envs[name]}, log_dir) for name in SERVICES}
-        for proc in procs.values():
-            stack.callback(proc.stop)
-            proc.start()
-        for proc in procs.values():
-            proc.wait_ready(180)  # the machine may be busy: a start can take long
+        env = {name: {**common, **envs[name]} for name in SERVICES}
+        procs = stack.enter_context(running(env, log_dir))
         task = _one_follow_up(procs["crm"].base_url)
         yield Loop(ns=ns, procs=procs, spans=spans, task=task)
 
@@ -224,7 +171,7 @@ def test_one_trace_follows_the_follow_up_through_all_four_services(loop: Loop) -
             None,
         )
 
-    sent = wait_for(send_span, timeout=30, what="the mailer's span of the send")
+    sent = eventually_blocking(send_span, timeout=30, what="the mailer's span of the send")
     assert sent.service == "realtoros-mailer"
     email_sent = loop.ns.subject(EmailSent)
 
@@ -238,7 +185,7 @@ def test_one_trace_follows_the_follow_up_through_all_four_services(loop: Loop) -
         return spans if back_in_crm and complete and len(_services(spans)) == 4 else None
 
     try:
-        spans = wait_for(whole_trace, timeout=30, what=f"trace {sent.trace_id} complete")
+        spans = eventually_blocking(whole_trace, timeout=30, what=f"trace {sent.trace_id} complete")
     except AssertionError as exc:
         spans = loop.spans.trace(sent.trace_id)
         orphans = [(s.service, s.name, s.parent_span_id) for s in _roots(spans)]
@@ -290,7 +237,9 @@ def test_every_service_serves_its_metrics(loop: Loop) -> None:
         assert consumed <= 2, consumed
         return found if consumed == 2 else None
 
-    crm = wait_for(both_consumed, timeout=30, what="EmailSent consumed by both CRM durables")
+    crm = eventually_blocking(
+        both_consumed, timeout=30, what="EmailSent consumed by both CRM durables"
+    )
     assert _value(crm, "realtoros_crm_tasks_claimed_total") == 1
     assert _value(crm, "realtoros_crm_messages_published_total", subject=ns.subject(TaskDue)) == 1
     assert _value(crm, "realtoros_crm_nats_connected", service="crm") == 1
@@ -309,7 +258,7 @@ def test_every_service_serves_its_metrics(loop: Loop) -> None:
         return found if found.get(f"realtoros_{service}_consumer_pending_messages") else None
 
     for service, consumed in (("composer", TaskDue), ("mailer", EmailComposed)):
-        samples = wait_for(
+        samples = eventually_blocking(
             functools.partial(sampled, service),
             timeout=30,
             what=f"{service} consumer lag",
@@ -338,7 +287,7 @@ def test_json_logs_carry_the_trace_id(loop: Loop) -> None:
             None,
         )
 
-    trace_id = wait_for(send_trace, timeout=30, what="the send's trace")
+    trace_id = eventually_blocking(send_trace, timeout=30, what="the send's trace")
     traced_services = set()
     for name, proc in loop.procs.items():
         lines = [line for line in proc.logs().splitlines() if line.strip()]

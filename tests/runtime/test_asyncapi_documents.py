@@ -21,8 +21,8 @@ from realtoros_contracts.consumers import SERVICE_DURABLES
 from realtoros_runtime.asyncapi import ASYNCAPI_VERSION, channel_addresses
 from realtoros_runtime.bus import EventPublisher
 from realtoros_runtime.publications import Publications, UndeclaredPublication
-from tests.contracts.samples import samples
 from tests.support.asyncapi_docs import COMMITTED, render, service_documents
+from tests.support.samples import sample
 
 REPO = Path(__file__).resolve().parents[2]
 CLI_IN_TOOLS = REPO / ".data" / "tools" / "asyncapi" / "node_modules" / ".bin" / "asyncapi"
@@ -123,7 +123,7 @@ def test_a_service_cannot_publish_what_its_document_does_not_describe() -> None:
     publications = Publications(broker, NS, "mailer")
     publications.declare_events([EmailSent])
     publisher = EventPublisher(broker, NS, "realtoros/mailer", publications=publications)
-    task_due = next(e for e in samples() if isinstance(e, TaskDue))
+    task_due = sample(TaskDue)
     with pytest.raises(UndeclaredPublication, match=r"realtoros\.crm\.task\.due"):
         publications.check(NS.subject(task_due))
     assert publisher.publications is publications

@@ -17,7 +17,8 @@ from realtoros_runtime.batches import BatchConsumer, Received, batch_durable, st
 from realtoros_runtime.bus import Bus, build_bus, ensure_streams
 from realtoros_runtime.consuming import RetryPolicy
 from realtoros_runtime.settings import ServiceSettings
-from tests.runtime.test_consuming import SENT, dead_letters, headers_for, publish_raw, wait_for
+from tests.runtime.test_consuming import SENT, dead_letters, headers_for, publish_raw
+from tests.support.waiting import eventually
 
 DURABLE = "testsvc-batches"
 
@@ -91,7 +92,7 @@ async def test_batches_are_recorded_then_acked(
     await start(recorder)  # type: ignore[misc]
     ids = [f"ok-{n}" for n in range(50)]
     await publish(nats_client, namespace, ids)
-    await wait_for(lambda: len(recorder.recorded) == 50)
+    await eventually(lambda: len(recorder.recorded) == 50)
     assert sorted(recorder.recorded) == sorted(ids)
     assert max(len(b) for b in recorder.batches) > 1, "handed over in batches"
     assert max(len(b) for b in recorder.batches) <= 20
@@ -113,7 +114,7 @@ async def test_one_bad_message_is_isolated_and_its_neighbours_are_recorded(
     assert letter.headers["x-dead-letter-reason"].startswith("gave up after 2 failures")
     assert "cannot record poison" in letter.headers["x-dead-letter-reason"]
     assert letter.headers["Nats-Msg-Id"].endswith(":8")  # the 8th message of the stream
-    await wait_for(lambda: len(recorder.recorded) == 15)
+    await eventually(lambda: len(recorder.recorded) == 15)
     assert sorted(recorder.recorded) == sorted(i for i in ids if i != "poison")  # once each
     assert recorder.batches[0] == ids, "the neighbours came in the same batch"
     await settled(nats_client, namespace)
@@ -133,7 +134,7 @@ async def test_malformed_messages_are_dead_lettered_and_never_reach_the_handler(
     (letter,) = await dead_letters(nats_client, namespace, 1)
     assert "sent_at" in letter.headers["x-dead-letter-reason"]
     assert letter.headers["x-dead-letter-deliveries"] == "1"
-    await wait_for(lambda: sorted(recorder.recorded) == ["after", "before"])
+    await eventually(lambda: sorted(recorder.recorded) == ["after", "before"])
     assert all("bad" not in batch for batch in recorder.batches)
     await settled(nats_client, namespace)
 
@@ -153,7 +154,7 @@ async def test_an_outage_retries_the_whole_batch_without_splitting_or_dead_lette
     recorder = Recorder(fail=down_twice)
     await start(recorder)  # type: ignore[misc]
 
-    await wait_for(lambda: len(recorder.recorded) == 8, timeout=20)
+    await eventually(lambda: len(recorder.recorded) == 8, timeout=20)
     assert sorted(recorder.recorded) == sorted(ids)
     assert recorder.batches[0] == ids
     # Not split: a split hands the first half over at once (the redeliveries come later,

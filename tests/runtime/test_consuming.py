@@ -1,7 +1,6 @@
 """The retry and dead-letter policy every consumer shares, against a real NATS server."""
 # No `from __future__ import annotations` here: faststream reads the handler's annotations.
 
-import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -15,9 +14,10 @@ from realtoros_contracts import EmailSent, Namespace, encode, envelope_headers
 from realtoros_runtime.bus import Bus, build_bus
 from realtoros_runtime.consuming import RetryPolicy, envelope_of
 from realtoros_runtime.settings import ServiceSettings
-from tests.contracts.samples import samples
+from tests.support.samples import sample
+from tests.support.waiting import eventually
 
-SENT = next(e for e in samples() if isinstance(e, EmailSent))
+SENT = sample(EmailSent)
 
 
 class Flaky:
@@ -71,14 +71,6 @@ async def dead_letters(nc: NATS, ns: Namespace, count: int) -> list[Any]:
     return found
 
 
-async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
 def headers_for(event_id: str) -> dict[str, str]:
     return envelope_headers(SENT, event_id=event_id, source="realtoros/test")
 
@@ -88,7 +80,7 @@ async def test_transient_failures_are_retried_until_success(
 ) -> None:
     _, handler = bus_with_flaky
     await publish_raw(nats_client, namespace, encode(SENT), headers_for("fails-twice"))
-    await wait_for(lambda: "fails-twice" in handler.done)
+    await eventually(lambda: "fails-twice" in handler.done)
     assert handler.calls["fails-twice"] == 3
     assert handler.done == ["fails-twice"]
 
@@ -113,7 +105,7 @@ async def test_malformed_messages_are_dead_lettered_with_reason_and_service_keep
     assert all(m.headers["x-dead-letter-service"] == "testsvc" for m in letters)
     assert all(m.headers["x-dead-letter-deliveries"] == "1" for m in letters)
     assert letters[0].data == b"{not json"
-    await wait_for(lambda: handler.done == ["good"])
+    await eventually(lambda: handler.done == ["good"])
     assert set(handler.calls) == {"good"}  # the bad ones never reached the handler
 
 
@@ -128,7 +120,7 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_last_deli
     assert letter.headers["ce-id"] == "always-fails"
     assert handler.calls["always-fails"] == 3
     await publish_raw(nats_client, namespace, encode(SENT), headers_for("after"))
-    await wait_for(lambda: handler.done == ["after"])
+    await eventually(lambda: handler.done == ["after"])
 
 
 async def test_a_handler_gets_its_message_without_a_thread_hop(
@@ -160,7 +152,7 @@ async def test_a_handler_gets_its_message_without_a_thread_hop(
     await bus.broker.start()
     try:
         await publish_raw(nats_client, namespace, encode(SENT), headers_for("no-hop"))
-        await wait_for(lambda: bool(seen))
+        await eventually(lambda: bool(seen))
     finally:
         await bus.broker.stop()
     assert seen == [(str(SENT.email_id), "no-hop")]

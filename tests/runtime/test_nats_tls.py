@@ -17,7 +17,7 @@ from realtoros_devstack import natsauth
 from realtoros_devstack.embedded import EmbeddedNats
 from realtoros_runtime.bus import build_bus
 from realtoros_runtime.settings import ServiceSettings
-from tests.contracts.samples import samples
+from tests.support.samples import sample
 
 NS = Namespace("tls_check")
 
@@ -82,7 +82,7 @@ async def test_a_service_publishes_over_tls_verified_with_its_ca(
     bus = build_bus("crm", crm_settings(server, passwords[natsauth.user_name(NS, "crm")], ca))
     await bus.connect()
     try:
-        task_due = next(e for e in samples() if isinstance(e, TaskDue))
+        task_due = sample(TaskDue)
         ack = await bus.publisher.publish(task_due, event_id="tls-check")
         assert ack.stream == NS.stream_name("crm")
     finally:

@@ -18,11 +18,12 @@ from realtoros_runtime.bus import Bus, build_bus
 from realtoros_runtime.consuming import RetryPolicy, envelope_of
 from realtoros_runtime.faults import Unprocessable
 from realtoros_runtime.settings import ServiceSettings
-from tests.contracts.samples import samples
-from tests.runtime.test_consuming import dead_letters, headers_for, publish_raw, wait_for
+from tests.runtime.test_consuming import dead_letters, headers_for, publish_raw
+from tests.support.samples import sample
+from tests.support.waiting import eventually
 
-SENT = next(e for e in samples() if isinstance(e, EmailSent))
-TICK = next(e for e in samples() if isinstance(e, SchedulerTick))
+SENT = sample(EmailSent)
+TICK = sample(SchedulerTick)
 Behaviour = Callable[[str, int], Awaitable[None]]
 
 
@@ -86,7 +87,7 @@ async def test_an_outage_longer_than_the_retry_budget_is_retried_until_it_ends(
     recorder = Recorder(refused_six_times)
     stop_later.append(await start_bus(nats_url, namespace, recorder))
     await publish_raw(nats_client, namespace, encode(SENT), headers_for("outage"))
-    await wait_for(lambda: recorder.done == ["outage"], timeout=60)
+    await eventually(lambda: recorder.done == ["outage"], timeout=60)
     assert recorder.calls["outage"] == 7
     assert await dead_letter_count(nats_client, namespace) == 0
 
@@ -110,13 +111,13 @@ async def test_consumers_wait_while_readiness_fails_and_resume_after(
     bus.readiness.add_check(database)
     for n in range(5):
         await publish_raw(nats_client, namespace, encode(SENT), headers_for(f"m{n}"))
-    await wait_for(lambda: not bus.readiness.is_open)
-    await wait_for(lambda: state["checks"] >= 5)  # the gate polled again and again...
+    await eventually(lambda: not bus.readiness.is_open)
+    await eventually(lambda: state["checks"] >= 5)  # the gate polled again and again...
     tried = sum(recorder.calls.values())
     assert tried <= 5  # ...while no handler ran (each message tried at most once)
     assert (await bus.readiness.problems()) == ["database: down"]
     state["down"] = False
-    await wait_for(lambda: sorted(recorder.done) == [f"m{n}" for n in range(5)], timeout=60)
+    await eventually(lambda: sorted(recorder.done) == [f"m{n}" for n in range(5)], timeout=60)
     assert bus.readiness.is_open
     assert await dead_letter_count(nats_client, namespace) == 0
 
@@ -175,7 +176,7 @@ async def test_ticks_that_cannot_be_handled_are_dropped_never_dead_lettered(
     await js.publish(subject, b"{not json", headers={"ce-id": "garbled"})
     last = envelope_headers(TICK, event_id="last", source="realtoros/test")
     await js.publish(subject, encode(TICK), headers=last)
-    await wait_for(lambda: recorder.done == ["last"], timeout=30)
+    await eventually(lambda: recorder.done == ["last"], timeout=30)
     assert recorder.calls == Counter({"bug": 1, "outage": 1, "last": 1})
     info = await js.consumer_info(namespace.stream_name("scheduler"), "testsvc-ticks")
     assert info.num_ack_pending == 0

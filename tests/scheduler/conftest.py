@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,20 +51,6 @@ async def stored_ticks(js: JetStreamContext, ns: Namespace) -> list[StoredTick]:
         assert (msg.headers or {}).get("Nats-Msg-Id") == envelope.id
         ticks.append(StoredTick(seq, envelope.id, msg.subject, envelope.time, tick))
     return ticks
-
-
-async def wait_for(
-    condition: Callable[[], Awaitable[Any]], timeout: float, what: str, interval: float = 0.05
-) -> Any:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 async def status_of(proc: ServiceProcess) -> dict[str, Any] | None:

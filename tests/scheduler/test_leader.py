@@ -12,7 +12,7 @@ from nats.js.api import KeyValueConfig
 
 from realtoros_contracts import Namespace
 from realtoros_scheduler.leader import LEADER_KEY, LeaderLease
-from tests.scheduler.conftest import wait_for
+from tests.support.waiting import eventually
 
 TTL = 1.5
 
@@ -59,14 +59,14 @@ async def sees_leader(lease: LeaderLease, holder: str) -> None:
     async def check() -> bool:
         return lease.holder == holder
 
-    await wait_for(check, 10, f"{lease.replica} to see {holder} lead")
+    await eventually(check, timeout=10, what=f"{lease.replica} to see {holder} lead")
 
 
 async def test_exactly_one_leads_and_a_resignation_hands_over_at_once(
     replicas: Replicas,
 ) -> None:
     a = replicas.start("a")
-    await wait_for(leads(a), 10, "a to lead")
+    await eventually(leads(a), timeout=10, what="a to lead")
     b = replicas.start("b")
     await sees_leader(b, "a")
     assert (a.is_leader, b.is_leader) == (True, False)
@@ -74,7 +74,7 @@ async def test_exactly_one_leads_and_a_resignation_hands_over_at_once(
     await replicas.crash("a")
     resigned_at = time.monotonic()
     await a.resign()
-    await wait_for(leads(b), TTL, "b to lead after a resigned")
+    await eventually(leads(b), timeout=TTL, what="b to lead after a resigned")
     handover = time.monotonic() - resigned_at
     # Expiry could not explain it: the key was refreshed at most TTL/3 earlier.
     assert handover < TTL / 2, handover
@@ -86,7 +86,7 @@ async def test_a_crashed_leader_is_replaced_within_a_ttl_and_never_overlaps(
     replicas: Replicas,
 ) -> None:
     a = replicas.start("a")
-    await wait_for(leads(a), 10, "a to lead")
+    await eventually(leads(a), timeout=10, what="a to lead")
     b = replicas.start("b")
     await sees_leader(b, "a")
 
@@ -99,7 +99,7 @@ async def test_a_crashed_leader_is_replaced_within_a_ttl_and_never_overlaps(
         overlaps += a.is_leader and b.is_leader
         return b.is_leader
 
-    await wait_for(b_leads, TTL * 3, "b to take over", interval=0.01)
+    await eventually(b_leads, timeout=TTL * 3, what="b to take over", interval=0.01)
     took = time.monotonic() - crashed_at
     print(f"\nin-process failover: {took:.2f}s (TTL {TTL}s)")
     assert overlaps == 0
@@ -112,7 +112,7 @@ async def test_the_leader_steps_down_when_its_key_is_taken(
     replicas: Replicas, nats_client: NATS
 ) -> None:
     a = replicas.start("a")
-    await wait_for(leads(a), 10, "a to lead")
+    await eventually(leads(a), timeout=10, what="a to lead")
     kv = await nats_client.jetstream().key_value(replicas.bucket)
     entry = await kv.get(LEADER_KEY)
     await kv.delete(LEADER_KEY, last=entry.revision)
@@ -121,7 +121,7 @@ async def test_the_leader_steps_down_when_its_key_is_taken(
     async def stepped_down() -> bool:
         return not a.is_leader and a.holder == "intruder"
 
-    await wait_for(stepped_down, TTL, "a to step down")
+    await eventually(stepped_down, timeout=TTL, what="a to step down")
 
 
 async def test_a_refresh_that_landed_unseen_is_taken_back(
@@ -130,7 +130,7 @@ async def test_a_refresh_that_landed_unseen_is_taken_back(
     """A refresh can time out after the server stored it: the revision the leader knows is
     then stale. It steps down, then recognises its own lease and takes it back."""
     a = replicas.start("a")
-    await wait_for(leads(a), 10, "a to lead")
+    await eventually(leads(a), timeout=10, what="a to lead")
     kv = await nats_client.jetstream().key_value(replicas.bucket)
     entry = await kv.get(LEADER_KEY)
     assert entry.value is not None
@@ -140,7 +140,7 @@ async def test_a_refresh_that_landed_unseen_is_taken_back(
         current = await kv.get(LEADER_KEY)
         return a.is_leader and (current.revision or 0) > revision and current.value == entry.value
 
-    await wait_for(retaken, TTL * 2, "a to take its lease back")
+    await eventually(retaken, timeout=TTL * 2, what="a to take its lease back")
 
 
 async def test_the_bucket_ttl_wins_over_the_setting(replicas: Replicas, nats_client: NATS) -> None:
@@ -148,6 +148,6 @@ async def test_the_bucket_ttl_wins_over_the_setting(replicas: Replicas, nats_cli
         KeyValueConfig(bucket=replicas.bucket, ttl=1.0, history=1)
     )
     a = replicas.start("a", ttl=30)
-    await wait_for(leads(a), 10, "a to lead")
+    await eventually(leads(a), timeout=10, what="a to lead")
     assert a.ttl == 1.0
     assert not (await a.ready_problem())

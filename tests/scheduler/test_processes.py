@@ -23,9 +23,9 @@ from tests.scheduler.conftest import (
     StoredTick,
     status_of,
     stored_ticks,
-    wait_for,
 )
 from tests.support.processes import ServiceProcess
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +74,9 @@ async def the_leader(a: ServiceProcess, b: ServiceProcess) -> tuple[ServiceProce
         leader_id = (sa if sa["leader"] else sb)["replica"]
         return (leader, other) if other_status["holder"] == leader_id else None
 
-    pair: tuple[ServiceProcess, ServiceProcess] = await wait_for(settled, 15, "exactly one leader")
+    pair: tuple[ServiceProcess, ServiceProcess] = await eventually(
+        settled, timeout=15, what="exactly one leader"
+    )
     return pair
 
 
@@ -92,7 +94,7 @@ async def ticks_by(js: nats.js.JetStreamContext, ns: Namespace, replica: str, n:
         ticks = await stored_ticks(js, ns)
         return sum(stored.tick.leader == replica for stored in ticks) >= n
 
-    await wait_for(enough, 15, f"{n} ticks from {replica}", interval=0.2)
+    await eventually(enough, timeout=15, what=f"{n} ticks from {replica}", interval=0.2)
 
 
 async def test_ticks_arrive_once_per_slot_on_each_schedule_subject(
@@ -143,7 +145,7 @@ async def test_one_leader_and_failover_after_sigkill(
     async def taken_over() -> bool:
         return await last_tick_leader(js, namespace) == other_id
 
-    await wait_for(taken_over, LEASE_TTL + 8, f"{other_id} to tick")
+    await eventually(taken_over, timeout=LEASE_TTL + 8, what=f"{other_id} to tick")
     failover = time.monotonic() - killed_at
     print(f"\nfailover after SIGKILL: {failover:.2f}s (lease TTL {LEASE_TTL}s)")
     # The standby waits for the lease to expire (it was refreshed at most TTL/3 before the
@@ -183,7 +185,7 @@ async def test_sigterm_releases_the_lease_for_a_fast_handover(
     async def taken_over() -> bool:
         return await last_tick_leader(js, namespace) == other_id
 
-    await wait_for(taken_over, LEASE_TTL + 8, f"{other_id} to tick")
+    await eventually(taken_over, timeout=LEASE_TTL + 8, what=f"{other_id} to tick")
     now = time.monotonic()
     print(
         f"\nhandover after SIGTERM: {now - stopped_at:.2f}s "

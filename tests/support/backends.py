@@ -9,12 +9,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
 
 from realtoros_devstack.embedded import EmbeddedNats, EmbeddedPostgres
 
@@ -75,3 +78,17 @@ def nats_backend(data_dir: Path) -> Iterator[Backend]:
         yield Backend(server.url, "embedded")
     finally:
         server.stop()
+
+
+def admin(url: str, sql: str) -> None:
+    """Run one statement (CREATE/DROP DATABASE …) on the server at ``url``, outside any
+    event loop (fixtures are synchronous)."""
+
+    async def run() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())

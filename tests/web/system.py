@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from pathlib import Path
 
 from realtoros_contracts import Namespace
 from tests.support.processes import ServiceProcess
+from tests.support.stack import running, stack_env
 
 
 @dataclass
@@ -38,20 +38,7 @@ class System:
         log_dir = run_dir / f"web-{namespace.name}"
         log_dir.mkdir()
         outbox = log_dir / "outbox"
-        common = {"NATS_URL": nats_url, "NATS_NAMESPACE": namespace.name, "LOG_LEVEL": "INFO"}
-        env = {
-            "crm": {"DATABASE_URL": database_url, "JWT_SECRET": secrets.token_hex(32)},
-            "scheduler": {"TICK_INTERVAL_SECONDS": "0.5"},
-            "composer": {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": llm_url or ""},
-            "mailer": {"MAIL_TRANSPORT": "file", "MAIL_OUTBOX_DIR": str(outbox)},
-        }
-        procs = {name: ServiceProcess(name, {**common, **env[name]}, log_dir) for name in only}
-        try:
-            for proc in procs.values():
-                proc.start()
-            for proc in procs.values():
-                proc.wait_ready(180)  # generous: four services import at once under load
+        mailer = {"MAIL_TRANSPORT": "file", "MAIL_OUTBOX_DIR": str(outbox)}
+        env = stack_env(nats_url, namespace, database_url, llm_url=llm_url or "", mailer=mailer)
+        with running({name: env[name] for name in only}, log_dir) as procs:
             yield cls(procs, outbox)
-        finally:
-            for proc in procs.values():
-                proc.stop()

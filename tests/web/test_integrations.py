@@ -15,8 +15,8 @@ from sqlalchemy import update
 from realtoros_contracts import Namespace
 from realtoros_crm.app import build_app
 from realtoros_crm.webhooks.models import WebhookEndpoint
-from tests.crm.helpers import wait_for
 from tests.crm.integrations import Receiver, receiving
+from tests.support.waiting import eventually
 from tests.web.conftest import settings_for
 from tests.web.support import WebClient, csrf_of
 
@@ -77,7 +77,7 @@ async def test_a_webhook_is_subscribed_its_log_shown_and_a_delivery_replayed(
         receiver.secret = secret.group(1)
         client = {"name": "Jordan Lee", "email": "jordan@example.com", "stage": "lead"}
         assert (await web.submit("/app/clients/new", "/app/clients/new", client)).status_code == 303
-        await wait_for(lambda: _received(receiver, 1), timeout=20, what="the webhook")
+        await eventually(lambda: _received(receiver, 1), timeout=20, what="the webhook")
         listing = (await web.http.get("/app/integrations")).text
         endpoint = re.search(r"/app/integrations/webhooks/([0-9a-f-]{36})", listing)
         assert endpoint is not None
@@ -88,7 +88,7 @@ async def test_a_webhook_is_subscribed_its_log_shown_and_a_delivery_replayed(
         assert replay is not None
         sent = await web.http.post(replay.group(1), data={"csrf": csrf_of(log_page)})
         assert sent.status_code == 303
-        await wait_for(lambda: _received(receiver, 2), timeout=20, what="the replay")
+        await eventually(lambda: _received(receiver, 2), timeout=20, what="the replay")
     assert receiver.ids()[0] == receiver.ids()[1]
 
 

@@ -3,7 +3,7 @@
     .venv/bin/python services/composer/bench/run.py --tasks 2000 --latency 2
 
 Starts an embedded NATS server (or uses ``NATS_URL``), the fake OpenAI-compatible server
-(``tests/support/fake_llm.py``) and one composer (``python -m realtoros_composer``) as
+(``bench/fake_llm.py``) and one composer (``python -m realtoros_composer``) as
 processes, publishes ``--tasks`` TaskDue and waits for as many EmailComposed. Reports the
 LLM requests in flight at once (the fake's ``max_in_flight``) and emails per second from
 the first TaskDue published to the last EmailComposed. Run from the repository root.
@@ -28,11 +28,12 @@ import nats
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO))
 
+from bench.processes import ServiceProcess  # noqa: E402
+from bench.samples import task_due  # noqa: E402
+
 from realtoros_contracts import Namespace, TaskDue, encode, envelope_headers  # noqa: E402
 from realtoros_devstack.embedded import EmbeddedNats, free_port  # noqa: E402
 from realtoros_runtime.bus import ensure_streams  # noqa: E402
-from tests.composer.conftest import task_due  # noqa: E402
-from tests.support.processes import ServiceProcess  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:
@@ -43,7 +44,7 @@ def cpu_seconds(pid: int) -> float:
 
 def start_fake(latency: float) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
-    command = [sys.executable, "-m", "tests.support.fake_llm", "--port", str(port)]
+    command = [sys.executable, "-m", "bench.fake_llm", "--port", str(port)]
     command += ["--latency", str(latency), "--no-record"]
     proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None

@@ -1,4 +1,5 @@
-"""RealtorOS contracts: the events, subjects and streams — the only thing services share."""
+"""RealtorOS contracts: the events, subjects and streams the services agree on (services
+also share realtoros_runtime, and never import each other)."""
 
 from realtoros_contracts.envelope import (
     Envelope,

@@ -17,6 +17,25 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+def _now_column(name: str) -> sa.Column[object]:
+    """A timestamptz column that defaults to now() (created_at, updated_at, …)."""
+    return sa.Column(
+        name, sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+    )
+
+
+def _fk(table: str, column: str, target: str, ondelete: str) -> sa.ForeignKeyConstraint:
+    """``table.column`` → ``target.id``, named as the models' naming convention names it."""
+    return sa.ForeignKeyConstraint(
+        [column], [f"{target}.id"], name=op.f(f"fk_{table}_{column}_{target}"), ondelete=ondelete
+    )
+
+
+def _owned_ids() -> list[sa.Column[object]]:
+    """The id of a row that belongs to an agent's client, and those two keys."""
+    return [sa.Column(name, sa.Uuid(), nullable=False) for name in ("id", "agent_id", "client_id")]
+
+
 def upgrade() -> None:
     op.create_table(
         "agents",
@@ -32,12 +51,7 @@ def upgrade() -> None:
         sa.Column("postal_address", sa.String(length=500), nullable=True),
         sa.Column("timezone", sa.String(length=64), server_default="UTC", nullable=False),
         sa.Column("send_mode", sa.String(length=20), server_default="automatic", nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        _now_column("created_at"),
         sa.CheckConstraint(
             "send_mode IN ('automatic', 'approval')", name=op.f("ck_agents_send_mode")
         ),
@@ -50,12 +64,7 @@ def upgrade() -> None:
         "inbox",
         sa.Column("consumer", sa.String(length=100), nullable=False),
         sa.Column("event_id", sa.String(length=200), nullable=False),
-        sa.Column(
-            "processed_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        _now_column("processed_at"),
         sa.PrimaryKeyConstraint("consumer", "event_id", name=op.f("pk_inbox")),
     )
     op.create_table(
@@ -67,12 +76,7 @@ def upgrade() -> None:
         sa.Column("event_type", sa.String(length=100), nullable=False),
         sa.Column("body", sa.LargeBinary(), nullable=False),
         sa.Column("headers", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        _now_column("created_at"),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
         sa.UniqueConstraint("event_id", name=op.f("uq_outbox_event_id")),
@@ -103,26 +107,14 @@ def upgrade() -> None:
         ),
         sa.Column("unsubscribed", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("last_contacted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        _now_column("created_at"),
+        _now_column("updated_at"),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "stage IN ('lead', 'prospect', 'negotiating', 'under_contract', 'closed', 'lost')",
             name=op.f("ck_clients_stage"),
         ),
-        sa.ForeignKeyConstraint(
-            ["agent_id"], ["agents.id"], name=op.f("fk_clients_agent_id_agents"), ondelete="CASCADE"
-        ),
+        _fk("clients", "agent_id", "agents", "CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_clients")),
     )
     op.create_index(
@@ -130,41 +122,22 @@ def upgrade() -> None:
     )
     op.create_table(
         "tasks",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("agent_id", sa.Uuid(), nullable=False),
-        sa.Column("client_id", sa.Uuid(), nullable=False),
+        *_owned_ids(),
         sa.Column("purpose", sa.String(length=200), server_default="Custom", nullable=False),
         sa.Column("instructions", sa.Text(), nullable=True),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=20), server_default="pending", nullable=False),
         sa.Column("email_id", sa.Uuid(), nullable=True),
         sa.Column("failure_reason", sa.Text(), nullable=True),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        _now_column("created_at"),
+        _now_column("updated_at"),
         sa.CheckConstraint(
             "status IN ('pending', 'composing', 'awaiting_approval', 'sending', 'sent', "
             "'failed', 'unknown', 'skipped', 'cancelled', 'done')",
             name=op.f("ck_tasks_status"),
         ),
-        sa.ForeignKeyConstraint(
-            ["agent_id"], ["agents.id"], name=op.f("fk_tasks_agent_id_agents"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["client_id"],
-            ["clients.id"],
-            name=op.f("fk_tasks_client_id_clients"),
-            ondelete="CASCADE",
-        ),
+        _fk("tasks", "agent_id", "agents", "CASCADE"),
+        _fk("tasks", "client_id", "clients", "CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tasks")),
     )
     op.create_index("ix_tasks_agent_id_due_at", "tasks", ["agent_id", "due_at"], unique=False)
@@ -178,9 +151,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "emails",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("agent_id", sa.Uuid(), nullable=False),
-        sa.Column("client_id", sa.Uuid(), nullable=False),
+        *_owned_ids(),
         sa.Column("task_id", sa.Uuid(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("to_email", sa.String(length=320), nullable=False),
@@ -199,35 +170,16 @@ def upgrade() -> None:
         sa.Column("transport", sa.String(length=20), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("failure_reason", sa.Text(), nullable=True),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        _now_column("created_at"),
+        _now_column("updated_at"),
         sa.CheckConstraint(
             "status IN ('composing', 'awaiting_approval', 'sending', 'sent', 'failed', "
             "'unknown', 'skipped')",
             name=op.f("ck_emails_status"),
         ),
-        sa.ForeignKeyConstraint(
-            ["agent_id"], ["agents.id"], name=op.f("fk_emails_agent_id_agents"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["client_id"],
-            ["clients.id"],
-            name=op.f("fk_emails_client_id_clients"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["task_id"], ["tasks.id"], name=op.f("fk_emails_task_id_tasks"), ondelete="CASCADE"
-        ),
+        _fk("emails", "agent_id", "agents", "CASCADE"),
+        _fk("emails", "client_id", "clients", "CASCADE"),
+        _fk("emails", "task_id", "tasks", "CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_emails")),
     )
     op.create_index(op.f("ix_emails_client_id"), "emails", ["client_id"], unique=False)
@@ -243,35 +195,16 @@ def upgrade() -> None:
     )
     op.create_table(
         "activities",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("agent_id", sa.Uuid(), nullable=False),
-        sa.Column("client_id", sa.Uuid(), nullable=False),
+        *_owned_ids(),
         sa.Column("kind", sa.String(length=60), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("email_id", sa.Uuid(), nullable=True),
         sa.Column("task_id", sa.Uuid(), nullable=True),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["agent_id"],
-            ["agents.id"],
-            name=op.f("fk_activities_agent_id_agents"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["client_id"],
-            ["clients.id"],
-            name=op.f("fk_activities_client_id_clients"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["email_id"],
-            ["emails.id"],
-            name=op.f("fk_activities_email_id_emails"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["task_id"], ["tasks.id"], name=op.f("fk_activities_task_id_tasks"), ondelete="SET NULL"
-        ),
+        _fk("activities", "agent_id", "agents", "CASCADE"),
+        _fk("activities", "client_id", "clients", "CASCADE"),
+        _fk("activities", "email_id", "emails", "SET NULL"),
+        _fk("activities", "task_id", "tasks", "SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_activities")),
     )
     op.create_index(

@@ -1,10 +1,14 @@
-"""One realistic instance of every event, for contract tests."""
+"""Sample events, the one place the tests build them: one realistic instance of every
+event (``samples()``, ``sample(EmailSent)``) and the composer's TaskDue (``task_due()``,
+shared with the benchmarks through ``bench.samples``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
+
+from bench.samples import NOTES, SIGNATURE, task_due
 
 from realtoros_contracts import (
     AgentContext,
@@ -39,6 +43,10 @@ from realtoros_contracts import (
     TokenUsage,
 )
 
+__all__ = ["NOTES", "SIGNATURE", "sample", "samples", "task_due"]
+
+E = TypeVar("E", bound=Event)
+
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
 IDS: dict[str, Any] = {
     "email_id": UUID("00000000-0000-4000-8000-000000000001"),
@@ -56,6 +64,13 @@ DELIVERY = DeliveryContext(
     unsubscribe_url="https://app.realtoros.example/unsubscribe/abc.def",
     send_mode="automatic",
 )
+
+
+def sample(event_cls: type[E]) -> E:
+    """The sample of ``event_cls``."""
+    found = next(e for e in samples() if type(e) is event_cls)  # not a subclass's
+    assert isinstance(found, event_cls)
+    return found
 
 
 def samples() -> list[Event]:
