@@ -276,6 +276,7 @@ def _value(
 
 def test_every_service_serves_its_metrics(loop: Loop) -> None:
     ns = loop.ns
+
     # One EmailSent, consumed by two CRM durables: the email's recorder and the webhooks'.
     # The fixture waits for the recorder; the webhooks' durable may still be on its way.
     def both_consumed() -> dict[str, list[tuple[dict[str, str], float]]] | None:

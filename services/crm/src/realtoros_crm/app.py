@@ -18,7 +18,7 @@ from realtoros_crm.api.problems import install_problem_handlers
 from realtoros_crm.api.urls import RejectNulInAddress
 from realtoros_crm.apikeys.api import router as api_keys_router
 from realtoros_crm.claims.consumer import Claimer, subscribe_ticks
-from realtoros_crm.claims.context import ClaimContext
+from realtoros_crm.claims.taskdue import ClaimContext
 from realtoros_crm.clients.api import router as clients_router
 from realtoros_crm.clients.events import announce_new_clients
 from realtoros_crm.clock import Clock, system_clock
@@ -70,11 +70,7 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.relay_poll_seconds,
     )
-    ctx = ClaimContext(
-        ns=bus.ns,
-        public_base_url=str(settings.public_base_url),
-        unsubscribe_key=settings.unsubscribe_key(),
-    )
+    ctx = ClaimContext.of(bus.ns, settings)
     claimer = Claimer(sessions, clock, ctx, settings.claim_batch_size, on_commit=relay.wake)
     subscribe_ticks(bus, claimer)
     subscribe_email_events(bus, sessions, clock)
@@ -96,7 +92,9 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
         interval=settings.reconcile_interval_seconds,
         on_commit=relay.wake,
     )
-    state = CrmState(settings, clock, engine, sessions, bus, relay, webhooks, pruner, reconciler)
+    state = CrmState(
+        settings, clock, engine, sessions, bus, relay, webhooks, pruner, reconciler, ctx
+    )
     bus.readiness.add_check(database_check(state))
     return state
 

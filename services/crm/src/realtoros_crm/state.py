@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from realtoros_crm.claims.taskdue import ClaimContext
 from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
 from realtoros_crm.emails.reconciler import Reconciler
@@ -27,3 +28,5 @@ class CrmState:
     webhooks: WebhookDispatcher
     pruner: Pruner
     reconciler: Reconciler
+    claims: ClaimContext
+    """What a TaskDue, a draft request and an approval need from the deployment."""

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from faststream.nats.annotations import NatsMessage
 
 from realtoros_contracts import SchedulerTick
-from realtoros_crm.claims.context import ClaimContext
 from realtoros_crm.claims.service import ClaimResult, claim_batch
+from realtoros_crm.claims.taskdue import ClaimContext
 from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
 from realtoros_crm.observability import TASKS_CLAIM_FAILED, TASKS_CLAIMED

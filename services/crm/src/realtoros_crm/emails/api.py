@@ -9,7 +9,6 @@ from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import select
 
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
-from realtoros_crm.claims.context import ClaimContext
 from realtoros_crm.clients.service import get_client
 from realtoros_crm.emails.drafts import (
     DraftConflict,
@@ -20,21 +19,12 @@ from realtoros_crm.emails.drafts import (
 )
 from realtoros_crm.emails.models import Email
 from realtoros_crm.emails.schemas import DraftAccepted, DraftEdit, DraftInstructions, EmailPublic
-from realtoros_crm.state import CrmState
 from realtoros_crm.tasks.actions import TaskConflict, finish_task
 from realtoros_crm.tasks.models import Task
 from realtoros_crm.tasks.schemas import TaskPublic
 from realtoros_crm.tasks.service import get_task
 
 router = APIRouter(tags=["drafts"])
-
-
-def claim_context(state: CrmState) -> ClaimContext:
-    return ClaimContext(
-        ns=state.bus.ns,
-        public_base_url=str(state.settings.public_base_url),
-        unsubscribe_key=state.settings.unsubscribe_key(),
-    )
 
 
 async def _task(session: SessionDep, agent_id: uuid.UUID, task_id: uuid.UUID) -> Task:
@@ -82,7 +72,7 @@ async def regenerate(
     task = await _task(session, agent.id, task_id)
     try:
         email = await regenerate_draft(
-            session, claim_context(state), task, data.instructions, state.clock()
+            session, state.claims, task, data.instructions, state.clock()
         )
     except DraftConflict as exc:
         raise _conflict(exc) from exc
@@ -98,7 +88,7 @@ async def approve(
     """Send the draft as saved."""
     task = await _task(session, agent.id, task_id)
     try:
-        email = await approve_draft(session, claim_context(state), task, state.clock())
+        email = await approve_draft(session, state.claims, task, state.clock())
     except DraftConflict as exc:
         raise _conflict(exc) from exc
     await session.commit()
@@ -133,9 +123,7 @@ async def request_draft_now(
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"client {client_id} not found")
     if (reason := client.no_email_reason()) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"no email can be drafted: {reason}")
-    email = await draft_on_demand(
-        session, claim_context(state), client, data.instructions, state.clock()
-    )
+    email = await draft_on_demand(session, state.claims, client, data.instructions, state.clock())
     await session.commit()
     state.relay.wake()
     return DraftAccepted(email_id=email.id, task_id=email.task_id, status="composing")

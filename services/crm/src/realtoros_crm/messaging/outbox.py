@@ -19,6 +19,24 @@ SOURCE = "realtoros/crm"
 OUTBOX_COLUMNS = ["event_id", "subject", "stream", "event_type", "body", "headers", "created_at"]
 
 
+def outbox_headers(
+    event: Event, event_id: str, now: datetime, trace: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The envelope of an outbox row (with ``Nats-Msg-Id`` = event id), fixed now so that a
+    re-publish after a crash is byte-for-byte the same message, with the writer's trace
+    context (the tick's consume span, the HTTP request: the relay's publish continues that
+    trace); ``trace`` when the caller took it once for many rows."""
+    envelope = envelope_headers(event, event_id=event_id, source=SOURCE, time=now)
+    return envelope | trace if trace is not None else inject_current_context(envelope)
+
+
+def outbox_envelope(
+    event: Event, event_id: str, now: datetime, trace: dict[str, str] | None = None
+) -> str:
+    """``outbox_headers`` as the JSON a fast-path insert writes."""
+    return json.dumps(outbox_headers(event, event_id, now, trace))
+
+
 def add_to_outbox(
     session: AsyncSession,
     ns: Namespace,
@@ -28,20 +46,14 @@ def add_to_outbox(
     now: datetime,
     not_before: datetime | None = None,
 ) -> OutboxMessage:
-    """Queue ``event`` for the relay (at ``not_before`` at the earliest). The envelope (with
-    ``Nats-Msg-Id`` = event id) is fixed now, so a re-publish after a crash is byte-for-byte
-    the same message."""
+    """Queue ``event`` for the relay (at ``not_before`` at the earliest)."""
     message = OutboxMessage(
         event_id=event_id,
         subject=ns.subject(event),
         stream=ns.stream_for(event).name,
         event_type=event.TYPE,
         body=encode(event),
-        # With the trace context of the writer (the tick's consume span, the HTTP request):
-        # the relay's publish continues that trace.
-        headers=inject_current_context(
-            envelope_headers(event, event_id=event_id, source=SOURCE, time=now)
-        ),
+        headers=outbox_headers(event, event_id, now),
         not_before=not_before,
     )
     session.add(message)
@@ -60,11 +72,7 @@ async def copy_to_outbox(
             ns.stream_for(event).name,
             event.TYPE,
             encode(event),
-            json.dumps(
-                inject_current_context(
-                    envelope_headers(event, event_id=event_id, source=SOURCE, time=now)
-                )
-            ),
+            outbox_envelope(event, event_id, now),
             now,
         )
         for event, event_id in events

@@ -13,7 +13,6 @@ from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.service import find_duplicates, get_client
 from realtoros_crm.customfields.service import list_fields
 from realtoros_crm.email_templates.service import list_templates
-from realtoros_crm.emails.api import claim_context
 from realtoros_crm.emails.drafts import draft_on_demand
 from realtoros_crm.emails.listing import EmailFilter, list_emails
 from realtoros_crm.plans.models import PlanRun
@@ -149,7 +148,7 @@ async def draft_now(
             f"/app/clients/{client.id}", f"No email can be drafted: {reason}", error=True
         )
     email = await draft_on_demand(
-        session, claim_context(state), client, instructions.replace("\x00", ""), state.clock()
+        session, state.claims, client, instructions.replace("\x00", ""), state.clock()
     )
     await session.commit()
     state.relay.wake()

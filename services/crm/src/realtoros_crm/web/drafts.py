@@ -14,14 +14,13 @@ from pydantic import ValidationError
 from realtoros_contracts.rendering import missing_sender_details, text_body
 from realtoros_crm.agents.models import Agent
 from realtoros_crm.api.deps import SessionDep, StateDep
-from realtoros_crm.claims.context import delivery_context
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.service import client_names, get_client
-from realtoros_crm.emails.api import claim_context
 from realtoros_crm.emails.drafts import (
     DraftConflict,
     approve_draft,
     edit_draft,
+    email_delivery,
     regenerate_draft,
     window_opens,
 )
@@ -69,7 +68,7 @@ def final_email(
     email = task.email
     if email is None or client is None or not email.body_text:
         return None
-    delivery = delivery_context(client, agent, claim_context(state))
+    delivery = email_delivery(state.claims, client, agent)
     return {
         "from": f"{delivery.from_name} (replies go to {delivery.reply_to})",
         "to": f"{delivery.to_name} <{delivery.to_email}>",
@@ -141,7 +140,7 @@ async def act(
             ):
                 edit_draft(task, edit.subject, edit.body_text, now)
             if action == "approve":
-                await approve_draft(session, claim_context(state), task, now)
+                await approve_draft(session, state.claims, task, now)
                 if client is not None and (opens := window_opens(task, client, agent, now)):
                     approved = (
                         f"Approved: it goes out {local(opens, request)}, when your sending "
@@ -149,7 +148,7 @@ async def act(
                     )
         elif action == "regenerate":
             extra = DraftInstructions(instructions=instructions).instructions
-            await regenerate_draft(session, claim_context(state), task, extra or None, now)
+            await regenerate_draft(session, state.claims, task, extra or None, now)
         elif action == "skip":
             await finish_task(session, task, "skip", now, ns=state.bus.ns)
         else:

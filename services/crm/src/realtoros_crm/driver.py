@@ -1,0 +1,66 @@
+"""Core statements run on the session's asyncpg connection, in its transaction: the fast
+path for statements over hundreds of rows (the claim, the timelines of a batch), where
+SQLAlchemy's result and parameter layers cost as much again as asyncpg's own work.
+
+A statement is SQLAlchemy Core against the models' tables, built once at import and
+compiled once per dialect; its rows are asyncpg records (by position or by name).
+SQLAlchemy's OpenTelemetry instrumentation does not see these statements: the span of the
+entrypoint (the tick's consume span) covers them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, cast
+
+from sqlalchemy import Table
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import ClauseElement, Executable
+
+from realtoros_crm.db import Base
+
+
+def table(model: type[Base]) -> Table:
+    """The model's table, for Core statements (typed: ``__table__`` is a FromClause)."""
+    return cast(Table, model.__table__)
+
+
+async def raw_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under the session, inside the session's transaction."""
+    connection = await session.connection()
+    raw: Any = (await connection.get_raw_connection()).driver_connection
+    if not raw.is_in_transaction():
+        # SQLAlchemy begins the transaction with its first statement: without one, a
+        # locking SELECT would run on its own and release its locks as soon as it ends.
+        await connection.exec_driver_sql("SELECT 1")
+        assert raw.is_in_transaction(), "a fast-path statement needs a transaction"
+    return raw
+
+
+@lru_cache(maxsize=64)  # a few statements per engine
+def _compiled(statement: Executable, dialect: Dialect) -> tuple[str, Any]:
+    compiled = cast(ClauseElement, statement).compile(dialect=dialect)
+    return str(compiled), compiled
+
+
+async def _prepared(
+    session: AsyncSession, statement: Executable, params: dict[str, Any]
+) -> tuple[Any, str, list[Any]]:
+    connection = await session.connection()
+    sql, compiled = _compiled(statement, connection.dialect)
+    values = compiled.construct_params(params)
+    return await raw_connection(session), sql, [values[name] for name in compiled.positiontup]
+
+
+async def fetch(session: AsyncSession, statement: Executable, **params: Any) -> list[Any]:
+    """The rows of ``statement`` with these parameters."""
+    raw, sql, args = await _prepared(session, statement, params)
+    rows: list[Any] = await raw.fetch(sql, *args)
+    return rows
+
+
+async def execute(session: AsyncSession, statement: Executable, **params: Any) -> None:
+    """Run ``statement`` (a write) with these parameters."""
+    raw, sql, args = await _prepared(session, statement, params)
+    await raw.execute(sql, *args)
