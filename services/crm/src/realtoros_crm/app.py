@@ -10,7 +10,6 @@ from datetime import timedelta
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from realtoros_crm.activities.api import router as activities_router
 from realtoros_crm.agents.api import router as agents_router
 from realtoros_crm.api.health import database_check
 from realtoros_crm.api.health import router as health_router
@@ -22,6 +21,7 @@ from realtoros_crm.claims.taskdue import ClaimContext
 from realtoros_crm.clients.api import router as clients_router
 from realtoros_crm.clients.events import announce_new_clients
 from realtoros_crm.clock import Clock, system_clock
+from realtoros_crm.contacts.api import router as activities_router
 from realtoros_crm.customfields.api import router as custom_fields_router
 from realtoros_crm.dashboard.api import router as dashboard_router
 from realtoros_crm.db import Sessions, build_engine, build_sessions

@@ -18,10 +18,10 @@ from realtoros_crm.emails.drafts import (
     regenerate_draft,
 )
 from realtoros_crm.emails.models import Email
-from realtoros_crm.emails.schemas import DraftAccepted, DraftEdit, DraftInstructions, EmailPublic
+from realtoros_crm.emails.schemas import DraftAccepted, DraftEdit, DraftInstructions
 from realtoros_crm.tasks.actions import TaskConflict, finish_task
 from realtoros_crm.tasks.models import Task
-from realtoros_crm.tasks.schemas import TaskPublic
+from realtoros_crm.tasks.schemas import EmailPublic, TaskPublic
 from realtoros_crm.tasks.service import get_task
 
 router = APIRouter(tags=["drafts"])
