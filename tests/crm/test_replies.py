@@ -12,7 +12,7 @@ from typing import Any
 import nats.js
 
 from realtoros_contracts import AutoReplyReceived, ClientReplied, ClientUnsubscribed, TaskDue
-from realtoros_crm.replies.consumer import AUTO_REPLIED_DURABLE, REPLIED_DURABLE
+from realtoros_crm.consumers import AUTO_REPLIED_DURABLE, REPLIED_DURABLE
 from realtoros_runtime.bus import EventPublisher
 from tests.crm.helpers import (
     Crm,

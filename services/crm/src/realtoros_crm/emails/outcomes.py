@@ -1,7 +1,9 @@
 """The provider's reports about a sent email (delivered, delayed, bounced, complained,
 rejected, opened, clicked): on the email, its task, the client's timeline and last
 contact. A hard bounce or a complaint unsubscribes the client, stops their plans and
-emits ClientUnsubscribed through the outbox. Flushes only: the caller commits."""
+emits ClientUnsubscribed through the outbox. Each recorder is ``record_x(session, event,
+now) -> Applied`` (the namespace bound by the CRM's table of recordings); flushes only:
+the consumer commits."""
 
 from __future__ import annotations
 
@@ -24,7 +26,9 @@ from realtoros_contracts import (
 )
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.unsubscribing import unsubscribe_client
-from realtoros_crm.emails.service import Locked, lock_email
+from realtoros_crm.emails.repository import Locked
+from realtoros_crm.emails.service import lock_email
+from realtoros_crm.messaging.recording import Applied
 from realtoros_crm.plans.runs import finish_if_complete, stop_client_plans
 
 
@@ -37,9 +41,9 @@ async def _client(session: AsyncSession, locked: Locked) -> Client:
     return (await session.scalars(statement)).one()
 
 
-async def record_delivered(session: AsyncSession, event: EmailDelivered, now: datetime) -> bool:
-    if (locked := await lock_email(session, event)) is None:
-        return False
+async def record_delivered(session: AsyncSession, event: EmailDelivered, now: datetime) -> Applied:
+    if isinstance(locked := await lock_email(session, event, now), str):
+        return locked
     email = locked.email
     if email.delivered_at is None or event.occurred_at < email.delivered_at:
         email.delivered_at = event.occurred_at
@@ -51,23 +55,25 @@ async def record_delivered(session: AsyncSession, event: EmailDelivered, now: da
         session, "email_delivered", f"Email delivered: {_subject(locked)}", event.occurred_at
     )
     await session.flush()
-    return True
+    return "applied"
 
 
-async def record_delayed(session: AsyncSession, event: EmailDeliveryDelayed, now: datetime) -> bool:
-    if (locked := await lock_email(session, event)) is None:
-        return False
+async def record_delayed(
+    session: AsyncSession, event: EmailDeliveryDelayed, now: datetime
+) -> Applied:
+    if isinstance(locked := await lock_email(session, event, now), str):
+        return locked
     locked.email.delivery_delayed_at, locked.email.updated_at = event.occurred_at, now
     why = f" ({event.delay_type})" if event.delay_type else ""
     summary = f"Email delivery delayed{why}; the provider keeps trying: {_subject(locked)}"
     locked.record(session, "email_delivery_delayed", summary, event.occurred_at)
     await session.flush()
-    return True
+    return "applied"
 
 
-async def record_opened(session: AsyncSession, event: EmailOpened, now: datetime) -> bool:
-    if (locked := await lock_email(session, event)) is None:
-        return False
+async def record_opened(session: AsyncSession, event: EmailOpened, now: datetime) -> Applied:
+    if isinstance(locked := await lock_email(session, event, now), str):
+        return locked
     email = locked.email
     email.open_count += 1
     email.updated_at = now
@@ -77,12 +83,12 @@ async def record_opened(session: AsyncSession, event: EmailOpened, now: datetime
             locked.record(session, "email_opened", summary, event.occurred_at)
         email.first_opened_at = event.occurred_at
     await session.flush()
-    return True
+    return "applied"
 
 
-async def record_clicked(session: AsyncSession, event: EmailClicked, now: datetime) -> bool:
-    if (locked := await lock_email(session, event)) is None:
-        return False
+async def record_clicked(session: AsyncSession, event: EmailClicked, now: datetime) -> Applied:
+    if isinstance(locked := await lock_email(session, event, now), str):
+        return locked
     email = locked.email
     email.click_count += 1
     email.updated_at = now
@@ -91,26 +97,26 @@ async def record_clicked(session: AsyncSession, event: EmailClicked, now: dateti
     summary = f"Link clicked in '{_subject(locked)}': {event.link}"
     locked.record(session, "email_clicked", summary, event.occurred_at)
     await session.flush()
-    return True
+    return "applied"
 
 
-async def record_rejected(session: AsyncSession, event: EmailRejected, now: datetime) -> bool:
-    if (locked := await lock_email(session, event)) is None:
-        return False
+async def record_rejected(session: AsyncSession, event: EmailRejected, now: datetime) -> Applied:
+    if isinstance(locked := await lock_email(session, event, now), str):
+        return locked
     reason = f"rejected by the provider: {event.reason or 'no reason given'}"
     locked.email.rejected_at = event.occurred_at
     locked.set_status("failed", now, reason)
     locked.record(session, "email_rejected", f"Email not sent, {reason}", event.occurred_at)
     await session.flush()
     await finish_if_complete(session, locked.task.plan_run_id, now)
-    return True
+    return "applied"
 
 
 async def record_bounced(
     session: AsyncSession, ns: Namespace, event: EmailBounced, now: datetime
-) -> bool:
-    if (locked := await lock_email(session, event)) is None:
-        return False
+) -> Applied:
+    if isinstance(locked := await lock_email(session, event, now), str):
+        return locked
     email = locked.email
     email.bounced_at, email.bounce_type, email.updated_at = (
         event.occurred_at,
@@ -122,7 +128,7 @@ async def record_bounced(
         summary = f"Email bounced ({event.bounce_type}, may still arrive later): {detail}"
         locked.record(session, "email_bounced", summary, event.occurred_at)
         await session.flush()
-        return True
+        return "applied"
     plain = bounce_in_words(event.diagnostic)
     locked.set_status("failed", now, f"bounced: {plain}")
     summary = (
@@ -131,7 +137,7 @@ async def record_bounced(
     )
     locked.record(session, "email_bounced", summary, event.occurred_at)
     await _unsubscribe(session, ns, locked, "bounce", event.occurred_at, now)
-    return True
+    return "applied"
 
 
 # SMTP enhanced status codes (RFC 3463) an agent meets, in their words.
@@ -162,14 +168,14 @@ def _stopped_words(source: str) -> str:
 
 async def record_complained(
     session: AsyncSession, ns: Namespace, event: EmailComplained, now: datetime
-) -> bool:
-    if (locked := await lock_email(session, event)) is None:
-        return False
+) -> Applied:
+    if isinstance(locked := await lock_email(session, event, now), str):
+        return locked
     locked.email.complained_at, locked.email.updated_at = event.occurred_at, now
     summary = f"The client marked '{_subject(locked)}' as spam"
     locked.record(session, "email_complained", summary, event.occurred_at)
     await _unsubscribe(session, ns, locked, "complaint", event.occurred_at, now)
-    return True
+    return "applied"
 
 
 async def _unsubscribe(

@@ -1,0 +1,33 @@
+"""Statements on plan runs that the event recorders run once per event (as SQLAlchemy Core
+against the models' tables, built once): whether a run is about to be done, without
+loading it. The rest of plans/ goes through the ORM (runs.py)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Uuid, bindparam, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from realtoros_crm.driver import table
+from realtoros_crm.plans.models import PlanRun
+from realtoros_crm.tasks.models import OPEN_STATUSES, Task
+
+RUNS, TASKS = table(PlanRun), table(Task)
+_RUN_ID = bindparam("run_id", type_=Uuid)
+LOCK_RUN = select(RUNS.c.status).where(RUNS.c.id == _RUN_ID).with_for_update()
+RUN_HAS_OPEN_TASKS = select(
+    exists().where(TASKS.c.plan_run_id == _RUN_ID, TASKS.c.status.in_(OPEN_STATUSES))
+)
+
+
+async def lock_run_status(session: AsyncSession, run_id: uuid.UUID) -> str | None:
+    """The run's status, the run locked (None: no such run)."""
+    status: str | None = await session.scalar(LOCK_RUN, {"run_id": run_id})
+    return status
+
+
+async def run_has_open_tasks(session: AsyncSession, run_id: uuid.UUID) -> bool:
+    """Whether any of the run's tasks is still open (a fresh snapshot after the lock: what
+    the transactions it waited for committed)."""
+    return bool(await session.scalar(RUN_HAS_OPEN_TASKS, {"run_id": run_id}))
