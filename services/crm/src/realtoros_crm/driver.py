@@ -13,12 +13,28 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam, func
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from realtoros_crm.db import Base
+
+
+def array_param(name: str, item: Any) -> Any:
+    """A bind parameter holding a list of ``item``-typed values."""
+    return bindparam(name, type_=ARRAY(item))
+
+
+def unnest(alias: str, *columns: tuple[str, str, Any], ordered: bool = False) -> Any:
+    """``unnest(:param1, :param2…) [WITH ORDINALITY] AS alias(column1, column2… [, n])``:
+    one array parameter per column (name, parameter, item type). A statement over it is
+    one prepared statement whatever the number of rows."""
+    arrays = func.unnest(*[array_param(param, item) for _, param, item in columns])
+    names = [name for name, _, _ in columns]
+    valued = arrays.table_valued(*names, with_ordinality="n" if ordered else None)
+    return valued.render_derived(name=alias)
 
 
 def table(model: type[Base]) -> Table:

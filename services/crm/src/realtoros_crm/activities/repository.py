@@ -6,14 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Uuid, any_, bindparam, func, select
+from sqlalchemy import DateTime, Text, Uuid, any_, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.activities.models import Activity
-from realtoros_crm.driver import fetch
+from realtoros_crm.driver import execute, fetch, table, unnest
 
 SUMMARY_LIMIT = 2000
 TIMELINE_LENGTH = 10
@@ -41,6 +41,54 @@ def record_activity(
     )
     session.add(activity)
     return activity
+
+
+_ENTRIES = unnest(
+    "a",
+    ("agent_id", "agent_ids", Uuid()),
+    ("client_id", "client_ids", Uuid()),
+    ("kind", "kinds", Text()),
+    ("summary", "summaries", Text()),
+    ("task_id", "task_ids", Uuid()),
+    ordered=True,
+)
+RECORD_ACTIVITIES = insert(table(Activity)).from_select(
+    ["id", "agent_id", "client_id", "kind", "summary", "task_id", "occurred_at"],
+    select(
+        func.gen_random_uuid(),
+        *_ENTRIES.c[:5],
+        bindparam("at", type_=DateTime(timezone=True)),
+    ).order_by(_ENTRIES.c.n),
+    include_defaults=False,
+)
+
+
+class Entry(NamedTuple):
+    """A timeline entry of a task (``record_activities``)."""
+
+    agent_id: uuid.UUID
+    client_id: uuid.UUID
+    kind: str
+    summary: str
+    task_id: uuid.UUID | None
+
+
+async def record_activities(session: AsyncSession, entries: list[Entry], at: datetime) -> None:
+    """Many timeline entries at ``at``, in their order, in one statement (the fast path: a
+    claim batch's skipped tasks)."""
+    if entries:
+        columns = [list(column) for column in zip(*entries, strict=True)]
+        agent_ids, client_ids, kinds, summaries, task_ids = columns
+        await execute(
+            session,
+            RECORD_ACTIVITIES,
+            agent_ids=agent_ids,
+            client_ids=client_ids,
+            kinds=kinds,
+            summaries=[summary[:SUMMARY_LIMIT] for summary in summaries],
+            task_ids=task_ids,
+            at=at,
+        )
 
 
 _RANK = (

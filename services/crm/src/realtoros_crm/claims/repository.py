@@ -29,13 +29,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_crm.activities.models import Activity
 from realtoros_crm.agents.models import Agent
 from realtoros_crm.clients.models import Client
-from realtoros_crm.driver import execute, fetch, table
+from realtoros_crm.driver import array_param, execute, fetch, table, unnest
 from realtoros_crm.email_templates.models import EmailTemplate
 from realtoros_crm.emails.models import Email
 from realtoros_crm.messaging.models import OutboxMessage
@@ -43,7 +42,7 @@ from realtoros_crm.plans.models import PlanRun
 from realtoros_crm.tasks.models import Task
 
 TASKS, CLIENTS, AGENTS = table(Task), table(Client), table(Agent)
-EMAILS, OUTBOX, ACTIVITIES = table(Email), table(OutboxMessage), table(Activity)
+EMAILS, OUTBOX = table(Email), table(OutboxMessage)
 TEMPLATES_TABLE = table(EmailTemplate)
 
 
@@ -124,28 +123,6 @@ class Claimed(NamedTuple):
     """The envelope, JSON."""
 
 
-class Skipped(NamedTuple):
-    task_id: uuid.UUID
-    agent_id: uuid.UUID
-    client_id: uuid.UUID
-    summary: str
-    """The timeline entry."""
-    reason: str
-
-
-def _array(name: str, item: Any) -> Any:
-    return bindparam(name, type_=ARRAY(item))
-
-
-def _unnest(alias: str, *columns: tuple[str, str, Any], ordered: bool = False) -> Any:
-    """``unnest(:param1, :param2…) [WITH ORDINALITY] AS alias(column1, column2… [, n])``:
-    one array parameter per column (name, parameter, item type)."""
-    arrays = func.unnest(*[_array(param, item) for _, param, item in columns])
-    names = [name for name, _, _ in columns]
-    valued = arrays.table_valued(*names, with_ordinality="n" if ordered else None)
-    return valued.render_derived(name=alias)
-
-
 _NOW = bindparam("now", type_=DateTime(timezone=True))
 # Random (v4) ids made by the server with the row: hundreds of uuid4() cost more in Python.
 _IDS = (func.gen_random_uuid(), cast(func.gen_random_uuid(), Text))
@@ -173,16 +150,16 @@ DUE_TASKS = (
     .with_for_update(of=TASKS, skip_locked=True)
 )
 AGENTS_OF = select(*[AGENTS.c[n] for n in AgentRow._fields]).where(
-    AGENTS.c.id == any_(_array("ids", Uuid()))
+    AGENTS.c.id == any_(array_param("ids", Uuid()))
 )
 TEMPLATES = select(*[TEMPLATES_TABLE.c[n] for n in TemplateRow._fields]).where(
-    TEMPLATES_TABLE.c.id == any_(_array("ids", Uuid()))
+    TEMPLATES_TABLE.c.id == any_(array_param("ids", Uuid()))
 )
 
 # The claimed tasks: their emails, the tasks (which refer to the emails: the foreign key is
 # checked at the end of the statement) and the TaskDue outbox rows, in the given order (the
 # relay publishes by id), each envelope fixed by the caller.
-_NEW = _unnest(
+_NEW = unnest(
     "e",
     ("id", "email_ids", Uuid()),
     ("agent_id", "agent_ids", Uuid()),
@@ -195,13 +172,13 @@ _EMAILS = insert(EMAILS).from_select(
     select(*_NEW.c[:4], literal_column("'composing'"), _NEW.c.to_email, _NOW, _NOW),
     include_defaults=False,
 )
-_PAIRS = _unnest("c", ("id", "task_ids", Uuid()), ("email_id", "email_ids", Uuid()))
+_PAIRS = unnest("c", ("id", "task_ids", Uuid()), ("email_id", "email_ids", Uuid()))
 _TASKS_COMPOSING = (
     update(TASKS)
     .values(status="composing", email_id=_PAIRS.c.email_id, updated_at=_NOW)
     .where(TASKS.c.id == _PAIRS.c.id)
 )
-_EVENTS = _unnest(
+_EVENTS = unnest(
     "o",
     ("event_id", "event_ids", Text()),
     ("body", "bodies", LargeBinary()),
@@ -225,7 +202,7 @@ CLAIM = (
     .add_cte(_EMAILS.cte("claimed_emails"))
     .add_cte(_TASKS_COMPOSING.cte("composing_tasks"))
 )
-_CLOSING = _unnest(
+_CLOSING = unnest(
     "c", ("id", "ids", Uuid()), ("status", "statuses", Text()), ("reason", "reasons", Text())
 )
 CLOSE_TASKS = (
@@ -233,32 +210,11 @@ CLOSE_TASKS = (
     .values(status=_CLOSING.c.status, failure_reason=_CLOSING.c.reason, updated_at=_NOW)
     .where(TASKS.c.id == _CLOSING.c.id)
 )
-_DEFERRING = _unnest("d", ("id", "ids", Uuid()), ("due_at", "due_ats", DateTime(timezone=True)))
+_DEFERRING = unnest("d", ("id", "ids", Uuid()), ("due_at", "due_ats", DateTime(timezone=True)))
 DEFER_TASKS = (
     update(TASKS)
     .values(due_at=_DEFERRING.c.due_at, updated_at=_NOW)
     .where(TASKS.c.id == _DEFERRING.c.id)
-)
-_SKIPS = _unnest(
-    "a",
-    ("agent_id", "agent_ids", Uuid()),
-    ("client_id", "client_ids", Uuid()),
-    ("summary", "summaries", Text()),
-    ("task_id", "task_ids", Uuid()),
-    ordered=True,
-)
-RECORD_SKIPS = insert(ACTIVITIES).from_select(
-    ["id", "agent_id", "client_id", "kind", "summary", "task_id", "occurred_at"],
-    select(
-        func.gen_random_uuid(),
-        _SKIPS.c.agent_id,
-        _SKIPS.c.client_id,
-        literal_column("'follow_up_skipped'"),
-        _SKIPS.c.summary,
-        _SKIPS.c.task_id,
-        _NOW,
-    ).order_by(_SKIPS.c.n),
-    include_defaults=False,
 )
 
 
@@ -328,17 +284,3 @@ async def defer_tasks(
     if deferred:
         ids, due_ats = (list(column) for column in zip(*deferred, strict=True))
         await execute(session, DEFER_TASKS, ids=ids, due_ats=due_ats, now=now)
-
-
-async def record_skips(session: AsyncSession, skipped: list[Skipped], now: datetime) -> None:
-    """The skipped tasks' timeline entries (``follow_up_skipped``)."""
-    if skipped:
-        await execute(
-            session,
-            RECORD_SKIPS,
-            agent_ids=[s.agent_id for s in skipped],
-            client_ids=[s.client_id for s in skipped],
-            summaries=[s.summary for s in skipped],
-            task_ids=[s.task_id for s in skipped],
-            now=now,
-        )

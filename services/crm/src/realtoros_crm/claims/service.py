@@ -22,10 +22,10 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_contracts import TaskDue, encode
-from realtoros_crm.activities.repository import SUMMARY_LIMIT, recent_timelines
+from realtoros_crm.activities.repository import Entry, recent_timelines, record_activities
 from realtoros_crm.agents.models import Agent
 from realtoros_crm.claims import repository
-from realtoros_crm.claims.repository import Claimed, DueTask, Skipped, TemplateRow
+from realtoros_crm.claims.repository import Claimed, DueTask, TemplateRow
 from realtoros_crm.claims.taskdue import (
     ClaimContext,
     agent_fields,
@@ -77,7 +77,8 @@ class _Batch:
     """The trace context of the claim (the tick's consume span), for every outbox row."""
     result: ClaimResult = field(default_factory=ClaimResult)
     claimed: list[Claimed] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
+    skipped: list[Entry] = field(default_factory=list)
+    """The skipped tasks' timeline entries."""
     closed: list[tuple[uuid.UUID, str, str]] = field(default_factory=list)
     """(task id, skipped or failed, reason)"""
     deferred: list[tuple[uuid.UUID, datetime]] = field(default_factory=list)
@@ -111,8 +112,9 @@ class _Batch:
 
     def skip(self, due: DueTask, reason: str) -> None:
         task = due.task
-        summary = f"{task.purpose} follow-up skipped: {reason}"[:SUMMARY_LIMIT]
-        self.skipped.append(Skipped(task.id, task.agent_id, task.client_id, summary, reason))
+        summary = f"{task.purpose} follow-up skipped: {reason}"
+        kind = "follow_up_skipped"
+        self.skipped.append(Entry(task.agent_id, task.client_id, kind, summary, task.id))
         self.closed.append((task.id, "skipped", reason))
         self.result.skipped.append(task.id)
 
@@ -147,7 +149,7 @@ async def claim_batch(
     await repository.insert_claimed(session, batch.claimed, route, now)
     await repository.close_tasks(session, batch.closed, now)
     await repository.defer_tasks(session, batch.deferred, now)
-    await repository.record_skips(session, batch.skipped, now)
+    await record_activities(session, batch.skipped, now)
     for client_id, reason in batch.stop.items():  # the client's plans end with it
         await stop_client_plans(session, client_id, reason, now)
     for run_id in batch.runs_to_check:  # a skipped last step finishes its plan

@@ -1,6 +1,6 @@
 """Every statement that records an event on an email, as SQLAlchemy Core against the
-models' tables, built once at import (SQLAlchemy caches their compiled form, asyncpg its
-prepared statement per connection).
+models' tables, built once at import and compiled once (the writes run on the fast path,
+``realtoros_crm.driver``; asyncpg keeps their prepared statements per connection).
 
 An event's recorder locks the email and its task first — in the statement that writes the
 delivery's inbox row (``lock_email_row``): one round trip — then writes its effect. The
@@ -11,6 +11,7 @@ ORM (``lock_email``). Never commits: the consumer does.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from realtoros_crm.activities.models import Activity
 from realtoros_crm.activities.repository import SUMMARY_LIMIT, record_activity
 from realtoros_crm.clients.models import Client
-from realtoros_crm.driver import table
+from realtoros_crm.driver import execute, table
 from realtoros_crm.emails.models import Email
 from realtoros_crm.messaging.inbox import FIRST_DELIVERY, pending_delivery
 from realtoros_crm.tasks.models import Task
@@ -179,11 +180,13 @@ def activity_params(
 
 
 async def store_draft(session: AsyncSession, move: bool, params: dict[str, Any]) -> None:
-    await session.execute(STORE_DRAFT[move], params)
+    """``STORE_DRAFT`` (``review_reasons``: a list of strings)."""
+    reasons = json.dumps(params["review_reasons"])  # the connection's JSONB codec takes text
+    await execute(session, STORE_DRAFT[move], **(params | {"review_reasons": reasons}))
 
 
 async def store_sent(session: AsyncSession, params: dict[str, Any]) -> None:
-    await session.execute(STORE_SENT, params)
+    await execute(session, STORE_SENT, **params)
 
 
 @dataclass
