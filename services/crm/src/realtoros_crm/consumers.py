@@ -13,24 +13,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_contracts import (
-    AutoReplyReceived,
-    ClientReplied,
-    ClientUnsubscribed,
-    ComposeFailed,
-    EmailBounced,
-    EmailClicked,
-    EmailComplained,
-    EmailComposed,
-    EmailDelivered,
-    EmailDeliveryDelayed,
-    EmailFailed,
-    EmailOpened,
-    EmailRejected,
-    EmailSent,
-    Event,
-    Namespace,
-)
+from realtoros_contracts import Event, Namespace
+from realtoros_contracts import events as ev
 from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
 from realtoros_crm.emails import outcomes
@@ -75,10 +59,12 @@ def recordings(ns: Namespace) -> list[Recording[Any]]:
     def outcome(event: type[Event], record: Any, handler: str) -> Recording[Any]:
         return email(event, "mailer", outcome_durable(event), record, handler)
 
-    async def record_bounced(s: AsyncSession, event: EmailBounced, now: datetime) -> Applied:
+    async def record_bounced(s: AsyncSession, event: ev.EmailBounced, now: datetime) -> Applied:
         return await outcomes.record_bounced(s, ns, event, now)
 
-    async def record_complained(s: AsyncSession, event: EmailComplained, now: datetime) -> Applied:
+    async def record_complained(
+        s: AsyncSession, event: ev.EmailComplained, now: datetime
+    ) -> Applied:
         return await outcomes.record_complained(s, ns, event, now)
 
     async def record_inbound(s: AsyncSession, event: Inbound, now: datetime) -> Applied:
@@ -88,32 +74,36 @@ def recordings(ns: Namespace) -> list[Recording[Any]]:
 
     return [
         email(
-            EmailComposed,
+            ev.EmailComposed,
             "composer",
             COMPOSED_DURABLE,
             record_draft,
             "on_email_composed_store_draft",
         ),
         email(
-            ComposeFailed,
+            ev.ComposeFailed,
             "composer",
             COMPOSE_FAILED_DURABLE,
             record_compose_failure,
             "on_compose_failed_fail_task",
         ),
-        email(EmailSent, "mailer", SENT_DURABLE, record_sent, "on_email_sent_record_delivery"),
+        email(ev.EmailSent, "mailer", SENT_DURABLE, record_sent, "on_email_sent_record_delivery"),
         email(
-            EmailFailed, "mailer", FAILED_DURABLE, record_failure, "on_email_failed_record_failure"
+            ev.EmailFailed,
+            "mailer",
+            FAILED_DURABLE,
+            record_failure,
+            "on_email_failed_record_failure",
         ),
-        outcome(EmailDelivered, outcomes.record_delivered, "on_email_delivered_record"),
-        outcome(EmailDeliveryDelayed, outcomes.record_delayed, "on_delivery_delayed_record"),
-        outcome(EmailRejected, outcomes.record_rejected, "on_email_rejected_fail"),
-        outcome(EmailOpened, outcomes.record_opened, "on_email_opened_count"),
-        outcome(EmailClicked, outcomes.record_clicked, "on_email_clicked_count"),
-        outcome(EmailBounced, record_bounced, "on_email_bounced_record"),
-        outcome(EmailComplained, record_complained, "on_email_complained_unsubscribe"),
+        outcome(ev.EmailDelivered, outcomes.record_delivered, "on_email_delivered_record"),
+        outcome(ev.EmailDeliveryDelayed, outcomes.record_delayed, "on_delivery_delayed_record"),
+        outcome(ev.EmailRejected, outcomes.record_rejected, "on_email_rejected_fail"),
+        outcome(ev.EmailOpened, outcomes.record_opened, "on_email_opened_count"),
+        outcome(ev.EmailClicked, outcomes.record_clicked, "on_email_clicked_count"),
+        outcome(ev.EmailBounced, record_bounced, "on_email_bounced_record"),
+        outcome(ev.EmailComplained, record_complained, "on_email_complained_unsubscribe"),
         Recording(
-            ClientReplied,
+            ev.ClientReplied,
             "mailer",
             REPLIED_DURABLE,
             record_inbound,
@@ -121,7 +111,7 @@ def recordings(ns: Namespace) -> list[Recording[Any]]:
             "Records a client's reply; pauses their plans, holds their drafts.",
         ),
         Recording(
-            AutoReplyReceived,
+            ev.AutoReplyReceived,
             "mailer",
             AUTO_REPLIED_DURABLE,
             record_inbound,
@@ -129,7 +119,7 @@ def recordings(ns: Namespace) -> list[Recording[Any]]:
             "Records an automatic answer (out of office…) on the timeline.",
         ),
         Recording(
-            ClientUnsubscribed,
+            ev.ClientUnsubscribed,
             "crm",
             UNSUBSCRIBED_DURABLE,
             record_unsubscribed,
@@ -140,7 +130,7 @@ def recordings(ns: Namespace) -> list[Recording[Any]]:
 
 
 async def record_unsubscribed(
-    session: AsyncSession, event: ClientUnsubscribed, now: datetime
+    session: AsyncSession, event: ev.ClientUnsubscribed, now: datetime
 ) -> Applied:
     """Plans stop as soon as a client unsubscribes, whatever the way (link, one-click, the
     agent, a bounce, a complaint): the CRM consumes its own ClientUnsubscribed."""

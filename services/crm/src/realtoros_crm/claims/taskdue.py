@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -19,6 +18,9 @@ from realtoros_contracts import (
     TaskDue,
     TimelineEntry,
 )
+from realtoros_crm.agents.models import Agent
+from realtoros_crm.claims.repository import AgentRow, ClientRow, TaskRow
+from realtoros_crm.clients.models import Client
 from realtoros_crm.email_templates.merge import (
     MergeAgent,
     MergeClient,
@@ -28,73 +30,17 @@ from realtoros_crm.email_templates.merge import (
 )
 from realtoros_crm.replies.models import REPLY_KIND
 from realtoros_crm.settings import CrmSettings
+from realtoros_crm.tasks.models import Task
 from realtoros_crm.unsubscribe_tokens import sign_unsubscribe
 from realtoros_runtime.consuming import describe_validation_error
 
 HEADER_LIMIT = 300
 
 
-class DueTaskFacts(Protocol):
-    """What the TaskDue tells of the task (a ``Task`` is one)."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def due_at(self) -> datetime: ...
-    @property
-    def purpose(self) -> str: ...
-    @property
-    def instructions(self) -> str | None: ...
-
-
-class ClientFacts(Protocol):
-    """What the TaskDue tells of the client (a ``Client`` is one)."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def email(self) -> str | None: ...
-    @property
-    def stage(self) -> str: ...
-    @property
-    def phone(self) -> str | None: ...
-    @property
-    def property_address(self) -> str | None: ...
-    @property
-    def property_type(self) -> str | None: ...
-    @property
-    def notes(self) -> str | None: ...
-    @property
-    def custom_fields(self) -> dict[str, Any]: ...
-
-
-class AgentFacts(Protocol):
-    """What the TaskDue tells of the agent (an ``Agent`` is one)."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def email(self) -> str: ...
-    @property
-    def title(self) -> str | None: ...
-    @property
-    def brokerage(self) -> str | None: ...
-    @property
-    def phone(self) -> str | None: ...
-    @property
-    def tone(self) -> str | None: ...
-    @property
-    def signature(self) -> str | None: ...
-    @property
-    def postal_address(self) -> str | None: ...
-    @property
-    def send_mode(self) -> str: ...
-    @property
-    def replies_to_me(self) -> bool: ...
+DueTaskFacts = Task | TaskRow
+"""What the TaskDue tells of the task: the ORM's, or the claim's row."""
+ClientFacts = Client | ClientRow
+AgentFacts = Agent | AgentRow
 
 
 @dataclass(frozen=True)

@@ -14,18 +14,11 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_contracts import (
-    EmailBounced,
-    EmailClicked,
-    EmailComplained,
-    EmailDelivered,
-    EmailDeliveryDelayed,
-    EmailOpened,
-    EmailRejected,
-    Namespace,
-)
+from realtoros_contracts import Namespace
+from realtoros_contracts import events as ev
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.unsubscribing import unsubscribe_client
+from realtoros_crm.emails.models import Email
 from realtoros_crm.emails.repository import Locked
 from realtoros_crm.emails.service import lock_email
 from realtoros_crm.messaging.recording import Applied
@@ -41,7 +34,9 @@ async def _client(session: AsyncSession, locked: Locked) -> Client:
     return (await session.scalars(statement)).one()
 
 
-async def record_delivered(session: AsyncSession, event: EmailDelivered, now: datetime) -> Applied:
+async def record_delivered(
+    session: AsyncSession, event: ev.EmailDelivered, now: datetime
+) -> Applied:
     if isinstance(locked := await lock_email(session, event, now), str):
         return locked
     email = locked.email
@@ -59,7 +54,7 @@ async def record_delivered(session: AsyncSession, event: EmailDelivered, now: da
 
 
 async def record_delayed(
-    session: AsyncSession, event: EmailDeliveryDelayed, now: datetime
+    session: AsyncSession, event: ev.EmailDeliveryDelayed, now: datetime
 ) -> Applied:
     if isinstance(locked := await lock_email(session, event, now), str):
         return locked
@@ -71,36 +66,37 @@ async def record_delayed(
     return "applied"
 
 
-async def record_opened(session: AsyncSession, event: EmailOpened, now: datetime) -> Applied:
+async def record_opened(session: AsyncSession, event: ev.EmailOpened, now: datetime) -> Applied:
     if isinstance(locked := await lock_email(session, event, now), str):
         return locked
-    email = locked.email
-    email.open_count += 1
-    email.updated_at = now
-    if email.first_opened_at is None or event.occurred_at < email.first_opened_at:
-        if email.first_opened_at is None:  # the timeline gets the first open, not every one
-            summary = f"Email opened: {_subject(locked)}"
-            locked.record(session, "email_opened", summary, event.occurred_at)
-        email.first_opened_at = event.occurred_at
+    if _count(locked.email, "open", event.occurred_at, now):  # the first open only
+        summary = f"Email opened: {_subject(locked)}"
+        locked.record(session, "email_opened", summary, event.occurred_at)
     await session.flush()
     return "applied"
 
 
-async def record_clicked(session: AsyncSession, event: EmailClicked, now: datetime) -> Applied:
+def _count(email: Email, what: Literal["open", "click"], at: datetime, now: datetime) -> bool:
+    """One more open or click; True for the email's first."""
+    setattr(email, f"{what}_count", getattr(email, f"{what}_count") + 1)
+    email.updated_at = now
+    first: datetime | None = getattr(email, f"first_{what}ed_at")
+    if first is None or at < first:
+        setattr(email, f"first_{what}ed_at", at)
+    return first is None
+
+
+async def record_clicked(session: AsyncSession, event: ev.EmailClicked, now: datetime) -> Applied:
     if isinstance(locked := await lock_email(session, event, now), str):
         return locked
-    email = locked.email
-    email.click_count += 1
-    email.updated_at = now
-    if email.first_clicked_at is None or event.occurred_at < email.first_clicked_at:
-        email.first_clicked_at = event.occurred_at
+    _count(locked.email, "click", event.occurred_at, now)
     summary = f"Link clicked in '{_subject(locked)}': {event.link}"
     locked.record(session, "email_clicked", summary, event.occurred_at)
     await session.flush()
     return "applied"
 
 
-async def record_rejected(session: AsyncSession, event: EmailRejected, now: datetime) -> Applied:
+async def record_rejected(session: AsyncSession, event: ev.EmailRejected, now: datetime) -> Applied:
     if isinstance(locked := await lock_email(session, event, now), str):
         return locked
     reason = f"rejected by the provider: {event.reason or 'no reason given'}"
@@ -113,7 +109,7 @@ async def record_rejected(session: AsyncSession, event: EmailRejected, now: date
 
 
 async def record_bounced(
-    session: AsyncSession, ns: Namespace, event: EmailBounced, now: datetime
+    session: AsyncSession, ns: Namespace, event: ev.EmailBounced, now: datetime
 ) -> Applied:
     if isinstance(locked := await lock_email(session, event, now), str):
         return locked
@@ -167,7 +163,7 @@ def _stopped_words(source: str) -> str:
 
 
 async def record_complained(
-    session: AsyncSession, ns: Namespace, event: EmailComplained, now: datetime
+    session: AsyncSession, ns: Namespace, event: ev.EmailComplained, now: datetime
 ) -> Applied:
     if isinstance(locked := await lock_email(session, event, now), str):
         return locked
