@@ -25,7 +25,13 @@ from realtoros_crm.emails.service import (
     record_sent,
 )
 from realtoros_crm.messaging.inbox import first_delivery
-from realtoros_crm.messaging.recording import Applied, Recording, subscribe_recordings
+from realtoros_crm.messaging.recording import (
+    Applied,
+    E,
+    Recorder,
+    Recording,
+    subscribe_recordings,
+)
 from realtoros_crm.plans.runs import stop_client_plans
 from realtoros_crm.replies.service import Inbound, record_reply
 from realtoros_runtime.worker import Bus
@@ -51,12 +57,12 @@ def recordings(ns: Namespace) -> list[Recording[Any]]:
     """The table (``ns``: for the recorders that write events to the outbox)."""
 
     def email(
-        event: type[Event], producer: str, durable: str, record: Any, handler: str
-    ) -> Recording[Any]:
+        event: type[E], producer: str, durable: str, record: Recorder[E], handler: str
+    ) -> Recording[E]:
         description = f"Records {event.TYPE} on the email, its task and the timeline."
         return Recording(event, producer, durable, record, handler, description, EMAIL_WORKERS)
 
-    def outcome(event: type[Event], record: Any, handler: str) -> Recording[Any]:
+    def outcome(event: type[E], record: Recorder[E], handler: str) -> Recording[E]:
         return email(event, "mailer", outcome_durable(event), record, handler)
 
     async def record_bounced(s: AsyncSession, event: ev.EmailBounced, now: datetime) -> Applied:

@@ -31,6 +31,8 @@ Applied = Literal["applied", "duplicate", "unknown"]
 redelivery, or the CRM has no such record (email, client) for that agent."""
 
 E = TypeVar("E", bound=Event)
+Recorder = Callable[[AsyncSession, E, datetime], Awaitable[Applied]]
+"""``async def record_x(session, event, now) -> Applied``"""
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Recording(Generic[E]):
     event: type[E]
     producer: str
     durable: str
-    record: Callable[[AsyncSession, E, datetime], Awaitable[Applied]]
+    record: Recorder[E]
     handler: str
     """The handler's name (the AsyncAPI operation's)."""
     description: str
