@@ -76,6 +76,12 @@ async def fetch(session: AsyncSession, statement: Executable, **params: Any) -> 
     return rows
 
 
+async def fetch_value(session: AsyncSession, statement: Executable, **params: Any) -> Any:
+    """The first column of the first row of ``statement`` (None without a row)."""
+    raw, sql, args = await _prepared(session, statement, params)
+    return await raw.fetchval(sql, *args)
+
+
 async def execute(session: AsyncSession, statement: Executable, **params: Any) -> None:
     """Run ``statement`` (a write) with these parameters."""
     raw, sql, args = await _prepared(session, statement, params)

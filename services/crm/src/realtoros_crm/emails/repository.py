@@ -15,13 +15,12 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Boolean,
     DateTime,
     Integer,
-    Row,
     String,
     Uuid,
     bindparam,
@@ -40,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from realtoros_crm.activities.models import Activity
 from realtoros_crm.activities.repository import SUMMARY_LIMIT, record_activity
 from realtoros_crm.clients.models import Client
-from realtoros_crm.driver import execute, table
+from realtoros_crm.driver import execute, fetch, table
 from realtoros_crm.emails.models import Email
 from realtoros_crm.messaging.inbox import FIRST_DELIVERY, pending_delivery
 from realtoros_crm.tasks.models import Task
@@ -154,17 +153,32 @@ STORE_SENT = (
 )
 
 
-async def lock_email_row(session: AsyncSession, email_id: uuid.UUID, now: datetime) -> Row[Any]:
-    """The row of ``LOCK_EMAIL``, with the pending delivery's inbox row written."""
+class LockedRow(NamedTuple):
+    """The row of ``LOCK_EMAIL``: all None but ``fresh`` without such an email."""
+
+    fresh: int
+    agent_id: uuid.UUID | None
+    client_id: uuid.UUID | None
+    task_id: uuid.UUID | None
+    status: str | None
+    subject: str | None
+    touched: bool | None
+    plan_run_id: uuid.UUID | None
+
+
+async def lock_email_row(session: AsyncSession, email_id: uuid.UUID, now: datetime) -> LockedRow:
+    """The row of ``LOCK_EMAIL``, with the pending delivery's inbox row written (on the
+    fast path: once per event)."""
     key = pending_delivery(session)
     params: dict[str, Any] = {"email_id": email_id, "now": now}
     if key is not None:
         params |= key.params(now)
-    return (await session.execute(LOCK_EMAIL[key is not None], params)).one()
+    (row,) = await fetch(session, LOCK_EMAIL[key is not None], **params)
+    return LockedRow._make(row)
 
 
 def activity_params(
-    email_id: uuid.UUID, locked: Row[Any], kind: str, summary: str, at: datetime
+    email_id: uuid.UUID, locked: LockedRow, kind: str, summary: str, at: datetime
 ) -> dict[str, Any]:
     """The bind parameters of a statement's timeline entry about the locked email."""
     return {

@@ -11,15 +11,15 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_contracts import ComposeFailed, EmailComposed, EmailFailed, EmailSent
 from realtoros_contracts.rendering import missing_details_reason, missing_sender_details
 from realtoros_crm.emails.repository import (
     Locked,
+    LockedRow,
     activity_params,
     load_locked,
     lock_email_row,
@@ -43,7 +43,7 @@ class EmailEvent(Protocol):
 
 async def lock_email_once(
     session: AsyncSession, event: EmailEvent, now: datetime
-) -> Row[Any] | Applied:
+) -> LockedRow | Applied:
     """The delivery's inbox row written and the email and its task locked, in one
     statement: the row of ``LOCK_EMAIL``, or why there is nothing to do."""
     locked = await lock_email_row(session, event.email_id, now)

@@ -17,7 +17,7 @@ from sqlalchemy import DateTime, String, bindparam
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_crm.driver import table
+from realtoros_crm.driver import fetch_value, table
 from realtoros_crm.messaging.models import InboxEntry
 
 INBOX = table(InboxEntry)
@@ -68,5 +68,4 @@ async def first_delivery(session: AsyncSession, now: datetime) -> bool:
     Without a pending delivery (a recorder called directly), True."""
     if (key := pending_delivery(session)) is None:
         return True
-    inserted = (await session.execute(FIRST_DELIVERY, key.params(now))).scalar_one_or_none()
-    return inserted is not None
+    return await fetch_value(session, FIRST_DELIVERY, **key.params(now)) is not None

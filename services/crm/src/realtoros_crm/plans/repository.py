@@ -1,6 +1,7 @@
 """Statements on plan runs that the event recorders run once per event (as SQLAlchemy Core
 against the models' tables, built once): whether a run is about to be done, without
-loading it. The rest of plans/ goes through the ORM (runs.py)."""
+loading it, on the fast path (``realtoros_crm.driver``). The rest of plans/ goes through
+the ORM (runs.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import uuid
 from sqlalchemy import Uuid, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_crm.driver import table
+from realtoros_crm.driver import fetch_value, table
 from realtoros_crm.plans.models import PlanRun
 from realtoros_crm.tasks.models import OPEN_STATUSES, Task
 
@@ -23,11 +24,11 @@ RUN_HAS_OPEN_TASKS = select(
 
 async def lock_run_status(session: AsyncSession, run_id: uuid.UUID) -> str | None:
     """The run's status, the run locked (None: no such run)."""
-    status: str | None = await session.scalar(LOCK_RUN, {"run_id": run_id})
+    status: str | None = await fetch_value(session, LOCK_RUN, run_id=run_id)
     return status
 
 
 async def run_has_open_tasks(session: AsyncSession, run_id: uuid.UUID) -> bool:
     """Whether any of the run's tasks is still open (a fresh snapshot after the lock: what
     the transactions it waited for committed)."""
-    return bool(await session.scalar(RUN_HAS_OPEN_TASKS, {"run_id": run_id}))
+    return bool(await fetch_value(session, RUN_HAS_OPEN_TASKS, run_id=run_id))
