@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Uuid, bindparam, exists, select
+from sqlalchemy import String, Uuid, any_, bindparam, exists, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.driver import fetch_value, table
@@ -16,9 +17,10 @@ from realtoros_crm.tasks.models import OPEN_STATUSES, Task
 
 RUNS, TASKS = table(PlanRun), table(Task)
 _RUN_ID = bindparam("run_id", type_=Uuid)
+_OPEN = bindparam("open", list(OPEN_STATUSES), type_=ARRAY(String))
 LOCK_RUN = select(RUNS.c.status).where(RUNS.c.id == _RUN_ID).with_for_update()
 RUN_HAS_OPEN_TASKS = select(
-    exists().where(TASKS.c.plan_run_id == _RUN_ID, TASKS.c.status.in_(OPEN_STATUSES))
+    exists().where(TASKS.c.plan_run_id == _RUN_ID, TASKS.c.status == any_(_OPEN))
 )
 
 
