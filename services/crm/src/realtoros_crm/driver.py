@@ -56,7 +56,7 @@ async def raw_connection(session: AsyncSession) -> Any:
 
 @lru_cache(maxsize=64)  # a few statements per engine
 def _compiled(statement: Executable, dialect: Dialect) -> tuple[str, Any]:
-    compiled = cast(ClauseElement, statement).compile(dialect=dialect)
+    compiled: Any = cast(ClauseElement, statement).compile(dialect=dialect)
     if compiled.post_compile_params:  # an IN list: bind an array and use ANY instead
         raise ValueError(f"a fast-path statement has an expanding parameter: {compiled}")
     return str(compiled), compiled
