@@ -80,24 +80,13 @@ def services(
             nats_env=nats_env,
         )
         try:
-            start_in_waves(built)
+            # Every replica at once: while the cluster creates their durables (a Raft group
+            # each) the services wait for JetStream with backoff (jetstream_ready).
+            built.start_all()
             yield built, ses, database_url
         finally:
             built.stop_all()
             print(f"chaos: service logs in {log_dir}")
-
-
-def start_in_waves(cluster: Cluster) -> None:
-    """The first replica of each service, then the second: every replica creating its
-    durable consumers at once (a Raft group each on the cluster) can take longer than the
-    client's 5 s API timeout on this shared machine, and a service exits on that."""
-    for wave in range(1, REPLICAS + 1):
-        procs = [p for name, p in cluster.procs.items() if name.endswith(f"-{wave}")]
-        for proc in procs:
-            cluster.start(proc)
-        for proc in procs:
-            proc.wait_ready(300)
-    cluster.started = time.monotonic()
 
 
 async def stream_leader(nc: NatsClient, stream: str) -> str | None:

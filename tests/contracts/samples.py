@@ -12,6 +12,7 @@ from realtoros_contracts import (
     ClientContext,
     ClientCreated,
     ClientReplied,
+    ClientReplyRecorded,
     ClientUnsubscribed,
     ClientUpdated,
     ComposeFailed,
@@ -25,6 +26,7 @@ from realtoros_contracts import (
     EmailDelivered,
     EmailDeliveryDelayed,
     EmailFailed,
+    EmailHeld,
     EmailOpened,
     EmailRejected,
     EmailSent,
@@ -121,8 +123,23 @@ def _inbound_samples() -> list[Event]:
         "verdicts": SenderVerdicts(spf="PASS", dkim="PASS", dmarc="PASS"),
     }
     return [
-        ClientReplied(**inbound, text="Thursday at 4 works.", attachments=["plan.pdf"]),
+        ClientReplied(
+            **inbound,
+            text="Thursday at 4 works.",
+            attachments=["plan.pdf"],
+            history="On Tue, Ada Agent wrote:\n> Are you still looking?",
+        ),
         AutoReplyReceived(**inbound, text="I am out of the office.", reason="Auto-Submitted"),
+        EmailHeld(**IDS, held_at=NOW, reason="client replied"),
+        ClientReplyRecorded(
+            agent_id=IDS["agent_id"],
+            client_id=IDS["client_id"],
+            reply_id=UUID("7d9c3e1a-2b4f-4c6d-8e0a-1f2b3c4d5e6f"),
+            email_id=IDS["email_id"],
+            received_at=NOW,
+            subject="Re: Checking in about 12 Elm St",
+            text="Thursday at 4 works.",
+        ),
     ]
 
 

@@ -11,7 +11,15 @@ from typing import Any
 
 import nats.js
 
-from realtoros_contracts import AutoReplyReceived, ClientReplied, ClientUnsubscribed, TaskDue
+from realtoros_contracts import (
+    AutoReplyReceived,
+    ClientReplied,
+    ClientUnsubscribed,
+    EmailApproved,
+    EmailHeld,
+    TaskDue,
+)
+from realtoros_contracts.envelope import H_ID
 from realtoros_crm.consumers import AUTO_REPLIED_DURABLE, REPLIED_DURABLE
 from realtoros_runtime.bus import EventPublisher
 from tests.crm.helpers import (
@@ -235,3 +243,81 @@ async def test_an_agent_who_wants_replies_directly_gets_no_reply_detection(
 
     found = await wait_for(deliveries, timeout=30, what="both TaskDue events")
     assert (found[direct["id"]], found[detected["id"]]) == (False, True)
+
+
+async def held_events(crm: Crm, js: nats.js.JetStreamContext) -> dict[str, EmailHeld]:
+    ns = crm.state.bus.ns
+    found = await stream_messages(js, ns.stream_name("crm"), ns.subject(EmailHeld))
+    events = [EmailHeld.model_validate_json(m.data or b"{}") for m in found]
+    return {str(e.email_id): e for e in events}
+
+
+async def test_a_reply_holds_the_emails_being_written_or_queued_and_the_mailer_is_told(
+    crm: Crm, publisher: EventPublisher, js: nats.js.JetStreamContext
+) -> None:
+    who, task = await sent_task(crm, publisher)
+    writing = await add_task(crm.http, who, task["client_id"])
+    queued = await add_task(crm.http, who, task["client_id"])
+    await publish_tick(publisher)
+    writing = await wait_task_status(crm.http, who, writing["id"], "composing")
+    queued = await wait_task_status(crm.http, who, queued["id"], "composing")
+    # composed (automatic) before the reply: on its way to the mailer
+    await publisher.publish(composed(queued, who), event_id=str(uuid.uuid4()))
+    await wait_task_status(crm.http, who, queued["id"], "sending")
+    await deliver(crm, publisher, js, reply(task))
+    queued_draft = await call(crm, who, "GET", f"/tasks/{queued['id']}/draft")
+    assert (queued_draft["status"], queued_draft["held_at"] is not None) == (
+        "awaiting_approval",
+        True,
+    )
+    held = await wait_for(
+        lambda: _both(held_events(crm, js), writing, queued), timeout=30, what="EmailHeld"
+    )
+    assert held[writing["email"]["id"]].reason == "client replied"
+    assert str(held[queued["email"]["id"]].task_id) == queued["id"]
+    # the automatic draft composed after the reply waits for the agent
+    await publisher.publish(composed(writing, who), event_id=str(uuid.uuid4()))
+    await wait_task_status(crm.http, who, writing["id"], "awaiting_approval")
+    kinds = {a.summary for a in await activities(crm, task["client_id"])}
+    assert any("held: the client replied" in summary for summary in kinds)
+
+
+async def _both(found: Any, *tasks: dict[str, Any]) -> dict[str, EmailHeld] | None:
+    events: dict[str, EmailHeld] = await found
+    return events if all(t["email"]["id"] in events for t in tasks) else None
+
+
+async def test_a_held_draft_is_approved_only_with_send_anyway(
+    crm: Crm, publisher: EventPublisher, js: nats.js.JetStreamContext
+) -> None:
+    who, task = await sent_task(crm, publisher)
+    waiting = await add_task(crm.http, who, task["client_id"])
+    await publish_tick(publisher)
+    waiting = await wait_task_status(crm.http, who, waiting["id"], "composing")
+    await publisher.publish(
+        composed(waiting, who, send_mode="approval"), event_id=str(uuid.uuid4())
+    )
+    await wait_task_status(crm.http, who, waiting["id"], "awaiting_approval")
+    await deliver(crm, publisher, js, reply(task))
+    url = f"/tasks/{waiting['id']}/draft/approve"
+    refused = await crm.http.post(url, headers=who.headers)
+    assert refused.status_code == 409, refused.text
+    detail = refused.json()["detail"]
+    assert "client replied on" in detail
+    assert "resume the plan or send this anyway" in detail
+    assert (await call(crm, who, "GET", f"/tasks/{waiting['id']}"))["status"] == "awaiting_approval"
+    sending = await call(crm, who, "POST", f"{url}?send_anyway=true")
+    assert sending["status"] == "sending"
+    ns = crm.state.bus.ns
+
+    async def approved() -> list[tuple[str, EmailApproved]]:
+        found = await stream_messages(js, ns.stream_name("crm"), ns.subject(EmailApproved))
+        return [
+            ((m.headers or {}).get(H_ID, ""), EmailApproved.model_validate_json(m.data or b""))
+            for m in found
+            if waiting["email"]["id"].encode() in (m.data or b"")
+        ]
+
+    [(event_id, event)] = await wait_for(approved, timeout=30, what="EmailApproved")
+    assert event.override_hold is True
+    assert event_id.startswith(f"approved:{waiting['email']['id']}:anyway:")

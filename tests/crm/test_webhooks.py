@@ -19,6 +19,7 @@ from realtoros_runtime.bus import EventPublisher
 from tests.crm.helpers import Crm, SignedIn, add_client, add_task, sign_up, wait_for
 from tests.crm.integrations import Receiver, receiving, subscribe
 from tests.crm.running import running_crm
+from tests.crm.test_replies import reply, sent_task
 
 FAST_RETRIES: dict[str, Any] = {
     "webhook_allow_loopback": True,
@@ -197,3 +198,33 @@ async def test_the_mailers_and_the_crms_events_become_webhooks(
     assert "jordan@example.com" not in str(receiver.accepted)  # no clients:read scope
     assert by_type["task.completed"]["task_id"] == task["id"]
     assert by_type["task.completed"]["task_type"] == "call"
+
+
+async def test_a_recorded_reply_becomes_a_signed_client_replied_webhook(
+    hooks_crm: Crm, publisher: EventPublisher
+) -> None:
+    crm = hooks_crm
+    agent = await sign_up(crm.http)
+    async with receiving(Receiver()) as ids_only, receiving(Receiver()) as with_contact:
+        await subscribe(crm.http, agent, ids_only, "client.replied")
+        await subscribe(crm.http, agent, with_contact, "client.replied", scopes=["clients:read"])
+        _, task = await sent_task(crm, publisher, agent)
+        long_text = "Thursday at 4 works for me. " + "x" * 5000
+        await publisher.publish(reply(task, text=long_text), event_id=f"reply:{uuid.uuid4().hex}")
+        await wait_for(lambda: _count(ids_only, 1), timeout=30, what="the ids-only webhook")
+        await wait_for(lambda: _count(with_contact, 1), timeout=30, what="the full webhook")
+    [(webhook_id, bare)] = ids_only.accepted
+    [(_, full)] = with_contact.accepted
+    assert ids_only.unverified == with_contact.unverified == []  # signatures checked
+    assert webhook_id
+    assert bare["type"] == full["type"] == "client.replied"
+    assert bare["data"]["client_id"] == task["client_id"]
+    assert bare["data"]["email_id"] == task["email"]["id"]
+    assert bare["data"]["unsubscribe_requested"] is False
+    assert "reply" not in bare["data"]
+    assert "client" not in bare["data"]
+    assert "Thursday" not in str(bare)  # no clients:read scope: no text
+    assert full["data"]["reply"]["subject"] == "Re: Checking in"
+    assert full["data"]["reply"]["text"].startswith("Thursday at 4 works for me.")
+    assert len(full["data"]["reply"]["text"]) == 2000  # size-limited
+    assert full["data"]["client"]["name"] == "Carla Client"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -15,10 +16,12 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js.api import KeyValueConfig
 
-from realtoros_contracts import LEDGER_MAX_AGE, Namespace
+from realtoros_contracts import LEDGER_MAX_AGE, EmailSent, Namespace
 from realtoros_devstack.nats_cluster import EmbeddedNatsCluster
 from realtoros_mailer.ledger import SendLedger
 from realtoros_runtime.bus import ensure_streams
+from realtoros_runtime.settings import ServiceSettings
+from realtoros_runtime.worker import build_bus
 from tests.support.waiting import eventually
 
 NS = Namespace("clustered", replicas=3)
@@ -99,3 +102,65 @@ async def test_a_stream_keeps_taking_messages_when_its_leader_is_killed(
         print(f"\nleader {leader.leader} killed; {info.cluster.leader} leads after {failover:.1f}s")
     finally:
         cluster.server(leader.leader).start()
+
+
+async def test_a_service_starting_without_a_quorum_waits_for_it(
+    cluster: EmbeddedNatsCluster,
+) -> None:
+    """Two of three servers down (no meta leader, no stream leader): a starting service
+    neither exits nor gives up; it waits with backoff, and once a quorum is back it has
+    its streams and its durable consumer at replicas 3 and starts consuming."""
+    ns = Namespace(f"waits{time.monotonic_ns() % 10**8}", replicas=3)
+    settings = ServiceSettings(
+        nats_url=cluster.url,  # type: ignore[arg-type]
+        nats_namespace=ns.name,
+        jetstream_replicas="3",  # type: ignore[arg-type]
+    )
+    bus = build_bus("crm", settings)
+    durable = "crm-waits-for-quorum"
+
+    async def handle(event: EmailSent) -> None:
+        return None
+
+    bus.durable(bus.ns.subject(EmailSent), producer="mailer", durable=durable)(handle)
+
+    down = cluster.servers[1:]
+    for server in down:
+        server.kill()
+    try:
+        connecting = asyncio.create_task(bus.connect())
+        await asyncio.sleep(25)  # longer than one API request may take (JS_API_TIMEOUT)
+        assert not connecting.done(), connecting  # still waiting: no exception, no exit
+    finally:
+        for server in down:
+            server.start()
+    try:
+        await asyncio.wait_for(connecting, timeout=120)
+        js = bus.broker.connection.jetstream()
+        info = await js.consumer_info(bus.ns.stream_name("mailer"), durable)
+        assert info.config.num_replicas in (0, 3)  # 0: the stream's (3)
+        assert (await js.stream_info(bus.ns.stream_name("mailer"))).config.num_replicas == 3
+        await bus.broker.start()  # FastStream binds to the consumer it finds
+    finally:
+        await bus.broker.stop()
+    await cluster.wait_until_formed()
+
+
+async def test_racing_claims_on_a_replicated_ledger_all_get_an_answer(
+    client: NatsClient,
+) -> None:
+    """On a replicated bucket the server refuses a create whose key another write is still
+    replicating with 10164 ("wrong last sequence", no number) rather than 10071: the
+    ledger reads it as the key being taken, so one mailer claims the email and every other
+    one finds that claim (none fails the delivery)."""
+    ledger = SendLedger(NS)
+    await ledger.open(client.jetstream())
+    for _ in range(5):
+        email_id = uuid.uuid4()
+        owners = [f"mailer-{n}" for n in range(12)]
+        claims = await asyncio.gather(*(ledger.claim(email_id, owner) for owner in owners))
+        winners = [c for c in claims if c.existing is None]
+        assert len(winners) == 1
+        found = {c.existing.owner for c in claims if c.existing is not None}
+        assert len(found) == 1
+        assert found <= set(owners)

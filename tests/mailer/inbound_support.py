@@ -7,6 +7,8 @@ import asyncio
 import base64
 import smtplib
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -16,7 +18,11 @@ from typing import Any
 from nats.js import JetStreamContext
 
 from realtoros_contracts import AutoReplyReceived, ClientReplied, Namespace
-from tests.mailer.helpers import eventually, mailer_events
+from realtoros_mailer.app import Mailer
+from realtoros_mailer.transports import Transport
+from tests.mailer.helpers import FailsFirst, eventually, mailer_events, run_mailer, settings_for
+from tests.mailer.sns_fake import FakeSns
+from tests.support.moto_ses import ACCESS_KEY, SECRET_KEY, MotoSes
 
 DOMAIN = "replies.realtoros.test"
 SECRET = "reply-secret-for-tests-0123456789abcdef"
@@ -31,6 +37,37 @@ def inbound_settings(port: int, **more: Any) -> dict[str, Any]:
         "mail_inbound_smtp_port": port,
         **more,
     }
+
+
+@asynccontextmanager
+async def inbound_mailer(
+    nats_url: str,
+    namespace: Namespace,
+    sns: FakeSns,
+    tmp_path: Path,
+    smtp_port: int,
+    moto_ses: MotoSes,
+    transport: list[FailsFirst],
+) -> AsyncIterator[Mailer]:
+    """A mailer with replies on (file outbox in ``tmp_path``, S3 on moto), its transport
+    counted in ``transport``."""
+    settings = settings_for(
+        nats_url,
+        namespace,
+        mail_outbox_dir=tmp_path,
+        sns_cert_url_pattern=sns.url_pattern,
+        s3_endpoint_url=moto_ses.endpoint_url,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        **inbound_settings(smtp_port, mail_inbound_max_bytes=64 * 1024),
+    )
+
+    def counted(inner: Transport) -> Transport:
+        transport.append(FailsFirst(inner, None))
+        return transport[-1]
+
+    async with run_mailer(settings, wrap_transport=counted) as running:
+        yield running
 
 
 def reply_mime(to: str, text: str, **headers: str) -> bytes:

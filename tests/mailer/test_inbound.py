@@ -20,7 +20,6 @@ from realtoros_devstack.embedded import free_port
 from realtoros_mailer.app import Mailer
 from realtoros_mailer.inbound.tokens import reply_address
 from realtoros_mailer.inbound.wiring import FORWARD_DURABLE
-from realtoros_mailer.transports import Transport
 from tests.mailer.helpers import (
     FailsFirst,
     composed,
@@ -28,8 +27,6 @@ from tests.mailer.helpers import (
     eventually,
     publish,
     publish_raw,
-    run_mailer,
-    settings_for,
     wait_consumed,
 )
 from tests.mailer.helpers import (
@@ -41,7 +38,7 @@ from tests.mailer.inbound_support import (
     DOMAIN,
     SECRET,
     auto_replies,
-    inbound_settings,
+    inbound_mailer,
     received,
     replies,
     reply_mime,
@@ -75,22 +72,9 @@ async def mailer(
     moto_ses: MotoSes,
     transport: list[FailsFirst],
 ) -> AsyncIterator[Mailer]:
-    settings = settings_for(
-        nats_url,
-        namespace,
-        mail_outbox_dir=tmp_path,
-        sns_cert_url_pattern=sns.url_pattern,
-        s3_endpoint_url=moto_ses.endpoint_url,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        **inbound_settings(smtp_port, mail_inbound_max_bytes=64 * 1024),
-    )
-
-    def counted(inner: Transport) -> Transport:
-        transport.append(FailsFirst(inner, None))
-        return transport[-1]
-
-    async with run_mailer(settings, wrap_transport=counted) as running:
+    async with inbound_mailer(
+        nats_url, namespace, sns, tmp_path, smtp_port, moto_ses, transport
+    ) as running:
         yield running
 
 

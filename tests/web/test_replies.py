@@ -115,3 +115,71 @@ async def test_the_reply_the_paused_plan_resume_and_the_dashboard_in_chromium(
     await page.get_by_label("Straight to my address").check()
     await page.get_by_role("button", name="Save settings").click()
     await expect(page.get_by_test_id("replies-not-detected")).to_contain_text("no longer detected")
+
+
+async def a_held_draft(http: httpx.AsyncClient, publisher: EventPublisher) -> str:
+    """A draft awaiting approval, then the client's reply: the draft is held. Its task id."""
+    body = {
+        "email": "eli@harbor.example",
+        "password": PASSWORD,
+        "name": "Eli Stone",
+        "signature": "Eli Stone\nHarbor Homes",
+        "postal_address": "1 Harbor Way, Portland",
+    }
+    agent = await ok(await http.post("/auth/register", json=body))
+    login = await ok(
+        await http.post("/auth/login", json={"email": body["email"], "password": PASSWORD})
+    )
+    http.headers["authorization"] = f"Bearer {login['access_token']}"
+    who = SignedIn(agent, dict(http.headers))
+    client = await ok(
+        await http.post("/clients", json={"name": "Sam Park", "email": "sam@example.org"})
+    )
+    due = datetime.now(UTC).isoformat()
+    task = await ok(await http.post("/tasks", json={"client_id": client["id"], "due_at": due}))
+    await publish_tick(publisher)
+    task = await _task_in(http, task["id"], "composing")
+    draft = composed(task, who, send_mode="approval")
+    await publisher.publish(draft, event_id=str(uuid.uuid4()))
+    task = await _task_in(http, task["id"], "awaiting_approval")
+    reply = ClientReplied(
+        email_id=task["email"]["id"],
+        matched_by="reply-address",
+        from_email="sam@example.org",
+        subject="Re: Checking in",
+        text="We found a place, thanks!",
+        received_at=datetime.now(UTC),
+    )
+    await publisher.publish(reply, event_id=f"reply:{uuid.uuid4().hex}")
+
+    async def held() -> dict[str, Any] | None:
+        email: dict[str, Any] = await ok(await http.get(f"/tasks/{task['id']}/draft"))
+        return email if email["held_at"] else None
+
+    email: dict[str, Any] = await eventually(held, timeout=60, interval=0.2, what="held")
+    assert email["status"] == "awaiting_approval"
+    return str(task["id"])
+
+
+async def test_a_held_draft_warns_and_is_sent_only_when_confirmed_in_chromium(
+    crm_process: System, publisher: EventPublisher, browser: Browser
+) -> None:
+    async with httpx.AsyncClient(base_url=crm_process.url, timeout=30) as http:
+        task_id = await a_held_draft(http, publisher)
+    page = await browser.new_page()
+    await page.goto(f"{crm_process.url}/app/login")
+    await page.get_by_label("Email address").fill("eli@harbor.example")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Good day, Eli Stone")).to_be_visible()
+    await page.goto(f"{crm_process.url}/app/drafts/{task_id}")
+    warning = page.locator("#held-warning")
+    await expect(warning).to_contain_text("Sam Park replied on")
+    await expect(warning).to_contain_text("resume the plan, or send this anyway")
+    await page.get_by_role("button", name="Send anyway").click()  # not confirmed
+    await expect(page.get_by_text("Not sent: the client replied on")).to_be_visible()
+    await expect(page.locator("#draft-status")).to_have_text("awaiting approval")
+    await page.get_by_label("Send it anyway: I have read the client's reply").check()
+    await page.get_by_role("button", name="Send anyway").click()
+    await expect(page.get_by_text("Approved: sending now.")).to_be_visible()
+    await expect(page.locator("#draft-status")).to_have_text("sending")

@@ -41,5 +41,6 @@ SERVICE_DURABLES: Mapping[str, tuple[str, ...]] = {
         "mailer-email-approved",
         "mailer-client-unsubscribed",
         "mailer-reply-forward",
+        "mailer-email-held",
     ),
 }

@@ -237,6 +237,25 @@ class EmailApproved(_EmailEvent):
     subject: HeaderText
     body_text: str = Field(min_length=1, max_length=20_000)
     delivery: DeliveryContext
+    override_hold: bool = Field(
+        default=False,
+        description="The agent confirmed sending a draft held because the client replied "
+        "(the mailer sends a held email only with this set).",
+    )
+
+
+class EmailHeld(_EmailEvent):
+    """The client replied while this email was being composed, waiting for approval or
+    queued to send: the mailer must not send it unless the agent approves it again with
+    ``override_hold`` (an email already handed to the provider cannot be recalled)."""
+
+    TYPE = "realtoros.email.held.v1"
+    PRODUCER = "crm"
+    ENTITY = "email"
+    ACTION = "held"
+
+    held_at: AwareDatetime
+    reason: str = Field(default="client replied", max_length=200)
 
 
 class EmailSent(_EmailEvent):
@@ -502,6 +521,12 @@ class ClientReplied(_InboundEmail):
     unsubscribe_requested: bool = Field(
         default=False, description="The first lines ask to stop (stop, unsubscribe, remove me)."
     )
+    history: str = Field(
+        default="",
+        max_length=20_000,
+        description="The quoted history below the new text (for the agent's forwarded copy; "
+        "the CRM does not keep it).",
+    )
 
 
 class AutoReplyReceived(_InboundEmail):
@@ -511,6 +536,29 @@ class AutoReplyReceived(_InboundEmail):
     ACTION = "auto-replied"
 
     reason: str = Field(default="", max_length=200, description="Why it counts as automatic.")
+
+
+class ClientReplyRecorded(Event):
+    """The CRM recorded a client's reply (ClientReplied, matched to one of the agent's
+    clients): what the ``client.replied`` webhook is made from. Carries the ids the mailer's
+    event lacks; the subject and the new text are untrusted and size-limited."""
+
+    TYPE = "realtoros.client.reply-recorded.v1"
+    PRODUCER = "crm"
+    ENTITY = "client"
+    ACTION = "reply-recorded"
+
+    agent_id: UUID
+    client_id: UUID
+    reply_id: UUID
+    email_id: UUID | None = None
+    received_at: AwareDatetime
+    subject: str = Field(default="", max_length=300)
+    text: str = Field(default="", max_length=2000, description="The new text, cut to 2000.")
+    unsubscribe_requested: bool = False
+
+    def ce_subject(self) -> str:
+        return str(self.client_id)
 
 
 ALL_EVENTS: tuple[type[Event], ...] = (
@@ -535,6 +583,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     EmailClicked,
     ClientReplied,
     AutoReplyReceived,
+    EmailHeld,
+    ClientReplyRecorded,
 )
 
 PROVIDER_EVENTS: tuple[type[Event], ...] = (

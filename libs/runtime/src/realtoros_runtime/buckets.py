@@ -5,6 +5,9 @@ A KV bucket is a JetStream stream named ``KV_<bucket>``. Its replica count, max 
 bucket TTL) and duplicate window can change on a live stream, so a redeployment with
 ``JETSTREAM_REPLICAS=3`` or a new expiry migrates an existing bucket in place: JetStream
 copies an R1 bucket to two more servers when told R3.
+
+On a cluster that is electing (a service starting with it) the JetStream API answers
+late or "not now": creating or binding is retried with backoff (``jetstream_ready``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from nats.js.api import KeyValueConfig
 from nats.js.errors import BadRequestError, BucketNotFoundError
 from nats.js.kv import KeyValue
 
+from realtoros_runtime.jetstream_ready import with_backoff
+
 log = logging.getLogger(__name__)
 
 
@@ -23,8 +28,15 @@ async def ensure_bucket(
     js: JetStreamContext, config: KeyValueConfig, *, replicas: int, keep_ttl: bool = False
 ) -> KeyValue:
     """Bind to ``config.bucket``, creating it, or bringing an existing bucket's replicas
-    (and TTL, unless ``keep_ttl``: the caller adopts the bucket's own) up to date."""
+    (and TTL, unless ``keep_ttl``: the caller adopts the bucket's own) up to date; waits
+    with backoff while JetStream cannot answer."""
     config.replicas = replicas
+    return await with_backoff(
+        lambda: _ensure(js, config, keep_ttl=keep_ttl), f"KV bucket {config.bucket}"
+    )
+
+
+async def _ensure(js: JetStreamContext, config: KeyValueConfig, *, keep_ttl: bool) -> KeyValue:
     try:
         kv = await js.key_value(config.bucket)
     except BucketNotFoundError:

@@ -3,13 +3,14 @@ the ASGI app with health, readiness and the AsyncAPI document."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import logging
 import ssl
 import typing
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
@@ -20,11 +21,18 @@ from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.security import NatsSecurity, NatsUserPassword
 from nats.js.api import AckPolicy as ServerAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
 from realtoros_contracts import Namespace, inbox_prefix, published_by
 from realtoros_runtime.asyncapi import ServiceAsyncAPI
 from realtoros_runtime.bus import EventPublisher, ensure_streams
 from realtoros_runtime.consuming import RetryPolicy, consumer_middleware, current_message
+from realtoros_runtime.jetstream_ready import (
+    JS_API_TIMEOUT,
+    DurableSpec,
+    ensure_consumers,
+    with_backoff,
+)
 from realtoros_runtime.metrics import install_metrics, watch_dead_letters
 from realtoros_runtime.publications import Publications
 from realtoros_runtime.readiness import Readiness, ReadyCheck
@@ -43,6 +51,8 @@ class Bus:
     settings: ServiceSettings
     readiness: Readiness
     """The service's readiness checks (NATS first), and the gate its consumers wait at."""
+    durables: list[DurableSpec] = field(default_factory=list)
+    """Created by :meth:`connect`, before FastStream binds to them."""
 
     @property
     def inbox_prefix(self) -> str:
@@ -55,9 +65,14 @@ class Bus:
         return self.publisher.publications
 
     async def connect(self) -> None:
-        """Connect and make sure every stream exists (before any subscriber starts)."""
+        """Connect and make sure every stream and durable consumer exists (before any
+        subscriber starts), waiting with backoff while JetStream elects (jetstream_ready)."""
         await self.broker.connect()
-        await ensure_streams(self.broker.connection.jetstream(), self.ns)
+        js = self.broker.connection.jetstream(timeout=JS_API_TIMEOUT)
+        # NotFound: a server without a meta leader may deny a stream it was just asked for.
+        streams = lambda: ensure_streams(js, self.ns)  # noqa: E731
+        await with_backoff(streams, "the streams", also=(NotFoundError,))
+        await ensure_consumers(js, self.durables)
 
     def durable(
         self,
@@ -76,17 +91,20 @@ class Bus:
             # The NATS permissions tell the services' durables from other systems' by it.
             raise ValueError(f"durable {durable!r} must start with {self.service + '-'!r}")
         self.publications.declare_dead_letters()  # what it cannot process goes there
+        config = ConsumerConfig(
+            ack_policy=ServerAckPolicy.EXPLICIT,
+            ack_wait=ack_wait,
+            max_deliver=-1,  # bounded by the middleware, which dead-letters
+            deliver_policy=DeliverPolicy.ALL,
+            max_ack_pending=max(1000, max_workers * batch_size * 4),
+        )
+        stream = self.ns.stream_name(producer)
+        self.durables.append(DurableSpec(stream, subject, durable, config))
         subscriber = self.broker.subscriber(
             subject,
-            stream=JStream(self.ns.stream_name(producer), declare=False),
+            stream=JStream(stream, declare=False),
             durable=durable,
-            config=ConsumerConfig(
-                ack_policy=ServerAckPolicy.EXPLICIT,
-                ack_wait=ack_wait,
-                max_deliver=-1,  # bounded by the middleware, which dead-letters
-                deliver_policy=DeliverPolicy.ALL,
-                max_ack_pending=max(1000, max_workers * batch_size * 4),
-            ),
+            config=dataclasses.replace(config),  # FastStream's own copy
             pull_sub=PullSub(batch_size=batch_size, timeout=1.0),
             max_workers=max_workers,
             # FastStream's default ("_INBOX.") overrides the connection's own prefix.
@@ -135,6 +153,7 @@ def build_bus(service: str, settings: ServiceSettings, retry: RetryPolicy | None
         **nats_connect_options(settings),
         name=f"realtoros-{service}",
         graceful_timeout=30.0,
+        js_options={"timeout": JS_API_TIMEOUT},  # longer than an election (jetstream_ready)
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         # Per-message "Received"/"Processed" lines only at DEBUG: too chatty under load.

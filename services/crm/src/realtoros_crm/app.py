@@ -77,7 +77,11 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
     pruner = Pruner(
         sessions,
         clock,
-        horizons=Horizons(outbox=timedelta(hours=settings.prune_outbox_after_hours)),
+        horizons=Horizons(
+            outbox=timedelta(hours=settings.prune_outbox_after_hours),
+            webhook_deliveries=timedelta(days=settings.prune_webhook_deliveries_after_days),
+            client_lead_ids=timedelta(days=settings.prune_lead_ids_after_days),
+        ),
         interval=settings.prune_interval_seconds,
     )
     reconciler = Reconciler(

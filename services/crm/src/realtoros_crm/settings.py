@@ -91,14 +91,29 @@ class CrmSettings(DatabaseSettings):
         default=300.0,
         gt=0,
         le=86_400,
-        description="How often published outbox rows, old inbox rows and expired tokens "
-        "are deleted (docs/operations.md#what-is-kept-and-for-how-long).",
+        description="How often published outbox rows, old inbox rows, expired tokens, old "
+        "webhook deliveries and deleted clients' lead ids are deleted "
+        "(docs/operations.md#what-is-kept-and-for-how-long).",
     )
     prune_outbox_after_hours: float = Field(
         default=24.0,
         ge=0,
         le=24 * 90,
         description="Hours a published outbox row is kept (for looking into an incident).",
+    )
+    prune_webhook_deliveries_after_days: float = Field(
+        default=30.0,
+        ge=9,  # past the inbox horizon: the unique key stops a redelivered event's twin
+        le=3650,
+        description="Days a finished (delivered or failed) webhook delivery is kept: the "
+        "delivery log and its replays reach that far back.",
+    )
+    prune_lead_ids_after_days: float = Field(
+        default=30.0,
+        ge=0,
+        le=3650,
+        description="Days a lead source's ids are kept after their client is deleted (a "
+        "client restored within them is still matched by a reposted lead).",
     )
     reconcile_after_seconds: int = Field(
         default=900,

@@ -17,7 +17,7 @@ from faststream.asgi.types import ASGIApp
 
 from realtoros_mailer.handlers import register_handlers
 from realtoros_mailer.http import Receive, Scope, Send, respond
-from realtoros_mailer.inbound.wiring import Inbound, build_inbound, register_forwarding
+from realtoros_mailer.inbound.wiring import Inbound, build_inbound, register_inbound_consumers
 from realtoros_mailer.ledger import SendLedger
 from realtoros_mailer.metrics import MailerMetrics
 from realtoros_mailer.pacing import SendingPause
@@ -220,11 +220,12 @@ def _receiver(
 
 def _app(mailer: Mailer, settings: MailerSettings) -> AsgiFastStream:
     ready = _readiness(mailer.ledger, mailer.suppression, mailer.transport, mailer.sender)
+    checks = [ready] if mailer.inbound is None else [ready, mailer.inbound.ready]
     app = worker_app(
         mailer.bus,
         title="RealtorOS mailer",
         description=DESCRIPTION,
-        ready_checks=[ready],
+        ready_checks=checks,
         on_startup=[mailer.open],
     )
     # After the broker has stopped (handlers in flight finished), not before it.
@@ -251,10 +252,10 @@ def build_mailer(
     quota = _quota(settings, bus, transport)
     sender = _sender(settings, bus, (ledger, suppression, metrics), sending, quota)
     register_handlers(bus, sender, suppression, max_workers=settings.mail_max_workers)
-    inbound = build_inbound(settings, bus, session_kwargs(settings))
+    inbound = build_inbound(settings, bus, session_kwargs(settings), suppression, metrics)
     if inbound is not None:
         sender.replies = inbound.addressing
-        register_forwarding(bus, inbound, ledger, sending, sender.owner, settings.from_address)
+        register_inbound_consumers(bus, inbound, sender, ledger, sending, settings.from_address)
     http = httpx.AsyncClient(timeout=10.0)
     receiver = _receiver(settings, bus, suppression, metrics, http, inbound)
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TypeVar
 from uuid import UUID
 
 from nats.errors import (
@@ -32,8 +33,10 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import (
+    APIError,
     KeyNotFoundError,
     KeyWrongLastSequenceError,
+    NoStreamResponseError,
     ServiceUnavailableError,
 )
 from nats.js.kv import KeyValue
@@ -58,8 +61,32 @@ TRANSIENT = (
     ServiceUnavailableError,
     ConnectionReconnectingError,
     OutboundBufferLimitError,
+    # A publish (a KV write) answered with an empty status: the bucket's stream has no
+    # leader at the moment (a replicated bucket electing after its leader's server died).
+    NoStreamResponseError,
 )
-"""What NATS raises while it restarts or a reconnect is under way."""
+"""What NATS raises while it restarts, a reconnect is under way or a replicated bucket
+elects a leader."""
+
+_T = TypeVar("_T")
+
+WRONG_LAST_SEQUENCE_IN_PROCESS = 10164
+"""nats-server's JSStreamWrongLastSequenceConstantErr: on a replicated stream a write with
+an expected last sequence is refused this way while an earlier write to the same key is
+still being replicated (e.g. our own create whose reply was lost to a leader change).
+nats.py 2.14 turns only 10071 into ``KeyWrongLastSequenceError``; it means the same."""
+
+
+async def _kv_write(write: Awaitable[_T]) -> _T:
+    """A KV write with both forms of "wrong last sequence" as ``KeyWrongLastSequenceError``."""
+    try:
+        return await write
+    except KeyWrongLastSequenceError:
+        raise
+    except APIError as exc:
+        if exc.err_code == WRONG_LAST_SEQUENCE_IN_PROCESS:
+            raise KeyWrongLastSequenceError(description=exc.description) from exc
+        raise
 
 
 class LedgerError(RuntimeError):
@@ -134,16 +161,18 @@ class SendLedger:
 
     async def claim(self, email_id: UUID, owner: str) -> Claim:
         key = str(email_id)
-        for _ in range(3):
+        for attempt in range(5):
             try:
-                revision = await self.kv.create(key, _dump(LedgerEntry.claim(owner)))
+                revision = await _kv_write(self.kv.create(key, _dump(LedgerEntry.claim(owner))))
                 return Claim(revision=revision, existing=None)
             except KeyWrongLastSequenceError:
                 pass
             try:
                 entry = await self.kv.get(key)
             except KeyNotFoundError:
-                continue  # released between our create and get: claim again
+                # Released between our create and get, or a write still being replicated.
+                await asyncio.sleep(0.2 * attempt)
+                continue
             return Claim(revision=entry.revision or 0, existing=_load(key, entry.value))
         raise LedgerConflict(f"could not claim or read ledger entry {key}")
 
@@ -160,8 +189,8 @@ class SendLedger:
         """Replace a claim known never to have reached the transport with a fresh one;
         its new revision. :class:`LedgerConflict` if the entry changed meanwhile."""
         try:
-            return await self.kv.update(
-                str(email_id), _dump(LedgerEntry.claim(owner)), last=revision
+            return await _kv_write(
+                self.kv.update(str(email_id), _dump(LedgerEntry.claim(owner)), last=revision)
             )
         except KeyWrongLastSequenceError as exc:
             raise LedgerConflict(f"ledger entry {email_id} changed before takeover") from exc
@@ -181,7 +210,7 @@ class SendLedger:
                 if last is None:
                     await self.kv.put(key, _dump(entry))
                 else:
-                    await self.kv.update(key, _dump(entry), last=last)
+                    await _kv_write(self.kv.update(key, _dump(entry), last=last))
                 return
             except KeyWrongLastSequenceError as exc:
                 if attempt > 1 and last is not None and await self._holds(key, entry):
@@ -209,7 +238,7 @@ class SendLedger:
     async def release(self, email_id: UUID, revision: int) -> None:
         """Drop our claim after a send that surely did not happen, so a retry may send."""
         try:
-            await self.kv.delete(str(email_id), last=revision)
+            await _kv_write(self.kv.delete(str(email_id), last=revision))
         except KeyWrongLastSequenceError:
             log.warning("ledger entry %s changed before its claim was released", email_id)
 

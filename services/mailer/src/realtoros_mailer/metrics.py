@@ -44,6 +44,48 @@ class MailerMetrics:
         )
         for outcome in ("sent", "failed", "skipped", "unknown"):
             self.emails.labels(outcome)
+        self._inbound()
+
+    def _inbound(self) -> None:
+        """Inbound mail (replies): named ``realtoros_mailer_inbound_…`` from the start."""
+        self.inbound_received = Counter(
+            "realtoros_mailer_inbound_received",
+            "Inbound emails received, by door: smtp (the local server) or ses (SNS).",
+            ["door"],
+            registry=self.registry,
+        )
+        self.inbound_classified = Counter(
+            "realtoros_mailer_inbound_classified",
+            "Inbound emails by what they were: reply, auto-reply, dsn, unsubscribe, or "
+            "rejected (reason: unreadable, forged-token, dsn-unmatched, not-our-domain).",
+            ["kind", "reason"],
+            registry=self.registry,
+        )
+        self.inbound_forwarded = Counter(
+            "realtoros_mailer_inbound_forwarded",
+            "Replies forwarded to the agent, by result: sent, suppressed (the agent's "
+            "address bounced or complained), refused, duplicate, no-context, invalid.",
+            ["result"],
+            registry=self.registry,
+        )
+        self.inbound_errors = Counter(
+            "realtoros_mailer_inbound_errors",
+            "Inbound emails that could not be handled (the sender or SNS retries them).",
+            registry=self.registry,
+        )
+        self.inbound_held = Counter(
+            "realtoros_mailer_inbound_sends_held",
+            "Emails not sent because the client replied after they were written (EmailHeld).",
+            registry=self.registry,
+        )
+        for door in ("smtp", "ses"):
+            self.inbound_received.labels(door)
+        for kind in ("reply", "auto-reply", "dsn", "unsubscribe"):
+            self.inbound_classified.labels(kind, "")
+        for reason in ("unreadable", "forged-token", "dsn-unmatched", "not-our-domain"):
+            self.inbound_classified.labels("rejected", reason)
+        for result in ("sent", "suppressed", "refused", "duplicate", "no-context", "invalid"):
+            self.inbound_forwarded.labels(result)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

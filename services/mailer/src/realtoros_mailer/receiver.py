@@ -178,7 +178,7 @@ class NotificationReceiver:
         when = received_at(mail if isinstance(mail, dict) else {})
         receipt = notification.get("receipt")
         verdicts = verdicts_of(receipt if isinstance(receipt, dict) else {})
-        return await intake.take(raw, recipients_of(notification), verdicts, when)
+        return await intake.take(raw, recipients_of(notification), verdicts, when, door="ses")
 
     async def _confirm(self, message: dict[str, Any]) -> str:
         url = message.get("SubscribeURL")

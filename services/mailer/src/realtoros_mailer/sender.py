@@ -14,6 +14,9 @@ state from which a redelivery does the right thing without sending twice:
   (:class:`ClaimInProgress`);
 * claim exists, still ``claimed``, otherwise → the attempt died mid-send: report
   ``unknown``;
+* the email is held because the client replied (EmailHeld; checked right before the
+  claim) and this is not an approval given again knowingly → nothing is claimed, sent or
+  published (``inbound/holds.py``);
 * the address is in the suppression set → ``skipped`` (recorded, never sent);
 * the agent has no signature or no postal address (CAN-SPAM) → ``failed`` with that
   reason, never sent (the CRM refuses such an approval first);
@@ -37,6 +40,7 @@ from uuid import UUID
 
 from realtoros_contracts import EmailFailed, EmailSent
 from realtoros_contracts.rendering import missing_details_reason, missing_sender_details
+from realtoros_mailer.inbound.holds import SendHolds
 from realtoros_mailer.inbound.replies import ReplyAddressing
 from realtoros_mailer.ledger import (
     RECORD_PATIENCE,
@@ -125,6 +129,7 @@ class Sender:
         replies: ReplyAddressing | None = None,
     ) -> None:
         self.replies = replies
+        self.holds: SendHolds | None = None
         self.owner = owner or instance_id()
         self.claim_grace = claim_grace
         self.refuse_reserved = refuse_reserved
@@ -137,13 +142,21 @@ class Sender:
         self._transport = transport
         self._publisher = publisher
         self._from_address = from_address
-        self._suppression = suppression
+        self.suppression = suppression
         self.pacing = pacing or Pacing()
         self.metrics = metrics or MailerMetrics()
 
     def _check_pause(self) -> None:
         if (left := self.pacing.pause.remaining()) > 0:
             raise PausedError(self.pacing.pause.reason or "sending is paused", left)
+
+    async def wait_for_pacing(self) -> None:
+        """The pause (PausedError) and the shared rate limit every send goes through,
+        before anything is claimed; the reply forwards take it too."""
+        self._check_pause()
+        if self.pacing.limiter is not None:
+            await self.pacing.limiter.acquire()
+        self._check_pause()
 
     async def deliver(self, event: Sendable) -> None:
         """Send ``event``'s email unless the ledger knows it; publish its outcome."""
@@ -159,10 +172,10 @@ class Sender:
         if outgoing is not None:
             # Before claiming: waiting here must never leave a claim that a crash would
             # turn into an "unknown".
-            self._check_pause()
-            if self.pacing.limiter is not None:
-                await self.pacing.limiter.acquire()
-            self._check_pause()
+            await self.wait_for_pacing()
+            # Last, right before the claim: the client may have replied while it waited.
+            if await self._held(event):
+                return
         if event.email_id in self._in_flight:
             raise ClaimInProgress("this mailer is sending it right now", self.claim_grace / 4)
         self._in_flight.add(event.email_id)
@@ -170,6 +183,22 @@ class Sender:
             await self._claim_and_send(event, outgoing, problem)
         finally:
             self._in_flight.discard(event.email_id)
+
+    async def _held(self, event: Sendable) -> bool:
+        """Held because the client replied (the CRM's EmailHeld): not sent, nothing
+        claimed, nothing published (the CRM already shows it held). An approval given
+        again knowingly (``override_hold``) is sent."""
+        if self.holds is None or getattr(event, "override_hold", False):
+            return False
+        if (since := await self.holds.held_since(event.email_id)) is None:
+            return False
+        self.metrics.inbound_held.inc()
+        log.warning(
+            "email %s not sent: held since %s (the client replied)",
+            event.email_id,
+            since.isoformat(),
+        )
+        return True
 
     async def _claim_and_send(
         self, event: Sendable, outgoing: Outgoing | None, problem: str | None
@@ -197,7 +226,7 @@ class Sender:
             await self._fail(event, "failed", problem or "the email could not be built")
         elif missing := missing_sender_details(event.delivery):
             await self._fail(event, "failed", missing_details_reason(missing), last=claim.revision)
-        elif (why := await self._suppression.check(outgoing.to_address)) is not None:
+        elif (why := await self.suppression.check(outgoing.to_address)) is not None:
             reason = f"address suppressed: {why.reason}"
             await self._fail(event, "skipped", reason, last=claim.revision)
         elif self.refuse_reserved and (domain := reserved_domain(outgoing.to_address)):

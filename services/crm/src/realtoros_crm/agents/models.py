@@ -18,6 +18,10 @@ DEFAULT_SENDING_DAYS = (1, 2, 3, 4, 5, 6)
 """Monday to Saturday: agents work Saturdays, and clients read email then."""
 
 
+MAX_SPREAD_MINUTES = 240
+"""The most an agent may spread a step over (``send_spread_minutes``)."""
+
+
 class Agent(Base):
     __tablename__ = "agents"
     __table_args__ = (CheckConstraint(f"send_mode IN ({in_list(SEND_MODES)})", name="send_mode"),)
@@ -53,6 +57,11 @@ class Agent(Base):
     sending_end: Mapped[time] = mapped_column(
         Time, default=time(18), server_default=text("'18:00'")
     )
+    send_spread_minutes: Mapped[int] = mapped_column(
+        SmallInteger, default=0, server_default=text("0")
+    )
+    """Email steps due at the same time are spread over this many minutes after it, by client
+    (``plans/window.py`` ``spread``); 0 sends them at the step's time."""
     replies_to_me: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     """Replies go straight to the agent's own address (and are not detected)."""
     created_at: Mapped[datetime] = created_at_column()

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from realtoros_crm.agents.models import SendMode
+from realtoros_crm.agents.models import MAX_SPREAD_MINUTES, SendMode
 from realtoros_crm.fields import Email, InputModel, Line, Name, Phone
 from realtoros_crm.zones import resolve_zone
 
@@ -104,6 +104,14 @@ class ProfileUpdate(InputModel):
     sending_days: SendingDays | None = None
     sending_start: time | None = Field(default=None, description="Local time, e.g. 09:00.")
     sending_end: time | None = Field(default=None, description="Local time, e.g. 18:00.")
+    send_spread_minutes: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_SPREAD_MINUTES,
+        description="Spread emails that fall due at the same time over this many minutes "
+        "after it, each client at its own fixed offset (never outside the sending window); "
+        "0 sends at the step's time. The tasks show the real time.",
+    )
     replies_to_me: bool | None = Field(
         default=None,
         description="true: clients' replies go straight to your address and are no longer "
@@ -112,7 +120,10 @@ class ProfileUpdate(InputModel):
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> ProfileUpdate:
-        for name in ("name", "email", "timezone", "send_mode", "sending_days", "replies_to_me"):
+        for name in (
+            "name", "email", "timezone", "send_mode", "sending_days", "replies_to_me",
+            "send_spread_minutes",
+        ):  # fmt: skip
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         for name in ("sending_start", "sending_end"):
@@ -133,6 +144,7 @@ class AgentPublic(BaseModel):
                     "id": "5b0c9d1e-7f0a-4a5e-9b8f-1d2c3e4f5a6b",
                     "email": "dana@harbor.example",
                     **_PROFILE_EXAMPLE,
+                    "send_spread_minutes": 30,
                     "google_linked": False,
                     "created_at": "2026-05-01T09:00:00Z",
                 }
@@ -155,6 +167,7 @@ class AgentPublic(BaseModel):
     sending_days: list[int]
     sending_start: time
     sending_end: time
+    send_spread_minutes: int = 0
     replies_to_me: bool = False
     google_linked: bool = False
     created_at: datetime

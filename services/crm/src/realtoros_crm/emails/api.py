@@ -4,8 +4,9 @@ for a draft on demand; read an email (its draft and its outcomes)."""
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Query, status
 
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
 from realtoros_crm.clients.service import get_client
@@ -82,12 +83,25 @@ async def regenerate(
 
 @router.post("/tasks/{task_id}/draft/approve")
 async def approve(
-    task_id: uuid.UUID, agent: CurrentAgent, session: SessionDep, state: StateDep
+    task_id: uuid.UUID,
+    agent: CurrentAgent,
+    session: SessionDep,
+    state: StateDep,
+    send_anyway: Annotated[
+        bool,
+        Query(
+            description="Send a draft held because the client replied since it was written "
+            "(without it such a draft answers 409 with the reply's time)."
+        ),
+    ] = False,
 ) -> EmailPublic:
-    """Send the draft as saved."""
+    """Send the draft as saved. A draft held because the client replied needs
+    ``send_anyway=true``; otherwise 409 says when the client replied."""
     task = await _task(session, agent.id, task_id)
     try:
-        email = await approve_draft(session, state.claims, task, state.clock())
+        email = await approve_draft(
+            session, state.claims, task, state.clock(), send_anyway=send_anyway
+        )
     except DraftConflict as exc:
         raise _conflict(exc) from exc
     await session.commit()

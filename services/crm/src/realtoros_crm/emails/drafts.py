@@ -35,6 +35,19 @@ class DraftConflict(Exception):
     """The draft is not in a state that allows this (the API answers 409)."""
 
 
+class HeldDraft(DraftConflict):
+    """The draft is held because the client replied after it was written: approving it
+    needs the agent's explicit "send anyway" (the API answers 409 without it)."""
+
+    def __init__(self, held_at: datetime) -> None:
+        self.held_at = held_at
+        super().__init__(
+            f"The client replied on {held_at:%a %d %b %Y at %H:%M} UTC, after this draft was "
+            "written, so it was held. Read the reply, then resume the plan or send this "
+            "anyway (approve with send_anyway=true)."
+        )
+
+
 async def _people(session: AsyncSession, task: Task) -> tuple[Client, Agent]:
     client = (await session.scalars(select(Client).where(Client.id == task.client_id))).one()
     agent = (await session.scalars(select(Agent).where(Agent.id == task.agent_id))).one()
@@ -113,10 +126,13 @@ async def regenerate_draft(
 
 
 async def approve_draft(
-    session: AsyncSession, ctx: ClaimContext, task: Task, now: datetime
+    session: AsyncSession, ctx: ClaimContext, task: Task, now: datetime, send_anyway: bool = False
 ) -> Email:
-    """Send the draft as saved: EmailApproved carries exactly the stored subject and body."""
+    """Send the draft as saved: EmailApproved carries exactly the stored subject and body.
+    A draft held because the client replied is sent only with ``send_anyway``."""
     email = _held(task.email)
+    if email.held_at is not None and not send_anyway:
+        raise HeldDraft(email.held_at)
     event = await approved_event(session, ctx, task, email)
     if missing := missing_sender_details(event.delivery):
         raise DraftConflict(
@@ -129,13 +145,18 @@ async def approve_draft(
         session,
         ctx.ns,
         event,
-        event_id=f"approved:{email.id}",
+        # A held draft sent anyway: a new id (a first approval may have been withdrawn).
+        event_id=f"approved:{email.id}:anyway:{uuid.uuid4().hex[:12]}"
+        if event.override_hold
+        else f"approved:{email.id}",
         now=now,
         not_before=window_opens(task, client, agent, now),
     )
     email.status = task.status = "sending"
     email.approved_at = email.updated_at = task.updated_at = now
     summary = f"Email approved{' (edited)' if email.edited_at else ''}: {email.subject}"
+    if event.override_hold:
+        summary += " (sent anyway after the client's reply)"
     record_activity(
         session,
         agent_id=agent_id,
@@ -168,6 +189,9 @@ async def approved_event(
         subject=email.subject,
         body_text=email.body_text,
         delivery=delivery_context(client, agent, ctx),
+        # Only a held draft the agent approved anyway reaches here held (approve_draft
+        # refuses it otherwise): the mailer sends a held email only with this set.
+        override_hold=email.held_at is not None,
     )
 
 

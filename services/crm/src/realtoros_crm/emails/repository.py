@@ -68,6 +68,7 @@ def _lock_email(with_inbox: bool) -> Any:
             EMAILS.c.status,
             EMAILS.c.subject,
             (EMAILS.c.edited_at.is_not(None) | EMAILS.c.approved_at.is_not(None)).label("touched"),
+            EMAILS.c.held_at.is_not(None).label("held"),
             TASKS.c.plan_run_id,
         )
         .join_from(EMAILS, TASKS, TASKS.c.id == EMAILS.c.task_id)
@@ -163,6 +164,8 @@ class LockedRow(NamedTuple):
     status: str | None
     subject: str | None
     touched: bool | None
+    held: bool | None
+    """The client replied while the email was being composed."""
     plan_run_id: uuid.UUID | None
 
 

@@ -74,10 +74,14 @@ async def record_draft(session: AsyncSession, event: EmailComposed, now: datetim
     if missing := missing_sender_details(event.delivery):  # the mailer did not send it
         reasons.append(missing_details_reason(missing))
     needs_review = event.needs_review or bool(missing)
-    held = needs_review or event.delivery.send_mode == "approval"
+    # Held: the client replied while it was being composed (the mailer, told by
+    # EmailHeld, does not send it either): it waits for the agent.
+    held = needs_review or event.delivery.send_mode == "approval" or bool(locked.held)
     summary = f"Email drafted: {event.subject}"
     if needs_review:
         summary += " (needs review: " + ("; ".join(reasons) or "flagged") + ")"
+    elif locked.held:
+        summary += " (held: the client replied while it was being written)"
     draft = {
         "subject": event.subject,
         "body_text": event.body_text,

@@ -7,7 +7,15 @@ the loop; ``SKIP LOCKED`` lets them share the work without waiting on each other
   stream still holds the event (``EVENT_MAX_AGE``), so a day past that nothing can be a
   duplicate of them;
 * refresh tokens expired a day ago, and login failures older than a day (the sign-in
-  throttle looks back minutes).
+  throttle looks back minutes);
+* webhook deliveries delivered or given up more than ``PRUNE_WEBHOOK_DELIVERIES_AFTER_DAYS``
+  (30) ago: the agent's delivery log and its replays reach that far back; a pending one is
+  never deleted. Its other use, one delivery per endpoint and event (the unique key), needs
+  it only while the event can be redelivered, which the inbox horizon bounds (8 days);
+* a lead source's ids of clients deleted more than ``PRUNE_LEAD_IDS_AFTER_DAYS`` (30) ago:
+  intake never matches a deleted client by them (a repost creates a new client and moves
+  the id to it), so they serve only a client restored in that time. Ids of live clients
+  are what makes a repost update instead of duplicate: they are kept as long as the client.
 
 Deletion, not partitioning: measured (bench/prunebench.py, docs/capacity.md), the hot
 queries use indexes that old rows do not slow down — the relay's partial index on
@@ -45,6 +53,13 @@ STATEMENTS = {
     "WHERE expires_at < :cutoff LIMIT :limit FOR UPDATE SKIP LOCKED)",
     "login_failures": "DELETE FROM login_failures WHERE id IN (SELECT id FROM login_failures "
     "WHERE failed_at < :cutoff LIMIT :limit FOR UPDATE SKIP LOCKED)",
+    "webhook_deliveries": "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM "
+    "webhook_deliveries WHERE status <> 'pending' AND created_at < :cutoff "
+    "AND COALESCE(delivered_at, last_attempt_at, created_at) < :cutoff "
+    "LIMIT :limit FOR UPDATE SKIP LOCKED)",
+    "client_lead_ids": "DELETE FROM client_lead_ids WHERE ctid IN (SELECT l.ctid FROM "
+    "client_lead_ids l JOIN clients c ON c.id = l.client_id WHERE c.deleted_at < :cutoff "
+    "LIMIT :limit FOR UPDATE OF l SKIP LOCKED)",
 }
 
 
@@ -56,6 +71,8 @@ class Horizons:
     inbox: timedelta = INBOX_HORIZON
     refresh_tokens: timedelta = timedelta(days=1)
     login_failures: timedelta = timedelta(days=1)
+    webhook_deliveries: timedelta = timedelta(days=30)
+    client_lead_ids: timedelta = timedelta(days=30)
 
     def cutoffs(self, now: datetime) -> dict[str, datetime]:
         return {table: now - getattr(self, table) for table in STATEMENTS}

@@ -18,7 +18,7 @@ from realtoros_crm.clients.models import Client
 from realtoros_crm.db import copy_rows
 from realtoros_crm.plans.models import LIVE_RUN_STATUSES, Plan, PlanRun, PlanStep
 from realtoros_crm.plans.repository import lock_run_status, run_has_open_tasks
-from realtoros_crm.plans.window import SendingWindow, local_instant, next_allowed
+from realtoros_crm.plans.window import SendingWindow, local_instant, next_allowed, spread
 from realtoros_crm.tasks.models import Task
 
 
@@ -96,7 +96,9 @@ async def start_runs(
     steps = await _steps(session, {plan.id for _, plan in starts})
     rows = _RunRows(start, now)
     for client, plan in starts:
-        rows.add(client, plan, client_window(client, agents[client.agent_id]), steps[plan.id])
+        agent = agents[client.agent_id]
+        window = client_window(client, agent)
+        rows.add(client, plan, window, steps[plan.id], agent.send_spread_minutes)
     await session.flush()  # the clients the rows refer to
     await copy_rows(session, "plan_runs", RUN_COLUMNS, rows.runs)
     await copy_rows(session, "tasks", TASK_COLUMNS, rows.tasks)
@@ -117,7 +119,8 @@ ACTIVITY_COLUMNS = ("id", "agent_id", "client_id", "kind", "summary", "occurred_
 
 class _RunRows:
     """The rows of new runs. A step's due time depends only on the start, the step and
-    the window, so it is worked out once per window (clients share a few time zones)."""
+    the window, so it is worked out once per window (clients share a few time zones); an
+    email's is then spread by the client (:func:`spread`)."""
 
     def __init__(self, start: datetime, now: datetime) -> None:
         self.start, self.now = start, now
@@ -127,7 +130,12 @@ class _RunRows:
         self._due: dict[tuple[SendingWindow, uuid.UUID], datetime] = {}
 
     def add(
-        self, client: Follower, plan: Plan, window: SendingWindow, steps: Sequence[PlanStep]
+        self,
+        client: Follower,
+        plan: Plan,
+        window: SendingWindow,
+        steps: Sequence[PlanStep],
+        spread_minutes: int = 0,
     ) -> None:
         run_id, agent_id, now = uuid.uuid4(), client.agent_id, self.now
         self.runs.append(
@@ -137,6 +145,8 @@ class _RunRows:
             due = self._due.get((window, step.id))
             if due is None:
                 due = self._due[window, step.id] = step_due_at(self.start, step, window)
+            if step.action == "email":
+                due = spread(due, client.id, window, spread_minutes)
             task = (
                 uuid.uuid4(), agent_id, client.id, run_id, step.position, step.action,
                 step.priority, step.purpose, step.instructions, due, "pending", now, now,
@@ -205,10 +215,15 @@ async def resume_run(session: AsyncSession, run: PlanRun, now: datetime) -> None
         raise PlanConflict(f"only a paused plan can be resumed (this one is {run.status})")
     paused_for = max(now - run.paused_at, timedelta(0))
     client = (await session.scalars(select(Client).where(Client.id == run.client_id))).one()
-    window = client_window(client, await _agent(session, run.agent_id))
+    agent = await _agent(session, run.agent_id)
+    window = client_window(client, agent)
     for task in await pending_tasks(session, run):
         due = task.due_at + paused_for
-        task.due_at = next_allowed(due, window) if task.task_type == "email" else due
+        if task.task_type == "email" and (opens := next_allowed(due, window)) != due:
+            # Moved to the window's opening: spread again, or every resumed run would
+            # fall due at that same opening.
+            due = spread(opens, client.id, window, agent.send_spread_minutes)
+        task.due_at = due
         task.updated_at = now
     run.status, run.paused_at, run.updated_at = "active", None, now
     run.pause_reason = None

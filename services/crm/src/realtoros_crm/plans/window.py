@@ -7,10 +7,14 @@ aware datetimes sharing a tzinfo compare by wall time in Python, which ignores D
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from realtoros_crm.agents.models import MAX_SPREAD_MINUTES
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,16 @@ def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
+def _bounds(day: date, window: SendingWindow) -> tuple[datetime, datetime]:
+    """The instants the window opens and closes on a local day."""
+    if window.end <= window.start:
+        opens = local_instant(day, time(0), window.zone)
+        return opens, local_instant(day + timedelta(days=1), time(0), window.zone)
+    return local_instant(day, window.start, window.zone), local_instant(
+        day, window.end, window.zone
+    )
+
+
 def next_allowed(at: datetime, window: SendingWindow) -> datetime:
     """The first instant at or after ``at`` inside the window (``at`` itself when it is)."""
     if at.tzinfo is None:
@@ -53,14 +67,36 @@ def next_allowed(at: datetime, window: SendingWindow) -> datetime:
         day = today + timedelta(days=offset)
         if day.isoweekday() not in window.days:
             continue
-        opens = local_instant(day, window.start, window.zone)
-        if window.end <= window.start:
-            closes = local_instant(day + timedelta(days=1), time(0), window.zone)
-            opens = local_instant(day, time(0), window.zone)
-        else:
-            closes = local_instant(day, window.end, window.zone)
+        opens, closes = _bounds(day, window)
         if at_utc < opens:
             return opens
         if at_utc < closes:
             return at_utc
     return at_utc  # unreachable with at least one day; keeps the function total
+
+
+def spread_fraction(client_id: uuid.UUID) -> float:
+    """Where in the spread a client's emails fall, in [0, 1): a hash of the client's id, so
+    the same client gets the same place on every schedule and reschedule, and many clients
+    fall evenly across the spread."""
+    digest = hashlib.sha256(b"realtoros-spread:" + client_id.bytes).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def spread(due: datetime, client_id: uuid.UUID, window: SendingWindow, minutes: int) -> datetime:
+    """An email step's real due time: ``due`` (already inside the window, see
+    :func:`next_allowed`) moved later by the client's share of ``minutes``, in whole seconds,
+    never past the window's close that day nor earlier than ``due``. So 50,000 clients whose
+    step says 10:00 fall due evenly from 10:00 to 10:00 + ``minutes`` instead of in one
+    second; one client always at the same offset (10:07 today, 10:07 next week)."""
+    if minutes <= 0 or due.tzinfo is None:
+        return due
+    due_utc = due.astimezone(UTC)
+    span = timedelta(minutes=min(minutes, MAX_SPREAD_MINUTES))
+    if window.days:
+        _, closes = _bounds(due_utc.astimezone(window.zone).date(), window)
+        if closes <= due_utc:  # not inside the window: left as it is
+            return due_utc
+        span = min(span, closes - due_utc - timedelta(seconds=1))
+    offset = int(span.total_seconds() * spread_fraction(client_id))
+    return due_utc + timedelta(seconds=max(offset, 0))

@@ -8,8 +8,9 @@ longer exists is logged and dropped.
 
 A person's reply: on the email (replied), on the timeline (subject and new text, the
 attachments' names, the sender checks), every active plan run of the client does what its
-plan says (pause by default), drafts awaiting approval are held, and a reply asking to
-stop unsubscribes the client as the link does. An automatic answer is only recorded.
+plan says (pause by default), their unsent emails are held (``hold_emails``), a reply
+asking to stop unsubscribes the client as the link does, and ClientReplyRecorded goes out
+through the outbox (the ``client.replied`` webhook). An automatic answer is only recorded.
 Flushes only: the consumer owns the transaction.
 """
 
@@ -20,21 +21,33 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_contracts import AutoReplyReceived, ClientReplied, Namespace
+from realtoros_contracts import (
+    AutoReplyReceived,
+    ClientReplied,
+    ClientReplyRecorded,
+    EmailApproved,
+    EmailHeld,
+    Namespace,
+)
 from realtoros_crm.activities.service import record_activity
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.unsubscribing import unsubscribe_client
 from realtoros_crm.emails.models import Email
+from realtoros_crm.messaging.models import OutboxMessage
+from realtoros_crm.messaging.outbox import add_to_outbox
 from realtoros_crm.plans.contact import REPLY_REASON, respond_to_client_contact
+from realtoros_crm.plans.models import Plan, PlanRun
 from realtoros_crm.plans.runs import stop_client_plans
 from realtoros_crm.replies.models import REPLY_KIND, Reply
+from realtoros_crm.tasks.models import Task
 
 log = logging.getLogger(__name__)
 
 SENDER_MATCH_DAYS = 60
+REPLY_EVENT_TEXT = 2000
 Inbound = ClientReplied | AutoReplyReceived
 
 
@@ -89,6 +102,7 @@ def timeline_text(event: Inbound) -> str:
 
 def _reply_row(event: Inbound, target: Target) -> Reply:
     return Reply(
+        id=uuid.uuid4(),
         agent_id=target.client.agent_id,
         client_id=target.client.id,
         email_id=target.email.id if target.email else None,
@@ -115,7 +129,8 @@ async def record_reply(session: AsyncSession, ns: Namespace, event: Inbound, now
             event.matched_by,
         )
         return False
-    session.add(_reply_row(event, target))
+    row = _reply_row(event, target)
+    session.add(row)
     client, email = target.client, target.email
     email_id = email.id if email else None
     if isinstance(event, AutoReplyReceived):
@@ -127,7 +142,8 @@ async def record_reply(session: AsyncSession, ns: Namespace, event: Inbound, now
         email.replied_at, email.updated_at = event.received_at, now
     _timeline(session, client, REPLY_KIND, timeline_text(event), event.received_at, email_id)
     await respond_to_client_contact(session, client.id, REPLY_REASON, now)
-    await hold_drafts(session, client.id, now)
+    await hold_emails(session, ns, client, now, REPLY_REASON)
+    add_to_outbox(session, ns, reply_recorded(row), event_id=f"reply-recorded:{row.id}", now=now)
     if event.unsubscribe_requested:
         reason = "client unsubscribed (a reply asking to stop)"
         await stop_client_plans(session, client.id, reason, now)
@@ -165,16 +181,77 @@ def _timeline(
     )
 
 
-async def hold_drafts(session: AsyncSession, client_id: uuid.UUID, now: datetime) -> int:
-    """Drafts of the client still waiting for approval are held: the client spoke since."""
+HOLDABLE = ("composing", "awaiting_approval", "sending")
+"""An email not yet handed to the mailer's transport as far as the CRM knows: being
+composed, waiting for approval, or approved/automatic and queued to send."""
+
+
+async def hold_emails(
+    session: AsyncSession, ns: Namespace, client: Client, now: datetime, reason: str
+) -> list[Email]:
+    """The client spoke since these emails were written: each unsent email of theirs is
+    held (unless its plan says a reply changes nothing), and the mailer is told
+    (EmailHeld, through the outbox) so that it sends none of them unless the agent approves
+    it again, knowingly. A held email waits for approval: a draft composed after this is
+    stored as awaiting approval, and a queued approval is withdrawn. An email the mailer
+    already handed to the provider cannot be recalled: its EmailSent still lands."""
     statement = (
-        update(Email)
+        select(Email, Task)
+        .join(Task, Task.id == Email.task_id)
+        .outerjoin(PlanRun, PlanRun.id == Task.plan_run_id)
+        .outerjoin(Plan, Plan.id == PlanRun.plan_id)
         .where(
-            Email.client_id == client_id,
-            Email.status == "awaiting_approval",
-            Email.held_at.is_(None),
+            Email.client_id == client.id,
+            Email.status.in_(HOLDABLE),
+            Email.sent_at.is_(None),
+            or_(
+                Email.held_at.is_(None),
+                and_(Email.approved_at.is_not(None), Email.approved_at > Email.held_at),
+            ),
+            or_(Plan.on_reply.is_(None), Plan.on_reply != "continue"),
         )
-        .values(held_at=now, updated_at=now)
+        .order_by(Email.created_at, Email.id)
+        .with_for_update(of=(Email, Task))
     )
-    result = await session.execute(statement)
-    return int(getattr(result, "rowcount", 0) or 0)
+    held = []
+    for email, task in (await session.execute(statement)).all():
+        email.held_at = email.updated_at = now
+        if email.status == "sending":
+            email.status = task.status = "awaiting_approval"
+            task.updated_at = now
+            await _withdraw_approval(session, email.id)
+        event = EmailHeld(
+            email_id=email.id,
+            task_id=task.id,
+            agent_id=email.agent_id,
+            client_id=email.client_id,
+            held_at=now,
+            reason=reason,
+        )
+        add_to_outbox(session, ns, event, event_id=f"held:{email.id}:{now.timestamp()}", now=now)
+        held.append(email)
+    return held
+
+
+async def _withdraw_approval(session: AsyncSession, email_id: uuid.UUID) -> None:
+    """An approval still queued (the sending window was closed) is not published at all."""
+    await session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.event_type == EmailApproved.TYPE,
+            OutboxMessage.event_id.like(f"approved:{email_id}%"),
+            OutboxMessage.published_at.is_(None),
+        )
+    )
+
+
+def reply_recorded(row: Reply) -> ClientReplyRecorded:
+    return ClientReplyRecorded(
+        agent_id=row.agent_id,
+        client_id=row.client_id,
+        reply_id=row.id,
+        email_id=row.email_id,
+        received_at=row.received_at,
+        subject=row.subject[:300],
+        text=row.text[:REPLY_EVENT_TEXT],
+        unsubscribe_requested=row.unsubscribe_requested,
+    )

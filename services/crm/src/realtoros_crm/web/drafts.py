@@ -18,6 +18,7 @@ from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.service import client_names, get_client
 from realtoros_crm.emails.drafts import (
     DraftConflict,
+    HeldDraft,
     approve_draft,
     edit_draft,
     email_delivery,
@@ -57,6 +58,7 @@ def draft_state(task: Task, final: dict[str, Any] | None = None) -> dict[str, An
         "review_reasons": list(email.review_reasons) if email else [],
         "failure_reason": (email.failure_reason if email else None) or task.failure_reason,
         "email_id": str(email.id) if email else None,
+        "held_at": email.held_at.isoformat() if email and email.held_at else None,
     }
 
 
@@ -126,8 +128,10 @@ async def act(
     subject: Text = "",
     body_text: Text = "",
     instructions: Text = "",
+    send_anyway: Text = "",
 ) -> Response:
-    """``save``, ``approve`` (saves the text first), ``regenerate`` or ``skip``."""
+    """``save``, ``approve`` (saves the text first), ``regenerate`` or ``skip``. A draft
+    held because the client replied is approved only with the ``send_anyway`` box ticked."""
     task = await _task(session, agent.id, task_id, lock=True)
     client = await get_client(session, agent.id, task.client_id)
     back, now, approved = f"/app/drafts/{task.id}", state.clock(), "Approved: sending now."
@@ -140,7 +144,9 @@ async def act(
             ):
                 edit_draft(task, edit.subject, edit.body_text, now)
             if action == "approve":
-                await approve_draft(session, state.claims, task, now)
+                await approve_draft(
+                    session, state.claims, task, now, send_anyway=send_anyway == "yes"
+                )
                 if client is not None and (opens := window_opens(task, client, agent, now)):
                     approved = (
                         f"Approved: it goes out {local(opens, request)}, when your sending "
@@ -168,6 +174,15 @@ async def act(
             state=shown,
             errors=field_errors(exc),
         )
+    except HeldDraft as exc:
+        # Worded before the rollback, which expires the agent (their time zone).
+        message = (
+            f"Not sent: the client replied on {local(exc.held_at, request)}, after this draft "
+            "was written. Read the reply on their page, then resume the plan, or tick "
+            '"Send it anyway" and approve again.'
+        )
+        await session.rollback()
+        return redirect(back, message, error=True)
     except (DraftConflict, TaskConflict) as exc:
         await session.rollback()
         return redirect(back, str(exc), error=True)

@@ -36,6 +36,7 @@ def _values(agent: Any) -> dict[str, Any]:
         "sending_days": list(agent.sending_days),
         "sending_start": agent.sending_start.strftime("%H:%M"),
         "sending_end": agent.sending_end.strftime("%H:%M"),
+        "send_spread_minutes": agent.send_spread_minutes,
         "replies": "me" if agent.replies_to_me else "realtoros",
     }
     return values
@@ -58,6 +59,7 @@ async def save_settings(
         "sending_days": [int(str(d)) for d in form.getlist("sending_days") if str(d).isdigit()],
         "sending_start": form.get("sending_start") or None,
         "sending_end": form.get("sending_end") or None,
+        "send_spread_minutes": form.get("send_spread_minutes") or 0,
         "replies_to_me": form.get("replies") == "me",
     }
     try:

@@ -4,7 +4,8 @@ document). Adding a type is one line in ``WEBHOOK_TYPES``.
 
 A payload follows the Standard Webhooks shape ``{"type", "timestamp", "data"}``. ``data``
 carries ids, stages and outcomes; the client's name, email and phone only for an endpoint
-whose scopes include ``clients:read`` (``data.client``). Nothing else personal: no email
+whose scopes include ``clients:read`` (``data.client``; for ``client.replied`` also
+``data.reply``, the subject and new text of the reply). Nothing else personal: no email
 addresses of bounce recipients, no diagnostics, no user agents."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import AwareDatetime, BaseModel, Field, create_model
 
 from realtoros_contracts import (
     ClientCreated,
+    ClientReplyRecorded,
     ClientUnsubscribed,
     ClientUpdated,
     EmailBounced,
@@ -79,6 +81,34 @@ class TaskCompletedData(WebhookData):
     completed_at: AwareDatetime
 
 
+class ReplyContent(BaseModel):
+    """What the client wrote (untrusted text, the new part only, cut to 2000 characters):
+    only for an endpoint with the ``clients:read`` scope."""
+
+    subject: str
+    text: str
+
+
+class ClientRepliedData(WebhookData):
+    reply_id: uuid.UUID
+    email_id: uuid.UUID | None = Field(
+        default=None, description="The email answered (None when matched by the sender only)."
+    )
+    received_at: AwareDatetime
+    unsubscribe_requested: bool = Field(description="The reply asked to stop.")
+    reply: ReplyContent | None = Field(
+        default=None, description="Present only when the endpoint has the clients:read scope."
+    )
+
+    @classmethod
+    def of(cls, event: Event, contact: ClientContact | None) -> WebhookData:
+        data = super().of(event, contact)
+        if contact is None or not isinstance(event, ClientReplyRecorded):
+            return data
+        content = ReplyContent(subject=event.subject, text=event.text)
+        return data.model_copy(update={"reply": content})
+
+
 class EmailData(WebhookData):
     email_id: uuid.UUID
     task_id: uuid.UUID
@@ -122,6 +152,7 @@ WEBHOOK_TYPES: tuple[WebhookType, ...] = (
     WebhookType("client.created", ClientCreated, ClientCreatedData, "A client was added."),
     WebhookType("client.updated", ClientUpdated, ClientUpdatedData, "A client's fields changed."),
     WebhookType("client.unsubscribed", ClientUnsubscribed, ClientUnsubscribedData, "Unsubscribed."),
+    WebhookType("client.replied", ClientReplyRecorded, ClientRepliedData, "The client replied."),
     WebhookType("task.completed", TaskCompleted, TaskCompletedData, "A task was marked done."),
     WebhookType("email.sent", EmailSent, EmailSentData, "A follow-up email was sent."),
     WebhookType("email.delivered", EmailDelivered, EmailOutcomeData, "Delivered."),

@@ -32,6 +32,9 @@ class ReplyContext(BaseModel):
     forward_name: str = ""
     to_email: str
     subject: str = ""
+    task_id: uuid.UUID | None = None
+    provider_message_id: str = ""
+    """For a delivery status report about the email (recorded as its bounce)."""
 
 
 def _message_key(message_id: str) -> str:

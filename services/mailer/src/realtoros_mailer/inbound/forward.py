@@ -2,9 +2,16 @@
 
 The mailer consumes its own ClientReplied (durable ``mailer-reply-forward``). The forward
 is a new message from the mailer's address to the agent's reply-to address, Reply-To the
-client, so answering it is a normal email conversation. It goes through the send ledger
-under an id derived from the reply event's id: a redelivered reply is never forwarded
-twice (a forward whose result was lost is not retried, as for any send).
+client, so answering it is a normal email conversation: the new text, the attachments'
+names (their content is never kept), the sender checks, and below a marked line the
+quoted history, so the agent sees the whole conversation.
+
+It takes the mailer's normal send path: the sending pause and the shared rate limit
+(a forward waits like any email, the delivery redelivered later), the suppression set (an
+agent address that bounced or complained gets no forwards: a forward that bounces is
+suppressed by the SES notification, so it cannot loop), and the send ledger under an id
+derived from the reply event's id: a redelivered reply is never forwarded twice (a
+forward whose result was lost is not retried, as for any send).
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from realtoros_contracts import ClientReplied
 from realtoros_mailer.inbound.contexts import ReplyContext, ReplyContexts
 from realtoros_mailer.ledger import LedgerEntry, SendLedger
 from realtoros_mailer.message import POLICY, InvalidEmail, Outgoing, checked_address
+from realtoros_mailer.sender import Sender
+from realtoros_mailer.suppression import SuppressionSet
 from realtoros_mailer.transports import SendNotAttempted, SendRejected, Transport
 
 log = logging.getLogger(__name__)
@@ -31,17 +40,22 @@ def forward_id(reply_event_id: str) -> uuid.UUID:
     return uuid.uuid5(_FORWARDS, reply_event_id)
 
 
+HISTORY_MARK = "----- Earlier in the conversation (quoted in the client's email) -----"
+
+
 def forward_text(event: ClientReplied) -> str:
     who = f"{event.from_name} <{event.from_email}>" if event.from_name else event.from_email
     lines = [f"{who} replied to your follow-up:", "", event.text or "(no new text)", ""]
     if event.attachments:
-        lines.append("Attachments (not forwarded): " + ", ".join(event.attachments))
+        lines.append("Attachments (names only; not forwarded): " + ", ".join(event.attachments))
     verdicts = event.verdicts
     if any((verdicts.spf, verdicts.dkim, verdicts.dmarc)):
         lines.append(
             f"Sender checks: SPF {verdicts.spf or '-'}, DKIM {verdicts.dkim or '-'}, "
             f"DMARC {verdicts.dmarc or '-'}"
         )
+    if event.history:
+        lines += ["", HISTORY_MARK, "", event.history]
     lines += [
         "",
         "-- ",
@@ -80,30 +94,48 @@ class ReplyForwarder:
         self,
         *,
         contexts: ReplyContexts,
+        sender: Sender,
         ledger: SendLedger,
         transport: Transport,
+        suppression: SuppressionSet,
         from_address: str,
-        owner: str,
     ) -> None:
         self._contexts = contexts
+        self._sender = sender
         self._ledger = ledger
         self._transport = transport
+        self._suppression = suppression
         self._from = from_address
-        self._owner = owner
+
+    def _count(self, result: str) -> None:
+        self._sender.metrics.inbound_forwarded.labels(result).inc()
 
     async def forward(self, event: ClientReplied, event_id: str) -> None:
+        """Raises PausedError while sending is paused (the delivery waits, as emails do)."""
         if event.email_id is None or (context := await self._contexts.find(event.email_id)) is None:
             log.info("reply %s: no sent email on record to forward it for", event_id)
+            self._count("no-context")
             return
         message_id = forward_id(event_id)
         try:
             outgoing = build_forward(event, context, self._from, message_id)
         except (InvalidEmail, ValueError) as exc:
             log.warning("reply %s not forwarded: %s", event_id, exc)
+            self._count("invalid")
             return
-        claim = await self._ledger.claim(message_id, self._owner)
+        if (why := await self._suppression.check(outgoing.to_address)) is not None:
+            log.warning(
+                "reply %s not forwarded: the agent's address is suppressed (%s)",
+                event_id,
+                why.reason,
+            )
+            self._count("suppressed")
+            return
+        await self._sender.wait_for_pacing()
+        claim = await self._ledger.claim(message_id, self._sender.owner)
         if claim.existing is not None:
             log.info("reply %s was already forwarded (or attempted)", event_id)
+            self._count("duplicate")
             return
         try:
             provider_id = await self._transport.send(outgoing)
@@ -111,10 +143,12 @@ class ReplyForwarder:
             log.warning("reply %s: the forward was refused: %s", event_id, exc)
             refused = LedgerEntry(state="failed", at=datetime.now(UTC), reason=str(exc)[:2000])
             await self._ledger.record(message_id, refused)
+            self._count("refused")
             return
         except SendNotAttempted:
             await self._ledger.release(message_id, claim.revision)
             raise
         entry = LedgerEntry(state="sent", at=datetime.now(UTC), message_id=provider_id)
         await self._ledger.record(message_id, entry)
+        self._count("sent")
         log.info("reply %s forwarded to the agent of email %s", event_id, event.email_id)

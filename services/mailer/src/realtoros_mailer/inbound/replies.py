@@ -35,6 +35,8 @@ class ReplyAddressing:
             forward_name=event.delivery.from_name,
             to_email=event.delivery.to_email,
             subject=event.subject,
+            task_id=event.task_id,
+            provider_message_id=provider_message_id,
         )
         ids = message_ids_of(provider_message_id, transport, event.email_id)
         await self.contexts.remember(context, ids)

@@ -27,6 +27,7 @@ class InboundHandler:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
         if not address.lower().endswith("@" + self._intake.config.domain.lower()):
+            self._intake.rejected("not-our-domain")
             return "550 5.1.1 not a mailbox of this server"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -34,7 +35,7 @@ class InboundHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         try:
-            result = await self._intake.take(raw, list(envelope.rcpt_tos))
+            result = await self._intake.take(raw, list(envelope.rcpt_tos), door="smtp")
         except Exception:
             log.exception("inbound email could not be handled; the sender may retry")
             return "451 4.3.0 temporarily unable to accept the message"
