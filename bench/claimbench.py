@@ -21,8 +21,8 @@ from sqlalchemy import text
 from bench.procstat import tree_cpu_seconds
 from bench.stack import Servers
 from realtoros_contracts import Namespace
-from realtoros_crm.claims.context import ClaimContext
 from realtoros_crm.claims.service import claim_batch, lock_due_tasks
+from realtoros_crm.claims.taskdue import ClaimContext
 from realtoros_crm.db import build_engine, build_sessions
 from realtoros_crm.settings import normalise_database_url
 

@@ -23,9 +23,9 @@ import asyncpg
 
 from bench import claimbench, stack
 from realtoros_contracts import Namespace
-from realtoros_crm.claims.context import ClaimContext
 from realtoros_crm.claims.probe import ANYTHING_DUE, anything_due
 from realtoros_crm.claims.service import claim_batch
+from realtoros_crm.claims.taskdue import ClaimContext
 from realtoros_crm.db import build_engine, build_sessions
 from realtoros_crm.settings import normalise_database_url
 

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from realtoros_contracts import TaskDue
 from realtoros_contracts.envelope import H_ID, H_MSG_ID, H_TYPE
 from realtoros_crm.claims.consumer import TICKS_DURABLE, Claimer
-from realtoros_crm.claims.context import ClaimContext
 from realtoros_crm.claims.service import claim_batch
+from realtoros_crm.claims.taskdue import ClaimContext
 from realtoros_crm.emails.models import Email
 from realtoros_crm.messaging.models import OutboxMessage
 from realtoros_crm.tasks.models import Task

@@ -21,8 +21,8 @@ from realtoros_contracts.envelope import (
     H_TYPE,
 )
 from realtoros_crm.activities.models import Activity
-from realtoros_crm.claims.context import ClaimContext
 from realtoros_crm.claims.service import ClaimResult, claim_batch
+from realtoros_crm.claims.taskdue import ClaimContext
 from realtoros_crm.clients.models import Client
 from realtoros_crm.emails.models import Email
 from realtoros_crm.messaging.models import OutboxMessage

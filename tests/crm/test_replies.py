@@ -20,7 +20,7 @@ from realtoros_contracts import (
     TaskDue,
 )
 from realtoros_contracts.envelope import H_ID
-from realtoros_crm.replies.consumer import AUTO_REPLIED_DURABLE, REPLIED_DURABLE
+from realtoros_crm.consumers import AUTO_REPLIED_DURABLE, REPLIED_DURABLE
 from realtoros_runtime.bus import EventPublisher
 from tests.crm.helpers import (
     Crm,

@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 
@@ -51,16 +51,13 @@ from realtoros_contracts import (  # noqa: E402
     DeliveryContext,
     EmailComposed,
     EmailSent,
+    Namespace,
     envelope_headers,
 )
 from realtoros_crm.app import build_app  # noqa: E402
+from realtoros_crm.consumers import COMPOSED_DURABLE, SENT_DURABLE, recordings  # noqa: E402
 from realtoros_crm.db import build_engine, build_sessions  # noqa: E402
-from realtoros_crm.emails.consumers import (  # noqa: E402
-    COMPOSED_DURABLE,
-    SENT_DURABLE,
-    EmailEventRecorder,
-    _handlers,
-)
+from realtoros_crm.messaging.recording import handler_of  # noqa: E402
 
 Row = Sequence[Any]
 Ids = tuple[uuid.UUID, uuid.UUID, uuid.UUID]  # email, task, client
@@ -147,8 +144,11 @@ async def bench(args: argparse.Namespace, srv: stack.Servers) -> dict[str, Any]:
     engine = build_engine(url.replace("postgresql://", "postgresql+asyncpg://", 1))
     if args.no_pre_ping:  # what the pool's ping (BEGIN; ";"; ROLLBACK per checkout) costs
         engine.pool._pre_ping = False
-    recorder = EmailEventRecorder(build_sessions(engine), lambda: datetime.now(UTC))
-    handlers = {durable: handler for _, _, durable, handler in _handlers(recorder)}
+    sessions = build_sessions(engine)
+    handlers = {
+        r.durable: handler_of(sessions, lambda: datetime.now(UTC), r)
+        for r in recordings(Namespace("bench"))
+    }
     sent_at = datetime.now(UTC)
 
     def event_ids(i: int) -> dict[str, Any]:
@@ -175,7 +175,7 @@ async def bench(args: argparse.Namespace, srv: stack.Servers) -> dict[str, Any]:
     async def record(durable: str, event_id: str, event: Any) -> None:
         """The consumer's own handler, given a message with the envelope headers only."""
         headers = envelope_headers(event, event_id=event_id, source="realtoros/bench")
-        await handlers[durable](event, SimpleNamespace(headers=headers))
+        await handlers[durable](event, cast(Any, SimpleNamespace(headers=headers)))
 
     if args.via_nats:
         await engine.dispose()

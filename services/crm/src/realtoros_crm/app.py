@@ -10,7 +10,6 @@ from datetime import timedelta
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from realtoros_crm.activities.api import router as activities_router
 from realtoros_crm.agents.api import router as agents_router
 from realtoros_crm.api.health import database_check
 from realtoros_crm.api.health import router as health_router
@@ -18,17 +17,18 @@ from realtoros_crm.api.problems import install_problem_handlers
 from realtoros_crm.api.urls import RejectNulInAddress
 from realtoros_crm.apikeys.api import router as api_keys_router
 from realtoros_crm.claims.consumer import Claimer, subscribe_ticks
-from realtoros_crm.claims.context import ClaimContext
+from realtoros_crm.claims.taskdue import ClaimContext
 from realtoros_crm.clients.api import router as clients_router
 from realtoros_crm.clients.events import announce_new_clients
 from realtoros_crm.clock import Clock, system_clock
+from realtoros_crm.consumers import subscribe_records
+from realtoros_crm.contacts.api import router as activities_router
 from realtoros_crm.customfields.api import router as custom_fields_router
 from realtoros_crm.dashboard.api import router as dashboard_router
 from realtoros_crm.db import Sessions, build_engine, build_sessions
 from realtoros_crm.email_templates.api import install_template_errors
 from realtoros_crm.email_templates.api import router as templates_router
 from realtoros_crm.emails.api import router as drafts_router
-from realtoros_crm.emails.consumers import subscribe_email_events
 from realtoros_crm.emails.reconciler import Reconciler
 from realtoros_crm.imports.api import router as imports_router
 from realtoros_crm.leads.api import router as leads_router
@@ -38,10 +38,8 @@ from realtoros_crm.messaging.relay import OutboxRelay
 from realtoros_crm.observability import instrument_app, instrument_engine
 from realtoros_crm.observability import router as observability_router
 from realtoros_crm.plans.api import router as plans_router
-from realtoros_crm.plans.consumer import subscribe_plan_events
 from realtoros_crm.plans.hooks import on_stage_changes_run_plans
 from realtoros_crm.replies.api import router as replies_router
-from realtoros_crm.replies.consumer import subscribe_replies
 from realtoros_crm.settings import CrmSettings
 from realtoros_crm.state import CrmState
 from realtoros_crm.tasks.api import router as tasks_router
@@ -70,16 +68,10 @@ def build_state(settings: CrmSettings, clock: Clock) -> CrmState:
         poll_seconds=settings.relay_poll_seconds,
     )
     relay.wake_after_commits(sessions)
-    ctx = ClaimContext(
-        ns=bus.ns,
-        public_base_url=str(settings.public_base_url),
-        unsubscribe_key=settings.unsubscribe_key(),
-    )
+    ctx = ClaimContext.of(bus.ns, settings)
     claimer = Claimer(sessions, clock, ctx, settings.claim_batch_size, on_commit=relay.wake)
     subscribe_ticks(bus, claimer)
-    subscribe_email_events(bus, sessions, clock)
-    subscribe_replies(bus, sessions, clock)
-    subscribe_plan_events(bus, sessions, clock)
+    subscribe_records(bus, sessions, clock)
     webhooks = build_webhook_dispatcher(settings, sessions, clock)
     subscribe_webhook_events(bus, WebhookFanout(sessions, clock, on_queued=webhooks.wake))
     pruner = Pruner(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from realtoros_crm.api.problems import OutagePage
-from realtoros_crm.claims.context import ClaimContext
+from realtoros_crm.claims.taskdue import ClaimContext
 from realtoros_crm.clients.stages import StageHook
 from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions

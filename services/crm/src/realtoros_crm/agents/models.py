@@ -18,6 +18,10 @@ DEFAULT_SENDING_DAYS = (1, 2, 3, 4, 5, 6)
 """Monday to Saturday: agents work Saturdays, and clients read email then."""
 
 
+MAX_SPREAD_MINUTES = 240
+"""The most an agent may spread a step over (``send_spread_minutes``)."""
+
+
 class Agent(Base):
     __tablename__ = "agents"
     __table_args__ = (CheckConstraint(f"send_mode IN ({in_list(SEND_MODES)})", name="send_mode"),)

@@ -9,9 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from realtoros_crm.agents.models import SendMode
+from realtoros_crm.agents.models import MAX_SPREAD_MINUTES, SendMode
 from realtoros_crm.fields import Email, InputModel, Line, Name, Phone, example
-from realtoros_crm.plans.window import MAX_SPREAD_MINUTES
 from realtoros_crm.zones import resolve_zone
 
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from faststream.nats.annotations import NatsMessage
 
 from realtoros_contracts import SchedulerTick
-from realtoros_crm.claims.context import ClaimContext
 from realtoros_crm.claims.probe import anything_due
 from realtoros_crm.claims.service import ClaimResult, claim_batch
+from realtoros_crm.claims.taskdue import ClaimContext
 from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
 from realtoros_runtime.bus import Bus

@@ -5,9 +5,9 @@ the task to ``composing`` and writes its TaskDue to the outbox — all in the ca
 transaction, so either all of it happens or none. Writes only: the caller commits.
 
 A batch is hundreds of tasks, so it is built for that: one locking SELECT that brings the
-clients along, one query for their agents and one for their timelines (claims/rows.py),
-plain rows and dicts in Python (each agent's and client's part of the event built once per
-batch), one validation per TaskDue, and one statement per kind of write (claims/writes.py).
+clients along, one query for their agents and one for their timelines, plain rows and
+dicts in Python (each agent's and client's part of the event built once per batch), one
+validation per TaskDue, and one statement per kind of write (claims/repository.py).
 """
 
 from __future__ import annotations
@@ -21,23 +21,24 @@ from typing import Any, cast
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_contracts import TaskDue, TimelineEntry
+from realtoros_contracts import TaskDue, encode
+from realtoros_crm.activities.repository import Entry, recent_timelines, record_activities
 from realtoros_crm.agents.models import Agent
-from realtoros_crm.claims.context import (
+from realtoros_crm.claims import repository
+from realtoros_crm.claims.repository import Claimed, DueTask, TemplateRow
+from realtoros_crm.claims.taskdue import (
     ClaimContext,
     agent_fields,
     client_fields,
     delivery_fields,
+    rendered_template,
     task_due_body,
-    task_due_event,
+    task_due_problem,
 )
-from realtoros_crm.claims.rows import DueTask, lock_due_rows, recent_timeline_rows
-from realtoros_crm.claims.templates import BatchTemplates, load_templates
-from realtoros_crm.claims.writes import BatchWrites, Claimed, Skipped, outbox_row, write_batch
 from realtoros_crm.clients.models import NO_EMAIL, no_follow_up_reason
+from realtoros_crm.messaging.outbox import outbox_envelope
 from realtoros_crm.plans.runs import client_window, finish_if_complete, stop_client_plans
 from realtoros_crm.plans.window import next_allowed
-from realtoros_runtime.consuming import describe_validation_error
 from realtoros_runtime.telemetry import inject_current_context
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class ClaimResult:
 async def lock_due_tasks(session: AsyncSession, *, now: datetime, limit: int) -> list[DueTask]:
     """Due email tasks only (calls, meetings and custom tasks are the agent's to do), and
     none of a paused plan: locked, in due order, each with its client and agent."""
-    return await lock_due_rows(session, now, limit)
+    return await repository.lock_due_tasks(session, now, limit)
 
 
 @dataclass
@@ -71,11 +72,17 @@ class _Batch:
     ctx: ClaimContext
     now: datetime
     timelines: dict[uuid.UUID, list[dict[str, Any]]]
-    templates: BatchTemplates
+    templates: dict[uuid.UUID, TemplateRow]
     trace: dict[str, str] = field(default_factory=lambda: inject_current_context({}))
     """The trace context of the claim (the tick's consume span), for every outbox row."""
     result: ClaimResult = field(default_factory=ClaimResult)
-    writes: BatchWrites = field(default_factory=BatchWrites)
+    claimed: list[Claimed] = field(default_factory=list)
+    skipped: list[Entry] = field(default_factory=list)
+    """The skipped tasks' timeline entries."""
+    closed: list[tuple[uuid.UUID, str, str]] = field(default_factory=list)
+    """(task id, skipped or failed, reason)"""
+    deferred: list[tuple[uuid.UUID, datetime]] = field(default_factory=list)
+    """(task id, its new due time)"""
     stop: dict[uuid.UUID, str] = field(default_factory=dict)
     """Clients whose plans end with them (client id → reason)."""
     runs_to_check: set[uuid.UUID] = field(default_factory=set)
@@ -103,6 +110,18 @@ class _Batch:
             agent_id=agent.id,
         )
 
+    def skip(self, due: DueTask, reason: str) -> None:
+        task = due.task
+        summary = f"{task.purpose} follow-up skipped: {reason}"
+        kind = "follow_up_skipped"
+        self.skipped.append(Entry(task.agent_id, task.client_id, kind, summary, task.id))
+        self.closed.append((task.id, "skipped", reason))
+        self.result.skipped.append(task.id)
+
+    def fail(self, task_id: uuid.UUID, reason: str) -> None:
+        self.closed.append((task_id, "failed", reason))
+        self.result.failed.append(task_id)
+
     def window_opens(self, due: DueTask) -> datetime:
         """The sending window's next opening for this client (``now`` when it is open)."""
         key = (due.agent.id, due.client.timezone)  # the window depends on nothing else
@@ -120,13 +139,17 @@ async def claim_batch(
     due = await lock_due_tasks(session, now=now, limit=limit)
     if not due:
         return ClaimResult()
-    timelines = await recent_timeline_rows(session, (d.client.id for d in due))
-    templates = await load_templates(session, (d.task.template_id for d in due))
+    timelines = await recent_timelines(session, (d.client.id for d in due))
+    templates = await repository.load_templates(session, (d.task.template_id for d in due))
     batch = _Batch(ctx, now, timelines, templates)
     for one in due:
         if _may_claim(batch, one):
             _claim(batch, one)
-    await write_batch(session, ctx.ns, batch.writes, now)
+    route = (ctx.ns.subject(TaskDue), ctx.ns.stream_for(TaskDue).name, TaskDue.TYPE)
+    await repository.insert_claimed(session, batch.claimed, route, now)
+    await repository.close_tasks(session, batch.closed, now)
+    await repository.defer_tasks(session, batch.deferred, now)
+    await record_activities(session, batch.skipped, now)
     for client_id, reason in batch.stop.items():  # the client's plans end with it
         await stop_client_plans(session, client_id, reason, now)
     for run_id in batch.runs_to_check:  # a skipped last step finishes its plan
@@ -140,23 +163,19 @@ def _may_claim(batch: _Batch, due: DueTask) -> bool:
     task, client = due.task, due.client
     reason = no_follow_up_reason(client.stage, client.unsubscribed, client.deleted_at)
     if reason is not None:
-        skip = Skipped(task.id, task.agent_id, task.client_id, task.purpose, reason)
-        batch.writes.skipped.append(skip)
-        batch.result.skipped.append(task.id)
+        batch.skip(due, reason)
         if task.plan_run_id is not None:
             batch.stop[client.id] = reason
         return False
     if not client.email:  # a phone-only client: its plan's calls and meetings go on
-        skip = Skipped(task.id, task.agent_id, task.client_id, task.purpose, NO_EMAIL)
-        batch.writes.skipped.append(skip)
-        batch.result.skipped.append(task.id)
+        batch.skip(due, NO_EMAIL)
         if task.plan_run_id is not None:
             batch.runs_to_check.add(task.plan_run_id)
         return False
     if task.plan_run_id is not None:
         opens = batch.window_opens(due)
         if opens > batch.now:  # a late claim (the service was down) still respects the window
-            batch.writes.deferred.append((task.id, opens))
+            batch.deferred.append((task.id, opens))
             batch.result.deferred.append(task.id)
             return False
     return True
@@ -166,29 +185,30 @@ def _claim(batch: _Batch, due: DueTask) -> None:
     task, client, agent, email_id, event_id = due
     body = batch.body(due, email_id)
     if task.template_id is not None:
-        template, problem = batch.templates.rendered(task.template_id, client, agent)
+        template = batch.templates.get(task.template_id)
+        body["template"], problem = rendered_template(template, client, agent)
         if problem is not None:
-            batch.writes.failed.append((task.id, problem))
-            batch.result.failed.append(task.id)
+            batch.fail(task.id, problem)
             return
-        body["template"] = template
     try:
         event = TaskDue.model_validate(body)
     except ValidationError:
-        # Build it again the slow way, part by part, for the error the task has always
-        # failed with. A broken timeline entry fails the whole batch, as it always has.
-        timeline = [TimelineEntry(**entry) for entry in batch.timelines[client.id]]
-        try:
-            event = task_due_event(task, client, agent, timeline, email_id=email_id, ctx=batch.ctx)
-            event = event.model_copy(update={"template": body.get("template")})
-        except ValidationError as exc:
-            log.error("task %s cannot be composed: %s", task.id, describe_validation_error(exc))
-            batch.writes.failed.append((task.id, describe_validation_error(exc)[:2000]))
-            batch.result.failed.append(task.id)
-            return
+        problem = task_due_problem(body)
+        log.error("task %s cannot be composed: %s", task.id, problem)
+        batch.fail(task.id, problem[:2000])
+        return
     # Serialised now, so the 500 events of a batch do not all live until its end.
-    outbox = outbox_row(event, event_id, batch.now, batch.trace)
-    batch.writes.claimed.append(
-        Claimed(task.id, task.agent_id, task.client_id, email_id, client.email, outbox)
+    envelope = outbox_envelope(event, event_id, batch.now, batch.trace)
+    batch.claimed.append(
+        Claimed(
+            task.id,
+            task.agent_id,
+            task.client_id,
+            email_id,
+            client.email,
+            event_id,
+            encode(event),
+            envelope,
+        )
     )
     batch.result.claimed.append(task.id)

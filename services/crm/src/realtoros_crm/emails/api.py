@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
-from sqlalchemy import select
 
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
 from realtoros_crm.clients.service import get_client
@@ -20,11 +19,11 @@ from realtoros_crm.emails.drafts import (
     llm_warning,
     regenerate_draft,
 )
-from realtoros_crm.emails.models import Email
-from realtoros_crm.emails.schemas import DraftAccepted, DraftEdit, DraftInstructions, EmailPublic
+from realtoros_crm.emails.listing import get_email
+from realtoros_crm.emails.schemas import DraftAccepted, DraftEdit, DraftInstructions
 from realtoros_crm.tasks.actions import TaskConflict, finish_task
 from realtoros_crm.tasks.models import Task
-from realtoros_crm.tasks.schemas import TaskPublic
+from realtoros_crm.tasks.schemas import EmailPublic, TaskPublic
 from realtoros_crm.tasks.service import get_task
 
 router = APIRouter(tags=["drafts"])
@@ -154,7 +153,6 @@ async def request_draft_now(
 @router.get("/emails/{email_id}")
 async def read_email(email_id: uuid.UUID, agent: CurrentAgent, session: SessionDep) -> EmailPublic:
     """One email: its draft, status and outcomes (delivered, opens, clicks, bounce…)."""
-    statement = select(Email).where(Email.id == email_id, Email.agent_id == agent.id)
-    if (email := (await session.scalars(statement)).one_or_none()) is None:
+    if (email := await get_email(session, agent.id, email_id)) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"email {email_id} not found")
     return EmailPublic.model_validate(email)

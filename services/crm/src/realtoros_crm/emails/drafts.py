@@ -10,12 +10,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_contracts import DraftRequested, EmailApproved, TaskDue
+from realtoros_contracts import DeliveryContext, DraftRequested, EmailApproved, TaskDue
 from realtoros_contracts.rendering import missing_sender_details
-from realtoros_crm.activities.service import recent_timelines, record_activity
+from realtoros_crm.activities.repository import recent_timelines, record_activity
 from realtoros_crm.agents.models import Agent
-from realtoros_crm.claims.context import ClaimContext, delivery_context, task_due_event
-from realtoros_crm.claims.templates import load_templates
+from realtoros_crm.claims.repository import load_templates
+from realtoros_crm.claims.taskdue import (
+    ClaimContext,
+    delivery_context,
+    rendered_template,
+    task_due_event,
+)
 from realtoros_crm.clients.models import Client
 from realtoros_crm.emails.models import Email
 from realtoros_crm.emails.schemas import LlmUse
@@ -197,15 +202,21 @@ async def due_again(session: AsyncSession, ctx: ClaimContext, task: Task, email:
     if (reason := client.no_email_reason()) is not None:
         raise DraftConflict(f"no email can be drafted: {reason}")
     timeline = (await recent_timelines(session, [client.id]))[client.id]
-    event = task_due_event(task, client, agent, timeline, email_id=email.id, ctx=ctx)
-    if task.template_id is None:
-        return event
-    # The agent's own template, rendered as the claim does (claims/templates.py).
-    templates = await load_templates(session, [task.template_id])
-    template, problem = templates.rendered(task.template_id, client, agent)
-    if problem is not None:
-        raise DraftConflict(f"Not sent: {problem}.")
-    return TaskDue.model_validate({**event.model_dump(), "template": template})
+    template = None
+    if task.template_id is not None:  # the agent's own template, rendered as the claim does
+        templates = await load_templates(session, [task.template_id])
+        template, problem = rendered_template(templates.get(task.template_id), client, agent)
+        if problem is not None:
+            raise DraftConflict(f"Not sent: {problem}.")
+    return task_due_event(
+        task, client, agent, timeline, email_id=email.id, ctx=ctx, template=template
+    )
+
+
+def email_delivery(ctx: ClaimContext, client: Client, agent: Agent) -> DeliveryContext:
+    """What goes around the text of an email to ``client``: the sender, the signature and
+    postal address, the unsubscribe link (as the mailer renders it)."""
+    return delivery_context(client, agent, ctx)
 
 
 async def draft_on_demand(

@@ -1,7 +1,9 @@
 """The provider's reports about a sent email (delivered, delayed, bounced, complained,
 rejected, opened, clicked): on the email, its task, the client's timeline and last
 contact. A hard bounce or a complaint unsubscribes the client, stops their plans and
-emits ClientUnsubscribed through the outbox. Flushes only: the caller commits."""
+emits ClientUnsubscribed through the outbox. Each recorder is ``record_x(session, event,
+now) -> Applied`` (the namespace bound by the CRM's table of recordings); flushes only:
+the consumer commits."""
 
 from __future__ import annotations
 
@@ -12,19 +14,14 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_contracts import (
-    EmailBounced,
-    EmailClicked,
-    EmailComplained,
-    EmailDelivered,
-    EmailDeliveryDelayed,
-    EmailOpened,
-    EmailRejected,
-    Namespace,
-)
+from realtoros_contracts import Namespace
+from realtoros_contracts import events as ev
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.unsubscribing import unsubscribe_client
-from realtoros_crm.emails.service import Locked, lock_email
+from realtoros_crm.emails.models import Email
+from realtoros_crm.emails.repository import Locked
+from realtoros_crm.emails.service import lock_email
+from realtoros_crm.messaging.recording import Applied
 from realtoros_crm.plans.runs import finish_if_complete, stop_client_plans
 
 
@@ -37,9 +34,11 @@ async def _client(session: AsyncSession, locked: Locked) -> Client:
     return (await session.scalars(statement)).one()
 
 
-async def record_delivered(session: AsyncSession, event: EmailDelivered, now: datetime) -> bool:
-    if (locked := await lock_email(session, event)) is None:
-        return False
+async def record_delivered(
+    session: AsyncSession, event: ev.EmailDelivered, now: datetime
+) -> Applied:
+    if isinstance(locked := await lock_email(session, event, now), str):
+        return locked
     email = locked.email
     if email.delivered_at is None or event.occurred_at < email.delivered_at:
         email.delivered_at = event.occurred_at
@@ -51,66 +50,69 @@ async def record_delivered(session: AsyncSession, event: EmailDelivered, now: da
         session, "email_delivered", f"Email delivered: {_subject(locked)}", event.occurred_at
     )
     await session.flush()
-    return True
+    return "applied"
 
 
-async def record_delayed(session: AsyncSession, event: EmailDeliveryDelayed, now: datetime) -> bool:
-    if (locked := await lock_email(session, event)) is None:
-        return False
+async def record_delayed(
+    session: AsyncSession, event: ev.EmailDeliveryDelayed, now: datetime
+) -> Applied:
+    if isinstance(locked := await lock_email(session, event, now), str):
+        return locked
     locked.email.delivery_delayed_at, locked.email.updated_at = event.occurred_at, now
     why = f" ({event.delay_type})" if event.delay_type else ""
     summary = f"Email delivery delayed{why}; the provider keeps trying: {_subject(locked)}"
     locked.record(session, "email_delivery_delayed", summary, event.occurred_at)
     await session.flush()
-    return True
+    return "applied"
 
 
-async def record_opened(session: AsyncSession, event: EmailOpened, now: datetime) -> bool:
-    if (locked := await lock_email(session, event)) is None:
-        return False
-    email = locked.email
-    email.open_count += 1
-    email.updated_at = now
-    if email.first_opened_at is None or event.occurred_at < email.first_opened_at:
-        if email.first_opened_at is None:  # the timeline gets the first open, not every one
-            summary = f"Email opened: {_subject(locked)}"
-            locked.record(session, "email_opened", summary, event.occurred_at)
-        email.first_opened_at = event.occurred_at
+async def record_opened(session: AsyncSession, event: ev.EmailOpened, now: datetime) -> Applied:
+    if isinstance(locked := await lock_email(session, event, now), str):
+        return locked
+    if _count(locked.email, "open", event.occurred_at, now):  # the first open only
+        summary = f"Email opened: {_subject(locked)}"
+        locked.record(session, "email_opened", summary, event.occurred_at)
     await session.flush()
-    return True
+    return "applied"
 
 
-async def record_clicked(session: AsyncSession, event: EmailClicked, now: datetime) -> bool:
-    if (locked := await lock_email(session, event)) is None:
-        return False
-    email = locked.email
-    email.click_count += 1
+def _count(email: Email, what: Literal["open", "click"], at: datetime, now: datetime) -> bool:
+    """One more open or click; True for the email's first."""
+    setattr(email, f"{what}_count", getattr(email, f"{what}_count") + 1)
     email.updated_at = now
-    if email.first_clicked_at is None or event.occurred_at < email.first_clicked_at:
-        email.first_clicked_at = event.occurred_at
+    first: datetime | None = getattr(email, f"first_{what}ed_at")
+    if first is None or at < first:
+        setattr(email, f"first_{what}ed_at", at)
+    return first is None
+
+
+async def record_clicked(session: AsyncSession, event: ev.EmailClicked, now: datetime) -> Applied:
+    if isinstance(locked := await lock_email(session, event, now), str):
+        return locked
+    _count(locked.email, "click", event.occurred_at, now)
     summary = f"Link clicked in '{_subject(locked)}': {event.link}"
     locked.record(session, "email_clicked", summary, event.occurred_at)
     await session.flush()
-    return True
+    return "applied"
 
 
-async def record_rejected(session: AsyncSession, event: EmailRejected, now: datetime) -> bool:
-    if (locked := await lock_email(session, event)) is None:
-        return False
+async def record_rejected(session: AsyncSession, event: ev.EmailRejected, now: datetime) -> Applied:
+    if isinstance(locked := await lock_email(session, event, now), str):
+        return locked
     reason = f"rejected by the provider: {event.reason or 'no reason given'}"
     locked.email.rejected_at = event.occurred_at
     locked.set_status("failed", now, reason)
     locked.record(session, "email_rejected", f"Email not sent, {reason}", event.occurred_at)
     await session.flush()
     await finish_if_complete(session, locked.task.plan_run_id, now)
-    return True
+    return "applied"
 
 
 async def record_bounced(
-    session: AsyncSession, ns: Namespace, event: EmailBounced, now: datetime
-) -> bool:
-    if (locked := await lock_email(session, event)) is None:
-        return False
+    session: AsyncSession, ns: Namespace, event: ev.EmailBounced, now: datetime
+) -> Applied:
+    if isinstance(locked := await lock_email(session, event, now), str):
+        return locked
     email = locked.email
     email.bounced_at, email.bounce_type, email.updated_at = (
         event.occurred_at,
@@ -122,7 +124,7 @@ async def record_bounced(
         summary = f"Email bounced ({event.bounce_type}, may still arrive later): {detail}"
         locked.record(session, "email_bounced", summary, event.occurred_at)
         await session.flush()
-        return True
+        return "applied"
     plain = bounce_in_words(event.diagnostic)
     locked.set_status("failed", now, f"bounced: {plain}")
     summary = (
@@ -131,7 +133,7 @@ async def record_bounced(
     )
     locked.record(session, "email_bounced", summary, event.occurred_at)
     await _unsubscribe(session, ns, locked, "bounce", event.occurred_at, now)
-    return True
+    return "applied"
 
 
 # SMTP enhanced status codes (RFC 3463) an agent meets, in their words.
@@ -161,15 +163,15 @@ def _stopped_words(source: str) -> str:
 
 
 async def record_complained(
-    session: AsyncSession, ns: Namespace, event: EmailComplained, now: datetime
-) -> bool:
-    if (locked := await lock_email(session, event)) is None:
-        return False
+    session: AsyncSession, ns: Namespace, event: ev.EmailComplained, now: datetime
+) -> Applied:
+    if isinstance(locked := await lock_email(session, event, now), str):
+        return locked
     locked.email.complained_at, locked.email.updated_at = event.occurred_at, now
     summary = f"The client marked '{_subject(locked)}' as spam"
     locked.record(session, "email_complained", summary, event.occurred_at)
     await _unsubscribe(session, ns, locked, "complaint", event.occurred_at, now)
-    return True
+    return "applied"
 
 
 async def _unsubscribe(

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_crm.claims.context import ClaimContext
+from realtoros_crm.claims.taskdue import ClaimContext
 from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
 from realtoros_crm.emails.drafts import (

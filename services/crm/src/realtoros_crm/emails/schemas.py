@@ -1,49 +1,15 @@
-"""What the API returns about emails."""
+"""What the API accepts and returns about drafts (an email itself: ``EmailPublic``, with
+the task it belongs to in tasks/schemas.py)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from realtoros_crm.emails.models import EmailStatus
 from realtoros_crm.fields import InputModel
-
-
-class EmailPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    task_id: uuid.UUID
-    client_id: uuid.UUID
-    status: EmailStatus
-    to_email: str
-    subject: str | None
-    body_text: str | None
-    composer: str | None
-    model: str | None
-    needs_review: bool
-    review_reasons: list[str]
-    provider_message_id: str | None
-    transport: str | None
-    sent_at: datetime | None
-    failure_reason: str | None
-    edited_at: datetime | None
-    approved_at: datetime | None
-    delivered_at: datetime | None
-    delivery_delayed_at: datetime | None
-    first_opened_at: datetime | None
-    open_count: int
-    first_clicked_at: datetime | None
-    click_count: int
-    bounced_at: datetime | None
-    bounce_type: str | None
-    complained_at: datetime | None
-    rejected_at: datetime | None
-    replied_at: datetime | None = None
-    held_at: datetime | None = None
 
 
 def _header_safe(value: str) -> str:

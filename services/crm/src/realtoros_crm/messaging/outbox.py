@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_contracts import Event, Namespace, outgoing
+from realtoros_contracts import Event, Namespace, envelope_headers, outgoing
 from realtoros_crm.db import after_commit, copy_rows
 from realtoros_crm.messaging.models import OutboxMessage
 from realtoros_runtime.telemetry import inject_current_context
@@ -25,6 +25,24 @@ def _wake_relay_after_commit(session: AsyncSession) -> None:
     wake = session.info.get(WAKE_RELAY)
     if wake is not None:
         after_commit(session, wake)
+
+
+def outbox_headers(
+    event: Event, event_id: str, now: datetime, trace: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The envelope of an outbox row (with ``Nats-Msg-Id`` = event id), fixed now so that a
+    re-publish after a crash is byte-for-byte the same message, with the writer's trace
+    context (the tick's consume span, the HTTP request: the relay's publish continues that
+    trace); ``trace`` when the caller took it once for many rows."""
+    envelope = envelope_headers(event, event_id=event_id, source=SOURCE, time=now)
+    return envelope | trace if trace is not None else inject_current_context(envelope)
+
+
+def outbox_envelope(
+    event: Event, event_id: str, now: datetime, trace: dict[str, str] | None = None
+) -> str:
+    """``outbox_headers`` as the JSON a fast-path insert writes."""
+    return json.dumps(outbox_headers(event, event_id, now, trace))
 
 
 def add_to_outbox(

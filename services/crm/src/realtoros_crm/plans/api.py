@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
 from realtoros_crm.clients.service import get_client
-from realtoros_crm.plans.models import Plan, PlanRun
+from realtoros_crm.plans.models import Plan, PlanRun, PlanStep
 from realtoros_crm.plans.runs import RUN_ACTIONS, PlanConflict, act_on_run, apply_plan
 from realtoros_crm.plans.schemas import (
     ApplyPlan,
@@ -48,6 +48,15 @@ async def _plan(session: AsyncSession, agent_id: uuid.UUID, plan_id: uuid.UUID) 
     if (plan := await get_plan(session, agent_id, plan_id)) is None:
         raise _not_found("plan", plan_id)
     return plan
+
+
+async def _step(
+    session: AsyncSession, agent_id: uuid.UUID, plan_id: uuid.UUID, step_id: uuid.UUID
+) -> tuple[Plan, PlanStep]:
+    plan = await _plan(session, agent_id, plan_id)
+    if (step := await get_step(session, plan, step_id)) is None:
+        raise _not_found("step", step_id)
+    return plan, step
 
 
 @router.get("/plans")
@@ -109,9 +118,7 @@ async def change_plan_step(
     session: SessionDep,
     state: StateDep,
 ) -> StepPublic:
-    plan = await _plan(session, agent.id, plan_id)
-    if (step := await get_step(session, plan, step_id)) is None:
-        raise _not_found("step", step_id)
+    plan, step = await _step(session, agent.id, plan_id, step_id)
     await update_step(session, plan, step, data, state.clock())
     await session.flush()  # the response shows the ids and defaults
     return StepPublic.model_validate(step)
@@ -121,9 +128,7 @@ async def change_plan_step(
 async def delete_plan_step(
     plan_id: uuid.UUID, step_id: uuid.UUID, agent: CurrentAgent, session: SessionDep
 ) -> Response:
-    plan = await _plan(session, agent.id, plan_id)
-    if (step := await get_step(session, plan, step_id)) is None:
-        raise _not_found("step", step_id)
+    plan, step = await _step(session, agent.id, plan_id, step_id)
     await remove_step(session, plan, step)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

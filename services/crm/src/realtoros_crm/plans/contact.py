@@ -16,11 +16,18 @@ REPLY_REASON = "client replied"
 
 
 async def respond_to_client_contact(
-    session: AsyncSession, client_id: uuid.UUID, reason: str, now: datetime
+    session: AsyncSession,
+    client_id: uuid.UUID,
+    reason: str,
+    now: datetime,
+    *,
+    conversation_minutes: int | None = None,
 ) -> list[PlanRun]:
-    """The client got in touch (a reply; a logged call or meeting may do the same): each of
-    their active runs does what its plan says on a reply — pause (the default, also when
-    the plan was deleted), stop, or continue. Returns the runs paused or stopped."""
+    """The client got in touch. A reply: each of their active runs does what its plan says
+    on a reply — pause (the default, also when the plan was deleted), stop, or continue. A
+    conversation of ``conversation_minutes`` (a connected call, a meeting): each active run
+    whose plan's ``pause_on_conversation_minutes`` it reaches pauses. Returns the runs
+    paused or stopped."""
     statement = (
         select(PlanRun, Plan.on_reply)
         .outerjoin(Plan, Plan.id == PlanRun.plan_id)
@@ -28,11 +35,13 @@ async def respond_to_client_contact(
         .order_by(PlanRun.created_at, PlanRun.id)
         .with_for_update(of=PlanRun)
     )
+    if conversation_minutes is not None:
+        statement = statement.where(Plan.pause_on_conversation_minutes <= conversation_minutes)
     affected = []
     for run, on_reply in (await session.execute(statement)).all():
-        if on_reply == "continue":
+        if conversation_minutes is None and on_reply == "continue":
             continue
-        if on_reply == "stop":
+        if conversation_minutes is None and on_reply == "stop":
             await end_run(session, run, "stopped", reason, now)
         else:
             await pause_run(session, run, now, reason)

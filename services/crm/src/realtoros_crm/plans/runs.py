@@ -17,8 +17,9 @@ from realtoros_crm.agents.models import Agent
 from realtoros_crm.clients.models import Client
 from realtoros_crm.db import copy_rows
 from realtoros_crm.plans.models import LIVE_RUN_STATUSES, Plan, PlanRun, PlanStep
+from realtoros_crm.plans.repository import lock_run_status, run_has_open_tasks
 from realtoros_crm.plans.window import SendingWindow, local_instant, next_allowed, spread
-from realtoros_crm.tasks.models import OPEN_STATUSES, Task
+from realtoros_crm.tasks.models import Task
 
 
 class Follower(Protocol):
@@ -291,16 +292,17 @@ async def stop_client_plans(
 async def finish_if_complete(
     session: AsyncSession, run_id: uuid.UUID | None, now: datetime
 ) -> None:
-    """Mark an active run done once none of its tasks is still open."""
+    """Mark an active run done once none of its tasks is still open. Called once per sent
+    or failed email: it reads (the run locked, then its open tasks) without loading the
+    run, which it loads only to finish it."""
     if run_id is None:
         return
-    run = await session.get(PlanRun, run_id, with_for_update=True)
-    if run is None or run.status != "active":
+    await session.flush()  # the caller's changes to the tasks count
+    if await lock_run_status(session, run_id) != "active":
         return
-    still_open = await session.scalar(
-        select(exists().where(Task.plan_run_id == run_id, Task.status.in_(OPEN_STATUSES)))
-    )
-    if not still_open:
-        run.status, run.ended_at, run.updated_at = "done", now, now
-        _record(session, run, "plan_done", f"Follow-up plan '{run.plan_name}' completed", now)
-        await session.flush()
+    if await run_has_open_tasks(session, run_id):
+        return
+    run = await session.get_one(PlanRun, run_id)
+    run.status, run.ended_at, run.updated_at = "done", now, now
+    _record(session, run, "plan_done", f"Follow-up plan '{run.plan_name}' completed", now)
+    await session.flush()

@@ -22,6 +22,15 @@ def _local(value: time) -> time:
 
 
 LocalTime = Annotated[time, AfterValidator(_local)]
+ConversationMinutes = Annotated[
+    int | None,
+    Field(
+        ge=0,
+        le=600,
+        description="A logged connected call or meeting at least this many minutes long "
+        "pauses the plan for the client; null: never.",
+    ),
+]
 
 
 class StepIn(InputModel):
@@ -61,13 +70,7 @@ class PlanCreate(InputModel):
     on_reply: OnReply = Field(
         default="pause", description="What a client's reply does to a run: pause, stop, continue."
     )
-    pause_on_conversation_minutes: int | None = Field(
-        default=None,
-        ge=0,
-        le=600,
-        description="A logged connected call or meeting at least this many minutes long "
-        "pauses the plan for the client; null: never.",
-    )
+    pause_on_conversation_minutes: ConversationMinutes = None
     steps: list[StepIn] = Field(default_factory=list, max_length=100)
 
 
@@ -77,13 +80,7 @@ class PlanUpdate(InputModel):
     start_on_stage: Stage | None = None
     is_default: bool | None = None
     on_reply: OnReply | None = None
-    pause_on_conversation_minutes: int | None = Field(
-        default=None,
-        ge=0,
-        le=600,
-        description="A logged connected call or meeting at least this many minutes long "
-        "pauses the plan for the client; null: never.",
-    )
+    pause_on_conversation_minutes: ConversationMinutes = None
 
 
 class StepPublic(BaseModel):

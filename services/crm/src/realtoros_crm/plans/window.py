@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from realtoros_crm.agents.models import MAX_SPREAD_MINUTES
+
 
 @dataclass(frozen=True)
 class SendingWindow:
@@ -71,10 +73,6 @@ def next_allowed(at: datetime, window: SendingWindow) -> datetime:
         if at_utc < closes:
             return at_utc
     return at_utc  # unreachable with at least one day; keeps the function total
-
-
-MAX_SPREAD_MINUTES = 240
-"""The most an agent may spread a step over (``agents.send_spread_minutes``)."""
 
 
 def spread_fraction(client_id: uuid.UUID) -> float:

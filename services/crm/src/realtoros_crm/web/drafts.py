@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from realtoros_contracts.rendering import missing_sender_details, text_body
 from realtoros_crm.agents.models import Agent
 from realtoros_crm.api.deps import SessionDep, StateDep
-from realtoros_crm.claims.context import delivery_context
 from realtoros_crm.clients.models import Client
 from realtoros_crm.clients.service import client_names, get_client
 from realtoros_crm.emails.drafts import (
@@ -22,6 +21,7 @@ from realtoros_crm.emails.drafts import (
     HeldDraft,
     approve_draft,
     edit_draft,
+    email_delivery,
     regenerate_draft,
     window_opens,
 )
@@ -69,7 +69,7 @@ def final_email(
     email = task.email
     if email is None or client is None or not email.body_text:
         return None
-    delivery = delivery_context(client, agent, state.claim_context)
+    delivery = email_delivery(state.claim_context, client, agent)
     return {
         "from": f"{delivery.from_name} (replies go to {delivery.reply_to})",
         "to": f"{delivery.to_name} <{delivery.to_email}>",

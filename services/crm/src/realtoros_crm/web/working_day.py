@@ -10,10 +10,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
-from realtoros_crm.activities.logging import TaskConflict, TaskNotFound, log_activity
 from realtoros_crm.activities.schemas import ActivityCreate
 from realtoros_crm.api.deps import SessionDep, StateDep
 from realtoros_crm.clients.service import get_client
+from realtoros_crm.contacts.service import TaskConflict, TaskNotFound, log_activity
 from realtoros_crm.db import discard
 from realtoros_crm.email_templates.service import TemplateNotFound
 from realtoros_crm.tasks.schemas import TaskCreate

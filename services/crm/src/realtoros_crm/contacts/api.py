@@ -7,13 +7,13 @@ import uuid
 
 from fastapi import APIRouter, HTTPException, status
 
-from realtoros_crm.activities.logging import TaskConflict, TaskNotFound, log_activity
 from realtoros_crm.activities.schemas import ActivityCreate, ActivityLogged, ActivityPublic
 from realtoros_crm.api.deps import CurrentAgentId, SessionDep, StateDep
 from realtoros_crm.api.problems import problem_responses
 from realtoros_crm.clients.service import get_client
+from realtoros_crm.contacts.service import TaskConflict, TaskNotFound, log_activity
 
-router = APIRouter(prefix="/clients", tags=["activities"])
+router = APIRouter(prefix="/clients", tags=["activities"])  # the timeline's
 
 
 @router.post(

@@ -1,24 +1,22 @@
-"""Calls, meetings and notes the agent logs on a client's timeline. A conversation (a
-connected call, a meeting) pauses each of the client's active plans whose
-``pause_on_conversation_minutes`` it reaches, as Follow Up Boss pauses an action plan on a
-call longer than a few minutes. Flushes only: the caller commits."""
+"""The agent in touch with a client: calls, meetings and notes logged on the client's
+timeline. A conversation (a connected call, a meeting) is a contact: it pauses each of the
+client's active plans whose ``pause_on_conversation_minutes`` it reaches, as Follow Up Boss
+pauses an action plan on a call longer than a few minutes (plans/contact.py, the one rule
+for a client's contact, replies included). Flushes only: the caller commits."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_contracts import Namespace
 from realtoros_crm.activities.models import Activity
+from realtoros_crm.activities.repository import record_activity
 from realtoros_crm.activities.schemas import OUTCOME_LABELS, ActivityCreate
-from realtoros_crm.activities.service import record_activity
 from realtoros_crm.clients.models import Client
-from realtoros_crm.plans.models import Plan, PlanRun
-from realtoros_crm.plans.runs import pause_run
+from realtoros_crm.plans.contact import respond_to_client_contact
 from realtoros_crm.tasks.actions import TaskConflict, finish_task
 from realtoros_crm.tasks.service import get_task
 
@@ -73,36 +71,15 @@ async def log_activity(
     logged = Logged(activity)
     if is_conversation(data) and data.duration_minutes is not None:
         reason = f"a {data.duration_minutes}-minute {data.kind} was logged"
-        logged.paused_plans = await pause_for_conversation(
-            session, client.id, data.duration_minutes, reason, now
+        runs = await respond_to_client_contact(
+            session, client.id, reason, now, conversation_minutes=data.duration_minutes
         )
+        logged.paused_plans = [run.plan_name for run in runs]
     if task is not None and data.complete_task:
         await finish_task(session, task, "complete", now, ns=ns)
         logged.task_completed = True
     await session.flush()
     return logged
-
-
-async def pause_for_conversation(
-    session: AsyncSession, client_id: uuid.UUID, minutes: int, reason: str, now: datetime
-) -> list[str]:
-    """Pause the client's active plans set to pause on a conversation this long."""
-    statement = (
-        select(PlanRun)
-        .join(Plan, Plan.id == PlanRun.plan_id)
-        .where(
-            PlanRun.client_id == client_id,
-            PlanRun.status == "active",
-            Plan.pause_on_conversation_minutes.is_not(None),
-            Plan.pause_on_conversation_minutes <= minutes,
-        )
-        .order_by(PlanRun.created_at, PlanRun.id)
-        .with_for_update(of=PlanRun)
-    )
-    runs = (await session.scalars(statement)).all()
-    for run in runs:
-        await pause_run(session, run, now, reason)
-    return [run.plan_name for run in runs]
 
 
 __all__ = ["Logged", "TaskConflict", "TaskNotFound", "log_activity", "summary_of"]
