@@ -100,6 +100,27 @@ async def test_replicas_share_the_requests_per_minute(
     assert now[0] - 1000.0 >= 8.0
 
 
+async def test_replicas_share_the_tokens_per_minute(
+    namespace: Namespace, nats_client: NatsClient
+) -> None:
+    now = [1000.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    js = nats_client.jetstream()
+    # 6,000 tokens a minute: 100 a second, a burst of 100, for the account, not per replica
+    replicas = [RateLimiter(rpm=0, tpm=6000, clock=lambda: now[0], sleep=sleep) for _ in range(3)]
+    for limiter in replicas:
+        await limiter.open(js, namespace)
+    for _ in range(3):
+        for limiter in replicas:
+            await limiter.acquire(100)
+    # 9 calls of 100 tokens: 900 tokens at 100 a second after the first burst of 100 (8 s);
+    # three replicas each with a bucket of their own would have taken 2 s.
+    assert now[0] - 1000.0 >= 8.0
+
+
 async def test_a_429_with_only_a_ratelimit_reset_header_is_honoured(
     start_composer: ComposerFactory, fake_llm: FakeLLM
 ) -> None:
