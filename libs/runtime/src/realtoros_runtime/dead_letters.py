@@ -10,7 +10,7 @@ from faststream.message import StreamMessage
 from pydantic import ValidationError
 
 if TYPE_CHECKING:
-    from realtoros_runtime.bus import EventPublisher
+    from realtoros_runtime.publisher import EventPublisher
 
 log = logging.getLogger(__name__)
 
