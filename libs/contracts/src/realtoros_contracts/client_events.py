@@ -9,13 +9,13 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from realtoros_contracts.base import Event
+from realtoros_contracts.base import Event, _ClientEvent
 
 UnsubscribeSource = Literal["link", "one-click", "agent", "complaint", "bounce", "reply"]
 """What asked for an unsubscription."""
 
 
-class ClientUnsubscribed(Event):
+class ClientUnsubscribed(_ClientEvent):
     """A client asked to receive no more email (unsubscribe link, one-click, or the agent)."""
 
     TYPE = "realtoros.client.unsubscribed.v1"
@@ -23,17 +23,12 @@ class ClientUnsubscribed(Event):
     ENTITY = "client"
     ACTION = "unsubscribed"
 
-    agent_id: UUID
-    client_id: UUID
     email: str = Field(max_length=320)
     source: UnsubscribeSource
     unsubscribed_at: AwareDatetime
 
-    def ce_subject(self) -> str:
-        return str(self.client_id)
 
-
-class ClientCreated(Event):
+class ClientCreated(_ClientEvent):
     """A client was added: by the agent, an import, or a lead source. Carries no contact
     details (a subscriber that may see them reads them from the CRM)."""
 
@@ -42,17 +37,12 @@ class ClientCreated(Event):
     ENTITY = "client"
     ACTION = "created"
 
-    agent_id: UUID
-    client_id: UUID
     stage: str = Field(max_length=40)
     source: str | None = Field(default=None, max_length=100)
     created_at: AwareDatetime
 
-    def ce_subject(self) -> str:
-        return str(self.client_id)
 
-
-class ClientUpdated(Event):
+class ClientUpdated(_ClientEvent):
     """Some of a client's fields changed (named in ``changed``, never their values)."""
 
     TYPE = "realtoros.client.updated.v1"
@@ -60,14 +50,9 @@ class ClientUpdated(Event):
     ENTITY = "client"
     ACTION = "updated"
 
-    agent_id: UUID
-    client_id: UUID
     changed: list[Annotated[str, Field(max_length=60)]] = Field(max_length=40)
     stage: str = Field(max_length=40, description="The client's stage after the change.")
     updated_at: AwareDatetime
-
-    def ce_subject(self) -> str:
-        return str(self.client_id)
 
 
 class TaskCompleted(Event):
