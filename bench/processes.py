@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from realtoros_devstack.embedded import free_port
+from realtoros_devstack.embedded import free_port, stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -83,13 +83,7 @@ class ServiceProcess:
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, sig, timeout)
         code = self.proc.returncode
         self.proc = None
         return code

@@ -19,7 +19,7 @@ from faststream.nats import NatsBroker
 from nats.aio.client import Client as NATS
 
 from realtoros_contracts import Namespace
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 from tests.support.backends import Backend, admin, nats_backend, postgres_backend, with_database
 
 RUN_ID = uuid.uuid4().hex[:8]

@@ -22,7 +22,7 @@ from realtoros_contracts import (
     decode,
     envelope_headers,
 )
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 from tests.support.fake_llm import FakeLLM
 from tests.support.samples import task_due
 from tests.support.waiting import eventually

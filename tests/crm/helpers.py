@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from realtoros_contracts import SchedulerTick
 from realtoros_crm.state import CrmState
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 from tests.support.waiting import eventually
 
 T = TypeVar("T")

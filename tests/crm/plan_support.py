@@ -15,7 +15,7 @@ from realtoros_crm.app import build_app
 from realtoros_crm.claims.consumer import TICKS_DURABLE
 from realtoros_crm.clock import ManualClock
 from realtoros_crm.settings import CrmSettings
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 from tests.crm.helpers import Crm, SignedIn, publish_tick
 from tests.support.streams import wait_consumed
 

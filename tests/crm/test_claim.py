@@ -20,7 +20,7 @@ from realtoros_crm.emails.models import Email
 from realtoros_crm.messaging.models import OutboxMessage
 from realtoros_crm.tasks.models import Task
 from realtoros_crm.unsubscribe_tokens import verify_unsubscribe
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 from tests.crm.conftest import PUBLIC_BASE_URL
 from tests.crm.helpers import (
     Crm,

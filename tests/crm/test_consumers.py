@@ -21,7 +21,7 @@ from realtoros_contracts import (
 )
 from realtoros_crm.activities.models import Activity
 from realtoros_crm.consumers import COMPOSED_DURABLE, SENT_DURABLE
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 from tests.crm.helpers import Crm, SignedIn, claimed_task, get_task, sign_up, wait_task_status
 from tests.support.streams import wait_consumed
 

@@ -11,8 +11,8 @@ from typing import Any
 import nats.js
 
 from realtoros_contracts import EmailSent, envelope_headers
-from realtoros_runtime.bus import EventPublisher
 from realtoros_runtime.consuming import H_DL_REASON, H_DL_SERVICE
+from realtoros_runtime.publisher import EventPublisher
 from tests.crm.helpers import Crm, SignedIn, claimed_task, wait_task_status
 from tests.support.streams import Stored, stream_messages
 from tests.support.waiting import eventually

@@ -14,7 +14,7 @@ from sqlalchemy import update
 from realtoros_contracts import DraftRequested, EmailApproved, Event
 from realtoros_contracts.envelope import H_ID
 from realtoros_crm.clients.models import Client
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 from tests.crm.helpers import (
     PASSWORD,
     Crm,

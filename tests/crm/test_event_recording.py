@@ -12,7 +12,7 @@ import nats.js
 from realtoros_contracts import EmailComposed, EmailFailed, EmailSent
 from realtoros_crm.clock import ManualClock
 from realtoros_crm.consumers import COMPOSED_DURABLE, SENT_DURABLE
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 from tests.crm import plan_support
 from tests.crm.helpers import (
     Crm,

@@ -21,7 +21,7 @@ from realtoros_contracts import (
     EmailRejected,
     Event,
 )
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 from tests.crm.helpers import (
     Crm,
     SignedIn,

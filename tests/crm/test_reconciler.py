@@ -12,7 +12,7 @@ import nats.js
 
 from realtoros_contracts import EmailApproved, TaskDue
 from realtoros_crm.emails.reconciler import reconcile_once
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 from tests.crm.helpers import Crm, add_task, claimed_task, publish_tick, wait_task_status
 from tests.crm.test_consumers import composed, sent
 from tests.crm.test_working_day_templates import full_and_bare, setup

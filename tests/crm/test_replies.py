@@ -21,7 +21,7 @@ from realtoros_contracts import (
 )
 from realtoros_contracts.envelope import H_ID
 from realtoros_crm.consumers import AUTO_REPLIED_DURABLE, REPLIED_DURABLE
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 from tests.crm.helpers import (
     Crm,
     SignedIn,

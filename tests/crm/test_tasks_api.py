@@ -9,7 +9,7 @@ from typing import Any
 import nats.js
 
 from realtoros_crm.clock import ManualClock
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 from tests.crm import plan_support
 from tests.crm.helpers import Crm, SignedIn, add_client, sign_up
 from tests.crm.plan_support import call, tick_and_settle, when

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from realtoros_contracts import ClientUnsubscribed
 from realtoros_crm.messaging.models import OutboxMessage
 from realtoros_crm.unsubscribe_tokens import sign_unsubscribe
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 from tests.crm.helpers import Crm, add_client, add_task, publish_tick, sign_up, wait_task_status
 
 

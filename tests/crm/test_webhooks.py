@@ -15,7 +15,7 @@ import pytest
 
 from realtoros_contracts import EmailBounced
 from realtoros_crm.settings import CrmSettings
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 from tests.crm.helpers import Crm, SignedIn, add_client, add_task, sign_up
 from tests.crm.integrations import Receiver, receiving, subscribe
 from tests.crm.running import running_crm

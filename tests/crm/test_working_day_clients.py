@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 from tests.crm.helpers import Crm, add_client, add_task, publish_tick, sign_up, wait_task_status
 from tests.crm.plan_support import call
 

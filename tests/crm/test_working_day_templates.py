@@ -10,7 +10,7 @@ from typing import Any
 import nats.js
 
 from realtoros_contracts import TaskDue
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 from tests.crm.helpers import (
     Crm,
     SignedIn,

@@ -11,8 +11,10 @@ import nats
 import pytest
 
 from realtoros_devstack import natsauth
+from realtoros_devstack.backends import Backends
+from realtoros_devstack.database import ensure_database
 from realtoros_devstack.embedded import EmbeddedPostgres, free_port
-from realtoros_devstack.stack import Backends, DevConfig, ensure_database, resolve_config
+from realtoros_devstack.stack import DevConfig, resolve_config
 from tests.support.backends import Backend, with_database
 
 

@@ -15,9 +15,10 @@ from faststream.nats import NatsMessage
 from nats.aio.client import Client as NATS
 
 from realtoros_contracts import EmailSent, Namespace, SchedulerTick, encode, envelope_headers
-from realtoros_runtime.bus import build_bus, ensure_streams
+from realtoros_runtime.bus import build_bus
 from realtoros_runtime.consuming import RetryPolicy, envelope_of
 from realtoros_runtime.settings import ServiceSettings
+from realtoros_runtime.streams import ensure_streams
 from tests.support.processes import REPO
 from tests.support.samples import sample
 from tests.support.waiting import eventually

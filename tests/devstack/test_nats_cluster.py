@@ -19,8 +19,9 @@ from nats.js.api import KeyValueConfig
 from realtoros_contracts import LEDGER_MAX_AGE, EmailSent, Namespace
 from realtoros_devstack.nats_cluster import EmbeddedNatsCluster
 from realtoros_mailer.ledger import SendLedger
-from realtoros_runtime.bus import build_bus, ensure_streams
+from realtoros_runtime.bus import build_bus
 from realtoros_runtime.settings import ServiceSettings
+from realtoros_runtime.streams import ensure_streams
 from tests.support.waiting import eventually
 
 NS = Namespace("clustered", replicas=3)

@@ -15,7 +15,7 @@ from nats.js.api import ConsumerConfig
 from nats.js.errors import Error as JsError
 
 from realtoros_contracts import EmailSent, Namespace, encode, envelope_headers
-from realtoros_runtime.bus import ensure_streams
+from realtoros_runtime.streams import ensure_streams
 from tests.support.auth_nats import AuthNats, auth_nats
 from tests.support.samples import sample
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from realtoros_devstack.database import asyncpg_url
+from realtoros_devstack.kept_secrets import jwt_secret
 from realtoros_devstack.runner import LineSplitter, Output, use_colour
 from realtoros_devstack.stack import (
     SERVICES,
     ServiceSpec,
     SetupError,
-    asyncpg_url,
     ensure_port_free,
-    jwt_secret,
     resolve_config,
     service_env,
 )

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from realtoros_contracts import ALL_EVENTS, EmailSent, Namespace, encode, envelope_headers
-from realtoros_runtime.bus import ensure_streams
+from realtoros_runtime.streams import ensure_streams
 from tests.support.auth_nats import AuthNats, auth_nats
 from tests.support.samples import sample
 

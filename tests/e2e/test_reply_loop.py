@@ -100,6 +100,16 @@ async def make_due(http: httpx.AsyncClient, task: dict[str, Any]) -> None:
     await ok(await http.patch(f"/tasks/{task['id']}", json={"due_at": due}))
 
 
+async def due_now(http: httpx.AsyncClient, task: dict[str, Any]) -> None:
+    """Make a plan's first step due now, unless it already is: a step of delay 0 applied
+    after the agent's send time of day is due at once and may be claimed before this."""
+    due = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    response = await http.patch(f"/tasks/{task['id']}", json={"due_at": due})
+    if response.status_code == 409:  # claimed already: on its way, as wanted
+        return
+    await ok(response)
+
+
 async def task_status(http: httpx.AsyncClient, task_id: str, status: str) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
         task = await ok(await http.get(f"/tasks/{task_id}"))
@@ -181,7 +191,7 @@ async def reply_to_step_one(
     http: httpx.AsyncClient, follow: Follow, door: str, stack: Stack, sns: FakeSns
 ) -> None:
     procs, outbox, smtp_port = stack
-    await make_due(http, follow.steps[0])
+    await due_now(http, follow.steps[0])
     step1 = await task_status(http, follow.steps[0]["id"], "sent")
     sent = sent_message(outbox, step1["email"]["id"])
     reply_to = sent["Reply-To"].addresses[0].addr_spec

@@ -14,7 +14,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from realtoros_contracts import EmailComposed, EmailFailed, EmailSent, Namespace
 from realtoros_mailer.handlers import COMPOSED_DURABLE
-from realtoros_runtime.bus import ensure_streams
+from realtoros_runtime.streams import ensure_streams
 from tests.mailer.helpers import SES_FROM, composed, mailer_events, publish
 from tests.mailer.slow_ses import SlowSes
 from tests.mailer.test_process import _ready

@@ -19,8 +19,8 @@ from faststream.nats import NatsBroker
 from realtoros_contracts import ALL_EVENTS, DEFAULT_NAMESPACE, EmailSent, TaskDue
 from realtoros_contracts.consumers import SERVICE_DURABLES
 from realtoros_runtime.asyncapi import ASYNCAPI_VERSION, channel_addresses
-from realtoros_runtime.bus import EventPublisher
 from realtoros_runtime.publications import Publications, UndeclaredPublication
+from realtoros_runtime.publisher import EventPublisher
 from tests.support.asyncapi_docs import COMMITTED, render, service_documents
 from tests.support.samples import sample
 

@@ -14,9 +14,10 @@ from nats.aio.client import Client as NATS
 
 from realtoros_contracts import EmailSent, Namespace, encode
 from realtoros_runtime.batches import BatchConsumer, Received, batch_durable, start_batches
-from realtoros_runtime.bus import Bus, build_bus, ensure_streams
+from realtoros_runtime.bus import Bus, build_bus
 from realtoros_runtime.consuming import RetryPolicy
 from realtoros_runtime.settings import ServiceSettings
+from realtoros_runtime.streams import ensure_streams
 from tests.runtime.test_consuming import SENT, dead_letters, headers_for, publish_raw
 from tests.support.waiting import eventually
 

@@ -7,8 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from realtoros_contracts import EVENT_MAX_AGE, LEDGER_MAX_AGE, Namespace
-from realtoros_runtime.bus import stream_config
 from realtoros_runtime.settings import ServiceSettings
+from realtoros_runtime.streams import stream_config
 
 
 def test_nats_url_takes_a_list_of_servers() -> None:

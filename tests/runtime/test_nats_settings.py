@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from realtoros_runtime.bus import nats_connect_options
+from realtoros_runtime.connection import nats_connect_options
 from realtoros_runtime.settings import ServiceSettings, settings_errors
 
 

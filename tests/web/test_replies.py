@@ -13,7 +13,7 @@ import httpx
 from playwright.async_api import Browser, Page, expect
 
 from realtoros_contracts import ClientReplied
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 from tests.crm.helpers import SignedIn, publish_tick
 from tests.crm.test_consumers import composed, sent
 from tests.support.waiting import eventually

@@ -33,7 +33,7 @@ from bench.samples import task_due  # noqa: E402
 
 from realtoros_contracts import Namespace, TaskDue, encode, envelope_headers  # noqa: E402
 from realtoros_devstack.embedded import EmbeddedNats, free_port  # noqa: E402
-from realtoros_runtime.bus import ensure_streams  # noqa: E402
+from realtoros_runtime.streams import ensure_streams  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:

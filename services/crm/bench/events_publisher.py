@@ -10,7 +10,7 @@ import sys
 from faststream.nats import NatsBroker
 
 from realtoros_contracts import EmailComposed, EmailSent, Event, Namespace
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 
 TYPES: dict[str, type[Event]] = {"composed": EmailComposed, "sent": EmailSent}
 

@@ -4,7 +4,7 @@ contexts events carry (the events themselves: ``realtoros_contracts.events``).""
 from __future__ import annotations
 
 import re
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, TypedDict
 from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
@@ -127,6 +127,25 @@ class TokenUsage(BaseModel):
     cached_tokens: int = Field(default=0, ge=0)
 
 
+class EmailIds(TypedDict):
+    """The ids that name one email, carried from event to event about it."""
+
+    email_id: UUID
+    task_id: UUID
+    agent_id: UUID
+    client_id: UUID
+
+
+class _ClientEvent(Event):
+    """An event about one of an agent's clients, named by the client's id."""
+
+    agent_id: UUID
+    client_id: UUID
+
+    def ce_subject(self) -> str:
+        return str(self.client_id)
+
+
 class _EmailEvent(Event):
     """An event about one email: every such event carries the CRM-assigned email id."""
 
@@ -137,6 +156,16 @@ class _EmailEvent(Event):
 
     def ce_subject(self) -> str:
         return str(self.email_id)
+
+    def email_ids(self) -> EmailIds:
+        """This email's ids, for the next event about it (``EmailSent(**event.email_ids(),
+        ...)``)."""
+        return EmailIds(
+            email_id=self.email_id,
+            task_id=self.task_id,
+            agent_id=self.agent_id,
+            client_id=self.client_id,
+        )
 
 
 # --- the loop -----------------------------------------------------------------------------

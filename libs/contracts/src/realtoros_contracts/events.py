@@ -9,12 +9,12 @@ optional fields without breaking anyone.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
-from uuid import UUID
+from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-# The base types and the mail events are this module's too (``events.X`` for every event).
+# The base types, the client events and the mail events are this module's too
+# (``events.X`` for every event).
 from realtoros_contracts.base import AgentContext as AgentContext
 from realtoros_contracts.base import ClientContext as ClientContext
 from realtoros_contracts.base import ComposerKind as ComposerKind
@@ -28,6 +28,11 @@ from realtoros_contracts.base import TimelineEntry as TimelineEntry
 from realtoros_contracts.base import TokenUsage as TokenUsage
 from realtoros_contracts.base import Transport as Transport
 from realtoros_contracts.base import _EmailEvent
+from realtoros_contracts.client_events import ClientCreated as ClientCreated
+from realtoros_contracts.client_events import ClientUnsubscribed as ClientUnsubscribed
+from realtoros_contracts.client_events import ClientUpdated as ClientUpdated
+from realtoros_contracts.client_events import TaskCompleted as TaskCompleted
+from realtoros_contracts.client_events import UnsubscribeSource as UnsubscribeSource
 from realtoros_contracts.mail_events import AutoReplyReceived as AutoReplyReceived
 from realtoros_contracts.mail_events import ClientReplied as ClientReplied
 from realtoros_contracts.mail_events import ClientReplyRecorded as ClientReplyRecorded
@@ -191,84 +196,6 @@ class DraftRequested(TaskDue):
     ACTION = "draft-requested"
 
     regenerate: bool = Field(default=False, description="A new draft for an existing email.")
-
-
-UnsubscribeSource = Literal["link", "one-click", "agent", "complaint", "bounce", "reply"]
-"""What asked for an unsubscription."""
-
-
-class ClientUnsubscribed(Event):
-    """A client asked to receive no more email (unsubscribe link, one-click, or the agent)."""
-
-    TYPE = "realtoros.client.unsubscribed.v1"
-    PRODUCER = "crm"
-    ENTITY = "client"
-    ACTION = "unsubscribed"
-
-    agent_id: UUID
-    client_id: UUID
-    email: str = Field(max_length=320)
-    source: UnsubscribeSource
-    unsubscribed_at: AwareDatetime
-
-    def ce_subject(self) -> str:
-        return str(self.client_id)
-
-
-class ClientCreated(Event):
-    """A client was added: by the agent, an import, or a lead source. Carries no contact
-    details (a subscriber that may see them reads them from the CRM)."""
-
-    TYPE = "realtoros.client.created.v1"
-    PRODUCER = "crm"
-    ENTITY = "client"
-    ACTION = "created"
-
-    agent_id: UUID
-    client_id: UUID
-    stage: str = Field(max_length=40)
-    source: str | None = Field(default=None, max_length=100)
-    created_at: AwareDatetime
-
-    def ce_subject(self) -> str:
-        return str(self.client_id)
-
-
-class ClientUpdated(Event):
-    """Some of a client's fields changed (named in ``changed``, never their values)."""
-
-    TYPE = "realtoros.client.updated.v1"
-    PRODUCER = "crm"
-    ENTITY = "client"
-    ACTION = "updated"
-
-    agent_id: UUID
-    client_id: UUID
-    changed: list[Annotated[str, Field(max_length=60)]] = Field(max_length=40)
-    stage: str = Field(max_length=40, description="The client's stage after the change.")
-    updated_at: AwareDatetime
-
-    def ce_subject(self) -> str:
-        return str(self.client_id)
-
-
-class TaskCompleted(Event):
-    """The agent marked a task done (a call made, a meeting held, an email handled)."""
-
-    TYPE = "realtoros.task.completed.v1"
-    PRODUCER = "crm"
-    ENTITY = "task"
-    ACTION = "completed"
-
-    agent_id: UUID
-    task_id: UUID
-    client_id: UUID
-    task_type: str = Field(max_length=20)
-    purpose: str = Field(max_length=200)
-    completed_at: AwareDatetime
-
-    def ce_subject(self) -> str:
-        return str(self.task_id)
 
 
 ALL_EVENTS: tuple[type[Event], ...] = (

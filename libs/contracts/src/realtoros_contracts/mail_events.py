@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from realtoros_contracts.base import Event, _EmailEvent
+from realtoros_contracts.base import Event, _ClientEvent, _EmailEvent
 
 
 class _ProviderEvent(_EmailEvent):
@@ -172,7 +172,7 @@ class AutoReplyReceived(_InboundEmail):
     reason: str = Field(default="", max_length=200, description="Why it counts as automatic.")
 
 
-class ClientReplyRecorded(Event):
+class ClientReplyRecorded(_ClientEvent):
     """The CRM recorded a client's reply (ClientReplied, matched to one of the agent's
     clients): what the ``client.replied`` webhook is made from. Carries the ids the mailer's
     event lacks; the subject and the new text are untrusted and size-limited."""
@@ -182,14 +182,9 @@ class ClientReplyRecorded(Event):
     ENTITY = "client"
     ACTION = "reply-recorded"
 
-    agent_id: UUID
-    client_id: UUID
     reply_id: UUID
     email_id: UUID | None = None
     received_at: AwareDatetime
     subject: str = Field(default="", max_length=300)
     text: str = Field(default="", max_length=2000, description="The new text, cut to 2000.")
     unsubscribe_requested: bool = False
-
-    def ce_subject(self) -> str:
-        return str(self.client_id)

@@ -27,15 +27,7 @@ from faststream.specification.base import Specification
 
 from realtoros_contracts import Event, Namespace, StreamSpec
 from realtoros_contracts.envelope import ENVELOPE_HEADERS, headers_schema
-from realtoros_runtime.consuming import (
-    H_DL_DELIVERIES,
-    H_DL_ERROR,
-    H_DL_REASON,
-    H_DL_SEQUENCE,
-    H_DL_SERVICE,
-    H_DL_STREAM,
-    H_DL_SUBJECT,
-)
+from realtoros_runtime.dead_letters import DEAD_LETTER_HEADERS
 from realtoros_runtime.publications import Publications
 
 if TYPE_CHECKING:
@@ -44,15 +36,6 @@ if TYPE_CHECKING:
 ASYNCAPI_VERSION = "3.1.0"
 DOCUMENT_VERSION = "1.0.0"
 SECURITY_SCHEME = "natsUser"
-_DEAD_LETTER_HEADERS = (
-    H_DL_REASON,
-    H_DL_SERVICE,
-    H_DL_SUBJECT,
-    H_DL_STREAM,
-    H_DL_SEQUENCE,
-    H_DL_DELIVERIES,
-    H_DL_ERROR,
-)
 
 
 @dataclass(frozen=True)
@@ -175,14 +158,14 @@ def _dead_letter_headers() -> dict[str, Any]:
     properties: dict[str, Any] = {
         name: {**text, "description": original} for name in ENVELOPE_HEADERS
     }
-    properties |= {name: dict(text) for name in _DEAD_LETTER_HEADERS}
+    properties |= {name: dict(text) for name in DEAD_LETTER_HEADERS}
     properties["Nats-Msg-Id"] = {**text, "description": "dl:<service>:<stream>:<sequence>"}
     return {
         "type": "object",
         "description": "The failed message's own headers (its envelope, when it had one), "
         "plus the x-dead-letter-* headers saying why.",
         "properties": properties,
-        "required": ["Nats-Msg-Id", *_DEAD_LETTER_HEADERS],
+        "required": ["Nats-Msg-Id", *DEAD_LETTER_HEADERS],
     }
 
 

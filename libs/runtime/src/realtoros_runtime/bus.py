@@ -3,35 +3,22 @@ publisher with the RealtorOS envelope, its durable consumers, its metrics."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import inspect
 import logging
-import ssl
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
-from faststream.nats.security import NatsSecurity, NatsUserPassword
-from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as ServerAckPolicy
-from nats.js.api import (
-    ConsumerConfig,
-    DeliverPolicy,
-    DiscardPolicy,
-    PubAck,
-    RetentionPolicy,
-    StorageType,
-    StreamConfig,
-)
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
-from realtoros_contracts import Event, Namespace, StreamSpec, inbox_prefix, outgoing, published_by
+from realtoros_contracts import Namespace, inbox_prefix, published_by
+from realtoros_runtime.connection import nats_check, nats_connect_options
 from realtoros_runtime.consuming import ConsumePolicy, RetryPolicy, consumer_middleware
 from realtoros_runtime.delivery import current_message, validated_event
 from realtoros_runtime.jetstream_ready import (
@@ -40,117 +27,13 @@ from realtoros_runtime.jetstream_ready import (
     ensure_consumers,
     with_backoff,
 )
-from realtoros_runtime.metrics import RuntimeMetrics, ServiceMetrics
+from realtoros_runtime.metrics import ServiceMetrics
 from realtoros_runtime.publications import Publications
-from realtoros_runtime.readiness import Readiness, ReadyCheck
+from realtoros_runtime.publisher import EventPublisher
+from realtoros_runtime.readiness import Readiness
 from realtoros_runtime.settings import ServiceSettings
-from realtoros_runtime.telemetry import instrument_broker, publishing, tracing_enabled
-
-log = logging.getLogger(__name__)
-
-PUBLISH_TIMEOUT = 5.0
-PUBLISH_ATTEMPTS = 5
-
-
-def stream_config(spec: StreamSpec) -> StreamConfig:
-    return StreamConfig(
-        name=spec.name,
-        description=spec.description,
-        subjects=list(spec.subjects),
-        retention=RetentionPolicy.LIMITS,
-        storage=StorageType.FILE,
-        max_age=float(spec.max_age_seconds),
-        duplicate_window=float(spec.duplicate_window_seconds),
-        num_replicas=spec.replicas,
-        max_msgs=spec.max_messages,
-        max_bytes=spec.max_bytes,
-        discard=DiscardPolicy.OLD,
-    )
-
-
-async def ensure_streams(js: JetStreamContext, ns: Namespace) -> None:
-    """Create every stream of the namespace, or bring its config up to date (idempotent:
-    whichever service starts first creates them). A changed replica count is applied by
-    the update too: JetStream copies an R1 stream to three servers when told R3."""
-    for spec in ns.streams():
-        config = stream_config(spec)
-        try:
-            await js.stream_info(spec.name)
-        except NotFoundError:
-            try:
-                await js.add_stream(config)
-                continue
-            except BadRequestError:  # another service created it in between
-                pass
-        await js.update_stream(config)
-
-
-class EventPublisher:
-    """Publishes events with their envelope and waits for JetStream's ack.
-
-    A timeout is retried with the same ``Nats-Msg-Id``, so a publish that did land is not
-    stored twice. A service's publisher (``build_bus``) has its ``publications``: it
-    refuses a subject they do not declare. Without them (a test or a benchmark standing
-    in for another service) nothing is checked.
-    """
-
-    def __init__(
-        self,
-        broker: NatsBroker,
-        ns: Namespace,
-        source: str,
-        publications: Publications | None = None,
-        metrics: RuntimeMetrics | None = None,
-    ) -> None:
-        self._broker = broker
-        self._ns = ns
-        self._source = source
-        self.publications = publications
-        self.metrics = metrics
-
-    @property
-    def namespace(self) -> Namespace:
-        return self._ns
-
-    async def publish(self, event: Event, *, event_id: str, time: datetime | None = None) -> PubAck:
-        out = outgoing(self._ns, event, event_id=event_id, source=self._source, time=time)
-        return await self.publish_raw(out.subject, out.body, out.headers, stream=out.stream)
-
-    async def publish_raw(
-        self, subject: str, body: bytes, headers: dict[str, str], *, stream: str
-    ) -> PubAck:
-        if self.publications is not None:
-            self.publications.check(subject)
-        counted = self.metrics.publishing(subject) if self.metrics is not None else None
-        # A span when exporting (its traceparent is written into headers).
-        with publishing(subject, headers):
-            try:
-                ack = await self._publish_with_retries(subject, body, headers, stream=stream)
-            except BaseException:
-                if counted is not None:
-                    counted.error()
-                raise
-        if counted is not None:
-            counted.published.inc()
-        return ack
-
-    async def _publish_with_retries(
-        self, subject: str, body: bytes, headers: dict[str, str], *, stream: str
-    ) -> PubAck:
-        js = self._broker.connection.jetstream()
-        delay = 0.2
-        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
-            try:
-                return await js.publish(
-                    subject, body, timeout=PUBLISH_TIMEOUT, stream=stream, headers=headers
-                )
-            except (TimeoutError, NatsTimeoutError):
-                if attempt == PUBLISH_ATTEMPTS:
-                    raise
-                log.warning("publish to %s timed out (attempt %d), retrying", subject, attempt)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-        raise AssertionError("unreachable")
+from realtoros_runtime.streams import ensure_streams
+from realtoros_runtime.telemetry import instrument_broker, tracing_enabled
 
 
 @dataclass
@@ -292,7 +175,7 @@ def build_bus(service: str, settings: ServiceSettings, retry: RetryPolicy | None
         metrics=metrics.runtime,
     )
     policy = retry or RetryPolicy(max_deliveries=settings.max_deliveries)
-    readiness = Readiness(service, [_nats_check(broker)], paused=metrics.runtime.consumers_paused)
+    readiness = Readiness(service, [nats_check(broker)], paused=metrics.runtime.consumers_paused)
     metrics.runtime.dead_letter_streams.add(ns.dead_letter_stream().name)
     consuming = ConsumePolicy(publisher, service, policy, readiness, metrics.runtime)
     broker.add_middleware(consumer_middleware(consuming, tracing=tracing_enabled()))
@@ -307,24 +190,3 @@ def build_bus(service: str, settings: ServiceSettings, retry: RetryPolicy | None
         metrics=metrics,
         consuming=consuming,
     )
-
-
-def _nats_check(broker: NatsBroker) -> ReadyCheck:
-    async def nats_connected() -> str | None:
-        return None if await broker.ping(2.0) else "nats: not connected"
-
-    return nats_connected
-
-
-def nats_connect_options(settings: ServiceSettings) -> dict[str, Any]:
-    """The service's own NATS user (replies on its own inbox prefix, the only one its
-    permissions let it read) and, with a CA file, TLS verified against it."""
-    context = None
-    if settings.nats_tls_ca is not None:
-        context = ssl.create_default_context(cadata=settings.nats_tls_ca)
-    if settings.nats_user is None or settings.nats_password is None:
-        return {"security": NatsSecurity(ssl_context=context)} if context else {}
-    security = NatsUserPassword(
-        settings.nats_user, settings.nats_password.get_secret_value(), ssl_context=context
-    )
-    return {"security": security, "inbox_prefix": inbox_prefix(settings.nats_user)}

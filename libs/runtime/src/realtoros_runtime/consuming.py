@@ -63,7 +63,7 @@ from realtoros_runtime.readiness import Readiness
 from realtoros_runtime.retry import FailureCounts, RetryPolicy
 
 if TYPE_CHECKING:
-    from realtoros_runtime.bus import EventPublisher
+    from realtoros_runtime.publisher import EventPublisher
 
 __all__ = [
     "H_DL_DELIVERIES",

@@ -10,7 +10,7 @@ from faststream.message import StreamMessage
 from pydantic import ValidationError
 
 if TYPE_CHECKING:
-    from realtoros_runtime.bus import EventPublisher
+    from realtoros_runtime.publisher import EventPublisher
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,16 @@ H_DL_STREAM = "x-dead-letter-stream"
 H_DL_SEQUENCE = "x-dead-letter-stream-seq"
 H_DL_DELIVERIES = "x-dead-letter-deliveries"
 H_DL_ERROR = "x-dead-letter-error"
+DEAD_LETTER_HEADERS = (
+    H_DL_REASON,
+    H_DL_SERVICE,
+    H_DL_SUBJECT,
+    H_DL_STREAM,
+    H_DL_SEQUENCE,
+    H_DL_DELIVERIES,
+    H_DL_ERROR,
+)
+"""Every header a dead letter carries (the AsyncAPI documents list them)."""
 
 
 def one_line(text: str, limit: int = 1000) -> str:

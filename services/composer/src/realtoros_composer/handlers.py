@@ -29,10 +29,7 @@ FALLBACK_REASON = "LLM unavailable; template used"
 
 def composed_event(task: TaskDue, draft: Draft) -> EmailComposed:
     return EmailComposed(
-        email_id=task.email_id,
-        task_id=task.task_id,
-        agent_id=task.agent_id,
-        client_id=task.client_id,
+        **task.email_ids(),
         subject=draft.subject,
         body_text=draft.body,
         composer=draft.composer,
@@ -47,10 +44,7 @@ def composed_event(task: TaskDue, draft: Draft) -> EmailComposed:
 
 def failed_event(task: TaskDue, error: ComposeError) -> ComposeFailed:
     return ComposeFailed(
-        email_id=task.email_id,
-        task_id=task.task_id,
-        agent_id=task.agent_id,
-        client_id=task.client_id,
+        **task.email_ids(),
         reason=error.reason[:2000],
         attempts=error.attempts,
     )

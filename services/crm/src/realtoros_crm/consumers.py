@@ -32,7 +32,7 @@ from realtoros_crm.messaging.recording import (
     Recording,
     subscribe_recordings,
 )
-from realtoros_crm.plans.runs import stop_client_plans
+from realtoros_crm.plans.lifecycle import stop_client_plans
 from realtoros_crm.replies.service import Inbound, record_reply
 from realtoros_runtime.bus import Bus
 

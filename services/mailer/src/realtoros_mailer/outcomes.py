@@ -64,10 +64,7 @@ class Pacing:
 def sent_event(event: Sendable, entry: LedgerEntry, transport: Transport) -> EmailSent:
     """What a ``sent`` ledger entry reports."""
     return EmailSent(
-        email_id=event.email_id,
-        task_id=event.task_id,
-        agent_id=event.agent_id,
-        client_id=event.client_id,
+        **event.email_ids(),
         provider_message_id=entry.message_id or "",
         transport=entry.transport or transport,
         sent_at=entry.at,
@@ -77,10 +74,7 @@ def sent_event(event: Sendable, entry: LedgerEntry, transport: Transport) -> Ema
 def failed_event(event: Sendable, entry: LedgerEntry) -> EmailFailed:
     """What a ``failed`` or ``unknown`` ledger entry reports."""
     return EmailFailed(
-        email_id=event.email_id,
-        task_id=event.task_id,
-        agent_id=event.agent_id,
-        client_id=event.client_id,
+        **event.email_ids(),
         outcome=entry.outcome or "unknown",
         reason=(entry.reason or "no reason was recorded")[:REASON_LIMIT],
         failed_at=entry.at,

@@ -43,7 +43,7 @@ from realtoros_mailer.ses_events import UnusableNotification, interpret
 from realtoros_mailer.sns import SUBSCRIPTION_TYPES, CertificateUnavailable, NotTrusted, SnsVerifier
 from realtoros_mailer.suppression import SuppressionSet
 from realtoros_runtime.buckets import open_bucket
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 
 log = logging.getLogger(__name__)
 

@@ -28,17 +28,14 @@ state from which a redelivery does the right thing without sending twice:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Literal
-from uuid import UUID
 
 from realtoros_contracts.rendering import missing_details_reason, missing_sender_details
 from realtoros_mailer.inbound.holds import SendHolds
 from realtoros_mailer.inbound.replies import ReplyAddressing
 from realtoros_mailer.ledger import (
-    RECORD_PATIENCE,
     TRANSIENT,
     Claim,
     LedgerEntry,
@@ -59,6 +56,7 @@ from realtoros_mailer.outcomes import (
     sent_event_id,
     unknown_reason,
 )
+from realtoros_mailer.own_claims import OwnClaims
 from realtoros_mailer.pacing import PausedError
 from realtoros_mailer.reserved import refusal_reason, reserved_domain
 from realtoros_mailer.suppression import SuppressionSet
@@ -69,7 +67,7 @@ from realtoros_mailer.transports import (
     Throttled,
     Transport,
 )
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 
 __all__ = ["ClaimInProgress", "Pacing", "Sender"]
 
@@ -97,11 +95,7 @@ class Sender:
         self.owner = owner or instance_id()
         self.claim_grace = claim_grace
         self.refuse_reserved = refuse_reserved
-        # Emails this process claimed (or tried to) without calling the transport: a claim
-        # of ours on one of them can be taken over, never one we may have sent.
-        self._not_sent: set[UUID] = set()
-        self._in_flight: set[UUID] = set()
-        self._cleanups: set[asyncio.Task[None]] = set()
+        self._claims = OwnClaims(ledger, self.owner)
         self._ledger = ledger
         self._transport = transport
         self._publisher = publisher
@@ -140,13 +134,13 @@ class Sender:
             # Last, right before the claim: the client may have replied while it waited.
             if await self._held(event):
                 return
-        if event.email_id in self._in_flight:
+        if event.email_id in self._claims.in_flight:
             raise ClaimInProgress("this mailer is sending it right now", self.claim_grace / 4)
-        self._in_flight.add(event.email_id)
+        self._claims.in_flight.add(event.email_id)
         try:
             await self._claim_and_send(event, outgoing, problem)
         finally:
-            self._in_flight.discard(event.email_id)
+            self._claims.in_flight.discard(event.email_id)
 
     async def _held(self, event: Sendable) -> bool:
         """Held because the client replied (the CRM's EmailHeld): not sent, nothing
@@ -169,21 +163,21 @@ class Sender:
     ) -> None:
         # A claim of ours found below is one this process never sent only if an earlier
         # delivery left the email in the set; this delivery adds it just now.
-        unsent_before = event.email_id in self._not_sent
-        self._not_sent.add(event.email_id)
+        unsent_before = event.email_id in self._claims.not_sent
+        self._claims.not_sent.add(event.email_id)
         try:
             claim = await self._ledger.claim(event.email_id, self.owner)
         except TRANSIENT:
             # The claim may land after all (a publish buffered across a reconnect).
-            self._clean_up_later(event.email_id)
+            self._claims.clean_up_later(event.email_id)
             raise
         if claim.existing is not None:
-            if unsent_before and self._ours_unsent(event.email_id, claim.existing):
+            if unsent_before and self._claims.ours_unsent(event.email_id, claim.existing):
                 log.info("email %s: taking over our own claim that never sent", event.email_id)
                 revision = await self._ledger.take_over(event.email_id, claim.revision, self.owner)
                 claim = Claim(revision=revision, existing=None)
             else:
-                self._not_sent.discard(event.email_id)
+                self._claims.not_sent.discard(event.email_id)
                 await self._report_existing(event, claim)
                 return
         if outgoing is None:
@@ -197,58 +191,18 @@ class Sender:
             await self._fail(event, "skipped", refusal_reason(domain), last=claim.revision)
         else:
             await self._send(event, outgoing, claim.revision)
-        self._not_sent.discard(event.email_id)
-
-    def _ours_unsent(self, email_id: UUID, entry: LedgerEntry) -> bool:
-        return entry.state == "claimed" and entry.owner == self.owner and email_id in self._not_sent
-
-    async def _release(self, email_id: UUID, revision: int) -> None:
-        try:
-            await self._ledger.release(email_id, revision)
-        except TRANSIENT:
-            self._clean_up_later(email_id)
-            raise
-
-    def _clean_up_later(self, email_id: UUID) -> None:
-        """Delete our unsent claim once NATS answers again, so that a redelivery to any
-        mailer finds no claim and sends, instead of waiting out the grace for "unknown"."""
-        task = asyncio.create_task(self._clean_up(email_id), name=f"release-{email_id}")
-        self._cleanups.add(task)
-        task.add_done_callback(self._cleanups.discard)
-
-    async def _clean_up(self, email_id: UUID) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + RECORD_PATIENCE
-        delay = 0.5
-        while loop.time() < deadline:
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-            if email_id in self._in_flight or email_id not in self._not_sent:
-                return  # a redelivery is handling it
-            try:
-                entry = await self._ledger.read(email_id)
-                if entry is None:
-                    return
-                revision, found = entry
-                if self._ours_unsent(email_id, found):
-                    await self._ledger.release(email_id, revision)
-                return
-            except TRANSIENT:
-                continue
-            except Exception:
-                log.exception("could not release the unsent claim of email %s", email_id)
-                return
+        self._claims.not_sent.discard(event.email_id)
 
     async def _send(self, event: Sendable, outgoing: Outgoing, revision: int) -> None:
-        self._not_sent.discard(event.email_id)  # from here on, it may have been sent
+        self._claims.not_sent.discard(event.email_id)  # from here on, it may have been sent
         try:
             message_id = await self._transport.send(outgoing)
         except SendRejected as exc:
             await self._fail(event, "failed", str(exc))
             return
         except SendingPaused as exc:
-            self._not_sent.add(event.email_id)
-            await self._release(event.email_id, revision)
+            self._claims.not_sent.add(event.email_id)
+            await self._claims.release(event.email_id, revision)
             self.pacing.pause.pause(str(exc), self.pacing.pause_seconds)
             self.metrics.paused.set(1)
             log.error("sending paused for %.0fs: %s", self.pacing.pause_seconds, exc)
@@ -256,8 +210,8 @@ class Sender:
         except SendNotAttempted as exc:
             if isinstance(exc, Throttled):
                 self.metrics.ses_throttles.inc()
-            self._not_sent.add(event.email_id)
-            await self._release(event.email_id, revision)
+            self._claims.not_sent.add(event.email_id)
+            await self._claims.release(event.email_id, revision)
             raise
         # Any other error: the outcome is unknown. The claim stays, so the redelivery
         # reports "unknown" instead of sending a second copy.

@@ -37,7 +37,8 @@ from realtoros_crm.claims.taskdue import (
 )
 from realtoros_crm.clients.models import NO_EMAIL, no_follow_up_reason
 from realtoros_crm.messaging.outbox import outbox_envelope
-from realtoros_crm.plans.runs import client_window, finish_if_complete, stop_client_plans
+from realtoros_crm.plans.lifecycle import finish_if_complete, stop_client_plans
+from realtoros_crm.plans.runs import client_window
 from realtoros_crm.plans.window import next_allowed
 from realtoros_runtime.telemetry import inject_current_context
 

@@ -22,7 +22,7 @@ from realtoros_crm.emails.models import Email
 from realtoros_crm.emails.repository import Locked
 from realtoros_crm.emails.service import lock_email
 from realtoros_crm.messaging.recording import Applied
-from realtoros_crm.plans.runs import finish_if_complete, stop_client_plans
+from realtoros_crm.plans.lifecycle import finish_if_complete, stop_client_plans
 
 
 def _subject(locked: Locked) -> str:

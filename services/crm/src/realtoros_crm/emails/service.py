@@ -27,7 +27,7 @@ from realtoros_crm.emails.repository import (
     store_sent,
 )
 from realtoros_crm.messaging.recording import Applied
-from realtoros_crm.plans.runs import finish_if_complete
+from realtoros_crm.plans.lifecycle import finish_if_complete
 
 log = logging.getLogger(__name__)
 

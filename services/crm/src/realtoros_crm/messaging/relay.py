@@ -19,7 +19,7 @@ from realtoros_crm.clock import Clock
 from realtoros_crm.db import Sessions
 from realtoros_crm.messaging.models import OutboxMessage
 from realtoros_crm.messaging.outbox import WAKE_RELAY
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
 from realtoros_crm.clients.service import get_client
+from realtoros_crm.plans.lifecycle import RUN_ACTIONS, act_on_run
 from realtoros_crm.plans.models import Plan, PlanRun, PlanStep
-from realtoros_crm.plans.runs import RUN_ACTIONS, PlanConflict, act_on_run, apply_plan
+from realtoros_crm.plans.runs import PlanConflict, apply_plan
 from realtoros_crm.plans.schemas import (
     ApplyPlan,
     PlanCreate,

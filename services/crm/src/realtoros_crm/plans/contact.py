@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from realtoros_crm.plans.lifecycle import end_run, pause_run
 from realtoros_crm.plans.models import Plan, PlanRun
-from realtoros_crm.plans.runs import end_run, pause_run
 
 REPLY_REASON = "client replied"
 

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.clients.models import INACTIVE_STAGES, Client, no_follow_up_reason
 from realtoros_crm.clients.stages import StageChange
+from realtoros_crm.plans.lifecycle import stop_client_plans
 from realtoros_crm.plans.models import LIVE_RUN_STATUSES, Plan, PlanRun
-from realtoros_crm.plans.runs import Follower, start_runs, stop_client_plans
+from realtoros_crm.plans.runs import Follower, start_runs
 
 
 @dataclass(frozen=True)

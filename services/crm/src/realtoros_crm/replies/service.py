@@ -39,8 +39,8 @@ from realtoros_crm.emails.models import Email
 from realtoros_crm.messaging.models import OutboxMessage
 from realtoros_crm.messaging.outbox import add_to_outbox
 from realtoros_crm.plans.contact import REPLY_REASON, respond_to_client_contact
+from realtoros_crm.plans.lifecycle import stop_client_plans
 from realtoros_crm.plans.models import Plan, PlanRun
-from realtoros_crm.plans.runs import stop_client_plans
 from realtoros_crm.replies.models import REPLY_KIND, Reply
 from realtoros_crm.tasks.models import Task
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from realtoros_contracts import Namespace
 from realtoros_crm.activities.service import record_activity
 from realtoros_crm.clients.events import announce_task_completed
-from realtoros_crm.plans.runs import finish_if_complete
+from realtoros_crm.plans.lifecycle import finish_if_complete
 from realtoros_crm.tasks.models import Task
 from realtoros_crm.tasks.schemas import TaskUpdate
 

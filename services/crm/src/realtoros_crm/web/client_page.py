@@ -16,14 +16,9 @@ from realtoros_crm.db import discard
 from realtoros_crm.email_templates.service import list_templates
 from realtoros_crm.emails.drafts import draft_on_demand, llm_use, llm_warning
 from realtoros_crm.emails.listing import EmailFilter, list_emails
+from realtoros_crm.plans.lifecycle import RUN_ACTIONS, act_on_run, pending_tasks
 from realtoros_crm.plans.models import PlanRun
-from realtoros_crm.plans.runs import (
-    RUN_ACTIONS,
-    PlanConflict,
-    act_on_run,
-    apply_plan,
-    pending_tasks,
-)
+from realtoros_crm.plans.runs import PlanConflict, apply_plan
 from realtoros_crm.plans.service import ensure_default_plan, get_plan, list_plans
 from realtoros_crm.tasks.service import TaskFilter, list_tasks
 from realtoros_crm.web import PageNotFound, found

@@ -8,18 +8,21 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
 
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from realtoros_contracts import Namespace
 from realtoros_runtime.buckets import ensure_bucket
 
 TTL = 180 * 24 * 3600.0
 _ID_PART = re.compile(r"^<?([^@<>]+)@")
+T = TypeVar("T")
 
 
 class ReplyContext(BaseModel):
@@ -79,23 +82,23 @@ class ReplyContexts:
         for message_id in message_ids:
             await self.kv.put(_message_key(message_id), str(context.email_id).encode())
 
-    async def find(self, email_id: uuid.UUID) -> ReplyContext | None:
+    async def read(self, key: str, parse: Callable[[bytes], T]) -> T | None:
+        """The value at ``key``, parsed; None when there is none or it does not parse."""
         try:
-            entry = await self.kv.get(f"e.{email_id}")
-            return ReplyContext.model_validate_json(entry.value or b"")
-        except (KeyNotFoundError, ValidationError):
+            entry = await self.kv.get(key)
+        except KeyNotFoundError:
             return None
+        try:
+            return parse(entry.value or b"")
+        except ValueError:  # pydantic's ValidationError and UnicodeDecodeError too
+            return None
+
+    async def find(self, email_id: uuid.UUID) -> ReplyContext | None:
+        return await self.read(f"e.{email_id}", ReplyContext.model_validate_json)
 
     async def email_for(self, message_id: str) -> uuid.UUID | None:
         """The email a Message-ID belongs to, by its local part (``<local@domain>``)."""
         local = local_part(message_id)
         if local is None:
             return None
-        try:
-            entry = await self.kv.get(_message_key(f"{local}@"))
-        except KeyNotFoundError:
-            return None
-        try:
-            return uuid.UUID((entry.value or b"").decode())
-        except ValueError:
-            return None
+        return await self.read(_message_key(f"{local}@"), lambda value: uuid.UUID(value.decode()))

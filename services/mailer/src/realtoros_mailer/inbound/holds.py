@@ -21,8 +21,6 @@ import logging
 import uuid
 from datetime import datetime
 
-from nats.js.errors import KeyNotFoundError
-
 from realtoros_contracts import EmailHeld
 from realtoros_mailer.inbound.contexts import ReplyContexts
 
@@ -41,11 +39,5 @@ class SendHolds:
         log.info("email %s held: %s", event.email_id, event.reason)
 
     async def held_since(self, email_id: uuid.UUID) -> datetime | None:
-        try:
-            entry = await self._contexts.kv.get(f"h.{email_id}")
-        except KeyNotFoundError:
-            return None
-        try:
-            return datetime.fromisoformat((entry.value or b"").decode())
-        except ValueError:
-            return None
+        key = f"h.{email_id}"
+        return await self._contexts.read(key, lambda value: datetime.fromisoformat(value.decode()))

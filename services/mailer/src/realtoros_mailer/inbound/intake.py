@@ -34,7 +34,7 @@ from realtoros_mailer.inbound.parse import ParsedMail, UnreadableMail, parse_mai
 from realtoros_mailer.inbound.tokens import tokens_in, verify_reply_token
 from realtoros_mailer.metrics import MailerMetrics
 from realtoros_mailer.suppression import SuppressionSet
-from realtoros_runtime.bus import EventPublisher
+from realtoros_runtime.publisher import EventPublisher
 
 log = logging.getLogger(__name__)
 

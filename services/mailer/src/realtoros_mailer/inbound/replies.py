@@ -28,14 +28,11 @@ class ReplyAddressing:
         if not event.delivery.detect_replies:
             return
         context = ReplyContext(
-            email_id=event.email_id,
-            agent_id=event.agent_id,
-            client_id=event.client_id,
+            **event.email_ids(),
             forward_to=event.delivery.reply_to,
             forward_name=event.delivery.from_name,
             to_email=event.delivery.to_email,
             subject=event.subject,
-            task_id=event.task_id,
             provider_message_id=provider_message_id,
         )
         ids = message_ids_of(provider_message_id, transport, event.email_id)
