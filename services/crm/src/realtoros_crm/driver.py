@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from realtoros_crm.db import Base
@@ -42,16 +42,45 @@ def table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-async def raw_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session, inside the session's transaction."""
+_BOUND = "realtoros_crm.driver"
+"""``session.info`` key: the transaction the session's fast path is bound to, with its
+dialect and asyncpg connection (looked up once per transaction, not per statement)."""
+
+
+async def _bound(session: AsyncSession) -> tuple[Dialect, Any]:
+    """The dialect and the asyncpg connection under the session, inside the session's
+    transaction (begun if it has not yet sent a statement)."""
+    bound = session.info.get(_BOUND)
+    current = session.sync_session.get_transaction()
+    if bound is not None and bound[0] is current and current.is_active:
+        return bound[1], bound[2]
     connection = await session.connection()
-    raw: Any = (await connection.get_raw_connection()).driver_connection
+    fairy = await connection.get_raw_connection()
+    raw: Any = fairy.driver_connection
     if not raw.is_in_transaction():
-        # SQLAlchemy begins the transaction with its first statement: without one, a
-        # locking SELECT would run on its own and release its locks as soon as it ends.
-        await connection.exec_driver_sql("SELECT 1")
+        await _begin(connection, fairy.dbapi_connection)
         assert raw.is_in_transaction(), "a fast-path statement needs a transaction"
-    return raw
+    # Held until the next transaction's first fast-path statement replaces it: a finished
+    # transaction is never active, and its identity is never reused while it is held.
+    session.info[_BOUND] = (session.sync_session.get_transaction(), connection.dialect, raw)
+    return connection.dialect, raw
+
+
+async def _begin(connection: AsyncConnection, adapted: Any) -> None:
+    """BEGIN the transaction SQLAlchemy begins with its first statement: without one, a
+    locking SELECT would run on its own and release its locks as soon as it ends.
+    SQLAlchemy's asyncpg adapter begins lazily, on its cursor's first execute
+    (``_start_transaction`` under ``_execute_mutex``, with the engine's isolation level):
+    the same here, without a statement of our own; on an adapter without them, a
+    ``SELECT 1`` through SQLAlchemy (one more round trip)."""
+    start = getattr(adapted, "_start_transaction", None)
+    mutex = getattr(adapted, "_execute_mutex", None)
+    if start is None or mutex is None or not hasattr(adapted, "_transaction"):
+        await connection.exec_driver_sql("SELECT 1")
+        return
+    async with mutex:
+        if adapted._transaction is None:
+            await start()
 
 
 @lru_cache(maxsize=64)  # a few statements per engine
@@ -65,10 +94,10 @@ def _compiled(statement: Executable, dialect: Dialect) -> tuple[str, Any]:
 async def _prepared(
     session: AsyncSession, statement: Executable, params: dict[str, Any]
 ) -> tuple[Any, str, list[Any]]:
-    connection = await session.connection()
-    sql, compiled = _compiled(statement, connection.dialect)
+    dialect, raw = await _bound(session)
+    sql, compiled = _compiled(statement, dialect)
     values = compiled.construct_params(params)
-    return await raw_connection(session), sql, [values[name] for name in compiled.positiontup]
+    return raw, sql, [values[name] for name in compiled.positiontup]
 
 
 async def fetch(session: AsyncSession, statement: Executable, **params: Any) -> list[Any]:
