@@ -11,6 +11,20 @@ import httpx
 from fastapi import FastAPI
 
 PASSWORD = "correct horse battery"
+# Every page of the app's menu, for a signed-in agent.
+APP_PAGES = [
+    "/app",
+    "/app/clients",
+    "/app/clients/new",
+    "/app/drafts",
+    "/app/tasks",
+    "/app/tasks/calendar",
+    "/app/emails",
+    "/app/plans",
+    "/app/import",
+    "/app/settings",
+    "/app/integrations",
+]
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -30,6 +44,10 @@ class WebClient:
         form = await self.http.get(page)
         assert form.status_code == 200, form.text
         return await self.http.post(action, data={"csrf": csrf_of(form.text), **data})
+
+    async def add_client(self, form: dict[str, Any]) -> httpx.Response:
+        """Submit the new-client form (303 to the client's page, or 422 with the errors)."""
+        return await self.submit("/app/clients/new", "/app/clients/new", form)
 
     async def sign_up(self, email: str, name: str = "Dana Ruiz") -> httpx.Response:
         response = await self.submit(

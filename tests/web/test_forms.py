@@ -60,10 +60,8 @@ async def test_settings_explain_what_is_wrong(web: WebClient) -> None:
 
 async def test_an_unsubscribed_client_is_shown_and_gets_no_draft(web: WebClient) -> None:
     await web.sign_up("dana@harbor.example")
-    created = await web.submit(
-        "/app/clients/new",
-        "/app/clients/new",
-        {"name": "Jordan Lee", "email": "jordan@example.com", "custom_fields": "budget: 450000"},
+    created = await web.add_client(
+        {"name": "Jordan Lee", "email": "jordan@example.com", "custom_fields": "budget: 450000"}
     )
     client = created.headers["location"]
     edit = {"name": "Jordan Lee", "email": "jordan@example.com", "stage": "prospect"}
@@ -83,17 +81,13 @@ async def test_an_unsubscribed_client_is_shown_and_gets_no_draft(web: WebClient)
 
 async def test_custom_fields_are_kept_and_bad_ones_explained(web: WebClient) -> None:
     await web.sign_up("dana@harbor.example")
-    bad = await web.submit(
-        "/app/clients/new",
-        "/app/clients/new",
-        {"name": "Ana", "email": "ana@example.com", "custom_fields": "just words"},
+    bad = await web.add_client(
+        {"name": "Ana", "email": "ana@example.com", "custom_fields": "just words"}
     )
     assert bad.status_code == 422
     assert "needs &#39;name: value&#39;" in bad.text
-    created = await web.submit(
-        "/app/clients/new",
-        "/app/clients/new",
-        {"name": "Ana", "email": "ana@example.com", "custom_fields": "budget: 450000\nbeds: 3"},
+    created = await web.add_client(
+        {"name": "Ana", "email": "ana@example.com", "custom_fields": "budget: 450000\nbeds: 3"}
     )
     page = await web.http.get(created.headers["location"])
     assert "<dt>budget</dt><dd>450000</dd>" in page.text
@@ -131,9 +125,7 @@ async def test_a_plan_step_is_edited_and_removed(web: WebClient) -> None:
 
 async def test_tasks_are_rescheduled_in_bulk(web: WebClient) -> None:
     await web.sign_up("dana@harbor.example")
-    created = await web.submit(
-        "/app/clients/new", "/app/clients/new", {"name": "Bo Chen", "email": "bo@example.com"}
-    )
+    created = await web.add_client({"name": "Bo Chen", "email": "bo@example.com"})
     client = created.headers["location"]
     page = await web.http.get(client)
     plan_id = re.search(r'<option value="([0-9a-f-]{36})">Standard follow-up', page.text)
@@ -162,9 +154,7 @@ async def test_tasks_are_rescheduled_in_bulk(web: WebClient) -> None:
 
 async def test_a_clients_plan_is_paused_resumed_and_cancelled(web: WebClient) -> None:
     await web.sign_up("dana@harbor.example")
-    created = await web.submit(
-        "/app/clients/new", "/app/clients/new", {"name": "Bo Chen", "email": "bo@example.com"}
-    )
+    created = await web.add_client({"name": "Bo Chen", "email": "bo@example.com"})
     client = created.headers["location"]
     page = await web.http.get(client)
     plan_id = re.search(r'<option value="([0-9a-f-]{36})">Standard follow-up', page.text)
