@@ -28,6 +28,7 @@ from realtoros_crm.db import Sessions
 from realtoros_crm.demo_data import PURPOSES, SUBJECTS, body, client_data
 from realtoros_crm.emails.models import Email
 from realtoros_crm.emails.outcomes import bounce_in_words
+from realtoros_crm.emails.repository import add_email_task
 from realtoros_crm.plans.runs import apply_plan
 from realtoros_crm.plans.schemas import PlanCreate, StepIn
 from realtoros_crm.plans.service import create_plan, ensure_default_plan, list_plans
@@ -59,38 +60,19 @@ async def _email(
     reason: str | None = None,
 ) -> Email:
     """A follow-up task and its email, as the claimer and the consumers leave them."""
-    task = Task(
-        agent_id=client.agent_id,
-        client_id=client.id,
-        task_type="email",
+    _, email = await add_email_task(
+        session,
+        client,
         purpose=PURPOSES[len(subject) % len(PURPOSES)],
-        due_at=at,
         status=status,
-        created_at=at,
-        updated_at=at,
-        email=None,
+        at=at,
         failure_reason=reason,
-    )
-    session.add(task)
-    await session.flush()  # the task first: the email refers to it
-    email = Email(
-        agent_id=client.agent_id,
-        client_id=client.id,
-        task_id=task.id,
-        status=status,
-        to_email=client.email,
         subject=subject,
         body_text=body(client, subject),
         # Demo data says what it is: no LLM wrote it and no email service sent it.
         composer=DEMO,
         model=None,
-        created_at=at,
-        updated_at=at,
-        failure_reason=reason,
     )
-    session.add(email)
-    await session.flush()
-    task.email = email
     return email
 
 

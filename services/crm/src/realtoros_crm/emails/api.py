@@ -4,6 +4,8 @@ for a draft on demand; read an email (its draft and its outcomes)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -35,8 +37,13 @@ async def _task(session: SessionDep, agent_id: uuid.UUID, task_id: uuid.UUID) ->
     return task
 
 
-def _conflict(exc: Exception) -> HTTPException:
-    return HTTPException(status.HTTP_409_CONFLICT, str(exc))
+@contextmanager
+def _conflict_is_409() -> Iterator[None]:
+    """A draft or task in a state that refuses the action: 409 with the reason."""
+    try:
+        yield
+    except (DraftConflict, TaskConflict) as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
 
 @router.get("/tasks/{task_id}/draft")
@@ -54,10 +61,8 @@ async def change_draft(
 ) -> EmailPublic:
     """Edit a draft awaiting approval; the approved email is exactly this text."""
     task = await _task(session, agent.id, task_id)
-    try:
+    with _conflict_is_409():
         email = edit_draft(task, data.subject, data.body_text, state.clock())
-    except DraftConflict as exc:
-        raise _conflict(exc) from exc
     await session.flush()  # the response shows the ids and defaults
     return EmailPublic.model_validate(email)
 
@@ -72,12 +77,10 @@ async def regenerate(
 ) -> EmailPublic:
     """Compose the draft again with extra instructions; poll the draft for the new text."""
     task = await _task(session, agent.id, task_id)
-    try:
+    with _conflict_is_409():
         email = await regenerate_draft(
             session, state.claim_context, task, data.instructions, state.clock()
         )
-    except DraftConflict as exc:
-        raise _conflict(exc) from exc
     await session.flush()  # the response shows the ids and defaults
     return EmailPublic.model_validate(email)
 
@@ -99,12 +102,10 @@ async def approve(
     """Send the draft as saved. A draft held because the client replied needs
     ``send_anyway=true``; otherwise 409 says when the client replied."""
     task = await _task(session, agent.id, task_id)
-    try:
+    with _conflict_is_409():
         email = await approve_draft(
             session, state.claim_context, task, state.clock(), send_anyway=send_anyway
         )
-    except DraftConflict as exc:
-        raise _conflict(exc) from exc
     await session.flush()  # the response shows the ids and defaults
     return EmailPublic.model_validate(email)
 
@@ -115,10 +116,8 @@ async def skip_draft(
 ) -> TaskPublic:
     """Do not send this follow-up: the task and its draft are skipped."""
     task = await _task(session, agent.id, task_id)
-    try:
+    with _conflict_is_409():
         await finish_task(session, task, "skip", state.clock(), ns=state.bus.ns)
-    except TaskConflict as exc:
-        raise _conflict(exc) from exc
     await session.flush()  # the response shows the ids and defaults
     return TaskPublic.model_validate(task)
 

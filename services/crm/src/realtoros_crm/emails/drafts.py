@@ -23,6 +23,7 @@ from realtoros_crm.claims.taskdue import (
 )
 from realtoros_crm.clients.models import Client
 from realtoros_crm.emails.models import Email
+from realtoros_crm.emails.repository import add_email_task
 from realtoros_crm.emails.schemas import LlmUse
 from realtoros_crm.messaging.outbox import add_to_outbox
 from realtoros_crm.plans.runs import client_window
@@ -223,32 +224,14 @@ async def draft_on_demand(
     session: AsyncSession, ctx: ClaimContext, client: Client, instructions: str, now: datetime
 ) -> Email:
     """A new email task for the client, composing now; its draft waits for review."""
-    task = Task(
-        agent_id=client.agent_id,
-        client_id=client.id,
-        task_type="email",
+    task, email = await add_email_task(
+        session,
+        client,
         purpose=ON_DEMAND_PURPOSE,
+        status="composing",
+        at=now,
         instructions=instructions or None,
-        due_at=now,
-        status="composing",
-        created_at=now,
-        updated_at=now,
-        email=None,
     )
-    session.add(task)
-    await session.flush()  # the task first: the email refers to it
-    email = Email(
-        agent_id=client.agent_id,
-        client_id=client.id,
-        task_id=task.id,
-        status="composing",
-        to_email=client.email,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(email)
-    await session.flush()
-    task.email = email
     await request_draft(session, ctx, task, email, regenerate=False, now=now)
     await session.flush()
     return email

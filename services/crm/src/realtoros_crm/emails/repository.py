@@ -50,6 +50,51 @@ _EMAIL_ID = bindparam("email_id", type_=Uuid)
 _TASK_ID = bindparam("task_id", type_=Uuid)
 
 
+async def add_email_task(
+    session: AsyncSession,
+    client: Client,
+    *,
+    purpose: str,
+    status: str,
+    at: datetime,
+    instructions: str | None = None,
+    failure_reason: str | None = None,
+    **email_fields: Any,
+) -> tuple[Task, Email]:
+    """A new email task for the client, due ``at``, and its email (``email_fields``: what
+    the email already holds, e.g. its subject), both in ``status``."""
+    task = Task(
+        agent_id=client.agent_id,
+        client_id=client.id,
+        task_type="email",
+        purpose=purpose,
+        instructions=instructions,
+        due_at=at,
+        status=status,
+        created_at=at,
+        updated_at=at,
+        email=None,
+        failure_reason=failure_reason,
+    )
+    session.add(task)
+    await session.flush()  # the task first: the email refers to it
+    email = Email(
+        agent_id=client.agent_id,
+        client_id=client.id,
+        task_id=task.id,
+        status=status,
+        to_email=client.email,
+        created_at=at,
+        updated_at=at,
+        failure_reason=failure_reason,
+        **email_fields,
+    )
+    session.add(email)
+    await session.flush()
+    task.email = email
+    return task, email
+
+
 def moved(status: Any, now: Any, reason: Any = None) -> dict[str, Any]:
     """What moving an email and its task to ``status`` writes on each of them (values or
     bind parameters): a status change sets the failure reason, or clears it."""
