@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page, expect
 
 from realtoros_contracts import ClientReplied
 from realtoros_runtime.bus import EventPublisher
-from tests.crm.helpers import SignedIn, publish_tick
+from tests.crm.helpers import SignedIn, publish_tick, sign_up
 from tests.crm.test_consumers import composed, sent
 from tests.support.waiting import eventually
 from tests.web.support import PASSWORD
@@ -29,15 +29,18 @@ async def ok(response: httpx.Response) -> Any:
     return response.json() if response.content else None
 
 
+async def signed_in(http: httpx.AsyncClient, **fields: Any) -> SignedIn:
+    """An agent registered through the API (no brokerage), ``http`` signed in as them."""
+    who = await sign_up(http, brokerage=None, **fields)
+    http.headers.update(who.headers)
+    return who
+
+
 async def a_replied_client(http: httpx.AsyncClient, publisher: EventPublisher) -> None:
     """Through the API and the events other services publish: an email sent, then the reply."""
-    body = {"email": "dana@harbor.example", "password": PASSWORD, "name": "Dana Ruiz"}
-    agent = await ok(await http.post("/auth/register", json=body))
-    login = await ok(
-        await http.post("/auth/login", json={"email": body["email"], "password": PASSWORD})
+    who = await signed_in(
+        http, email="dana@harbor.example", name="Dana Ruiz", signature=None, postal_address=None
     )
-    http.headers["authorization"] = f"Bearer {login['access_token']}"
-    who = SignedIn(agent, dict(http.headers))
     client = await ok(
         await http.post("/clients", json={"name": "Jordan Lee", "email": "jordan@example.org"})
     )
@@ -119,19 +122,13 @@ async def test_the_reply_the_paused_plan_resume_and_the_dashboard_in_chromium(
 
 async def a_held_draft(http: httpx.AsyncClient, publisher: EventPublisher) -> str:
     """A draft awaiting approval, then the client's reply: the draft is held. Its task id."""
-    body = {
-        "email": "eli@harbor.example",
-        "password": PASSWORD,
-        "name": "Eli Stone",
-        "signature": "Eli Stone\nHarbor Homes",
-        "postal_address": "1 Harbor Way, Portland",
-    }
-    agent = await ok(await http.post("/auth/register", json=body))
-    login = await ok(
-        await http.post("/auth/login", json={"email": body["email"], "password": PASSWORD})
+    who = await signed_in(
+        http,
+        email="eli@harbor.example",
+        name="Eli Stone",
+        signature="Eli Stone\nHarbor Homes",
+        postal_address="1 Harbor Way, Portland",
     )
-    http.headers["authorization"] = f"Bearer {login['access_token']}"
-    who = SignedIn(agent, dict(http.headers))
     client = await ok(
         await http.post("/clients", json={"name": "Sam Park", "email": "sam@example.org"})
     )
