@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from playwright.async_api import Page, expect
 
 PASSWORD = "correct horse battery"
 # Every page of the app's menu, for a signed-in agent.
@@ -61,3 +62,14 @@ class WebClient:
     async def sign_out(self) -> None:
         response = await self.submit("/app", "/app/logout", {})
         assert response.status_code == 303
+
+
+async def sign_in(
+    page: Page, url: str, email: str = "dana@harbor.example", name: str = "Dana Ruiz"
+) -> None:
+    """Sign in through the login form in the browser; the dashboard greets the agent."""
+    await page.goto(f"{url}/app/login")
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name=f"Good day, {name}")).to_be_visible()

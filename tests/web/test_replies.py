@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from realtoros_contracts import ClientReplied
 from realtoros_runtime.bus import EventPublisher
 from tests.crm.helpers import SignedIn, publish_tick, sign_up
 from tests.crm.test_consumers import composed, sent
 from tests.support.waiting import eventually
-from tests.web.support import PASSWORD
+from tests.web.support import sign_in
 from tests.web.system import System
 
 STEPS = [{"delay_days": d, "purpose": f"Step {d}"} for d in (2, 4)]
@@ -81,14 +81,6 @@ async def _task_in(http: httpx.AsyncClient, task_id: str, status: str) -> dict[s
 async def _replies(http: httpx.AsyncClient) -> list[Any] | None:
     found: list[Any] = await ok(await http.get("/replies?unanswered=true"))
     return found or None
-
-
-async def sign_in(page: Page, url: str) -> None:
-    await page.goto(f"{url}/app/login")
-    await page.get_by_label("Email address").fill("dana@harbor.example")
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("heading", name="Good day, Dana Ruiz")).to_be_visible()
 
 
 async def test_the_reply_the_paused_plan_resume_and_the_dashboard_in_chromium(
@@ -164,11 +156,7 @@ async def test_a_held_draft_warns_and_is_sent_only_when_confirmed_in_chromium(
     async with httpx.AsyncClient(base_url=crm_process.url, timeout=30) as http:
         task_id = await a_held_draft(http, publisher)
     page = await browser.new_page()
-    await page.goto(f"{crm_process.url}/app/login")
-    await page.get_by_label("Email address").fill("eli@harbor.example")
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("heading", name="Good day, Eli Stone")).to_be_visible()
+    await sign_in(page, crm_process.url, "eli@harbor.example", "Eli Stone")
     await page.goto(f"{crm_process.url}/app/drafts/{task_id}")
     warning = page.locator("#held-warning")
     await expect(warning).to_contain_text("Sam Park replied on")
