@@ -18,7 +18,7 @@ from datetime import datetime, time, timedelta
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_crm.activities.service import record_activity
+from realtoros_crm.activities.repository import record_email_activity
 from realtoros_crm.agents.repository import find_agent_by_email
 from realtoros_crm.agents.schemas import AgentCreate, ProfileUpdate
 from realtoros_crm.agents.service import EmailTaken, authenticate, register, update_profile
@@ -76,19 +76,6 @@ async def _email(
     return email
 
 
-def _note(session: AsyncSession, email: Email, kind: str, summary: str, at: datetime) -> None:
-    record_activity(
-        session,
-        agent_id=email.agent_id,
-        client_id=email.client_id,
-        kind=kind,
-        summary=summary,
-        occurred_at=at,
-        email_id=email.id,
-        task_id=email.task_id,
-    )
-
-
 async def _sent_history(
     session: AsyncSession, client: Client, now: datetime, rng: random.Random
 ) -> int:
@@ -101,13 +88,15 @@ async def _sent_history(
         email.sent_at, email.transport = at, DEMO
         email.provider_message_id = f"demo-{email.id}"
         email.delivered_at = at + timedelta(seconds=40)
-        _note(
+        record_email_activity(
             session, email, "email_drafted", f"Email drafted: {subject}", at - timedelta(minutes=2)
         )
-        _note(session, email, "email_sent", f"Email sent: {subject}", at)
+        record_email_activity(session, email, "email_sent", f"Email sent: {subject}", at)
         if rng.random() < 0.6:
             email.first_opened_at, email.open_count = at + timedelta(hours=3), rng.randint(1, 4)
-            _note(session, email, "email_opened", f"Opened: {subject}", email.first_opened_at)
+            record_email_activity(
+                session, email, "email_opened", f"Opened: {subject}", email.first_opened_at
+            )
         if rng.random() < 0.2:
             email.first_clicked_at, email.click_count = at + timedelta(hours=4), 1
         client.last_contacted_at = max(client.last_contacted_at or at, at)
@@ -117,7 +106,9 @@ async def _sent_history(
 async def _draft(session: AsyncSession, client: Client, now: datetime) -> None:
     subject = "Checking in after the open house"
     email = await _email(session, client, subject, now - timedelta(minutes=20), "awaiting_approval")
-    _note(session, email, "email_drafted", f"Email drafted: {subject}", email.created_at)
+    record_email_activity(
+        session, email, "email_drafted", f"Email drafted: {subject}", email.created_at
+    )
 
 
 async def _failed(session: AsyncSession, client: Client, now: datetime) -> None:
@@ -128,16 +119,16 @@ async def _failed(session: AsyncSession, client: Client, now: datetime) -> None:
     email = await _email(session, client, subject, at, "failed", reason)
     email.sent_at, email.provider_message_id, email.transport = at, f"demo-{email.id}", DEMO
     email.bounced_at, email.bounce_type = at + timedelta(minutes=2), "permanent"
-    _note(session, email, "email_sent", f"Email sent: {subject}", at)
+    record_email_activity(session, email, "email_sent", f"Email sent: {subject}", at)
     summary = (
         f"Email bounced: {bounce_in_words(detail)}. Follow-up emails to this address have "
         f"stopped (server said: {detail})"
     )
-    _note(session, email, "email_bounced", summary, email.bounced_at)
+    record_email_activity(session, email, "email_bounced", summary, email.bounced_at)
     # A hard bounce unsubscribes the client (emails/outcomes.py), so no follow-up retries.
     client.unsubscribed = True
     unsubscribed = "Follow-up emails stopped: the address bounced (it no longer receives email)."
-    _note(session, email, "unsubscribed", unsubscribed, email.bounced_at)
+    record_email_activity(session, email, "unsubscribed", unsubscribed, email.bounced_at)
 
 
 async def _plans(session: AsyncSession, agent_id: uuid.UUID, now: datetime) -> None:

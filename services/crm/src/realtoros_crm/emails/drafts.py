@@ -12,7 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_contracts import DeliveryContext, DraftRequested, EmailApproved, TaskDue
 from realtoros_contracts.rendering import missing_sender_details
-from realtoros_crm.activities.repository import recent_timelines, record_activity
+from realtoros_crm.activities.repository import (
+    recent_timelines,
+    record_email_activity,
+)
 from realtoros_crm.agents.models import Agent
 from realtoros_crm.claims.repository import load_templates
 from realtoros_crm.claims.taskdue import (
@@ -141,7 +144,6 @@ async def approve_draft(
             f"Not sent: add {' and '.join(missing)} in Settings first (the law requires a "
             "postal address in every email you send)."
         )
-    client_id, agent_id = event.client_id, event.agent_id
     client, agent = await _people(session, task)
     add_to_outbox(
         session,
@@ -159,16 +161,7 @@ async def approve_draft(
     summary = f"Email approved{' (edited)' if email.edited_at else ''}: {email.subject}"
     if event.override_hold:
         summary += " (sent anyway after the client's reply)"
-    record_activity(
-        session,
-        agent_id=agent_id,
-        client_id=client_id,
-        kind="email_approved",
-        summary=summary,
-        occurred_at=now,
-        email_id=email.id,
-        task_id=task.id,
-    )
+    record_email_activity(session, email, "email_approved", summary, now)
     await session.flush()
     return email
 

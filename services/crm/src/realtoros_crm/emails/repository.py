@@ -37,7 +37,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.activities.models import Activity
-from realtoros_crm.activities.repository import SUMMARY_LIMIT, record_activity
+from realtoros_crm.activities.repository import (
+    SUMMARY_LIMIT,
+    record_email_activity,
+)
 from realtoros_crm.clients.models import Client
 from realtoros_crm.driver import execute, fetch, table
 from realtoros_crm.emails.models import Email
@@ -264,16 +267,7 @@ class Locked:
                 setattr(row, name, value)
 
     def record(self, session: AsyncSession, kind: str, summary: str, at: datetime) -> None:
-        record_activity(
-            session,
-            agent_id=self.email.agent_id,
-            client_id=self.email.client_id,
-            kind=kind,
-            summary=summary,
-            occurred_at=at,
-            email_id=self.email.id,
-            task_id=self.task.id,
-        )
+        record_email_activity(session, self.email, kind, summary, at)
 
 
 async def load_locked(session: AsyncSession, email_id: uuid.UUID) -> Locked:
