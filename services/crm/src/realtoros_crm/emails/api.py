@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
+from realtoros_crm.api.problems import found
 from realtoros_crm.clients.service import get_client
 from realtoros_crm.emails.drafts import (
     DraftConflict,
@@ -32,9 +33,7 @@ router = APIRouter(tags=["drafts"])
 
 
 async def _task(session: SessionDep, agent_id: uuid.UUID, task_id: uuid.UUID) -> Task:
-    if (task := await get_task(session, agent_id, task_id, lock=True)) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"task {task_id} not found")
-    return task
+    return found(await get_task(session, agent_id, task_id, lock=True), "task", task_id)
 
 
 @contextmanager
@@ -131,8 +130,7 @@ async def request_draft_now(
     state: StateDep,
 ) -> DraftAccepted:
     """Draft an email to the client now; it waits for review. Poll ``GET /emails/{id}``."""
-    if (client := await get_client(session, agent.id, client_id)) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"client {client_id} not found")
+    client = found(await get_client(session, agent.id, client_id), "client", client_id)
     if (reason := client.no_email_reason()) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"no email can be drafted: {reason}")
     use = await llm_use(session, agent.id)  # before this draft, which has no composer yet
@@ -152,6 +150,5 @@ async def request_draft_now(
 @router.get("/emails/{email_id}")
 async def read_email(email_id: uuid.UUID, agent: CurrentAgent, session: SessionDep) -> EmailPublic:
     """One email: its draft, status and outcomes (delivered, opens, clicks, bounce…)."""
-    if (email := await get_email(session, agent.id, email_id)) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"email {email_id} not found")
+    email = found(await get_email(session, agent.id, email_id), "email", email_id)
     return EmailPublic.model_validate(email)
