@@ -36,6 +36,16 @@ async def signed_in(http: httpx.AsyncClient, **fields: Any) -> SignedIn:
     return who
 
 
+async def _claimed_task(
+    http: httpx.AsyncClient, publisher: EventPublisher, client_id: str
+) -> dict[str, Any]:
+    """A follow-up task for the client due now, claimed by the next tick (composing)."""
+    due = datetime.now(UTC).isoformat()
+    task = await ok(await http.post("/tasks", json={"client_id": client_id, "due_at": due}))
+    await publish_tick(publisher)
+    return await _task_in(http, task["id"], "composing")
+
+
 async def a_replied_client(http: httpx.AsyncClient, publisher: EventPublisher) -> None:
     """Through the API and the events other services publish: an email sent, then the reply."""
     who = await signed_in(
@@ -46,10 +56,7 @@ async def a_replied_client(http: httpx.AsyncClient, publisher: EventPublisher) -
     )
     plan = await ok(await http.post("/plans", json={"name": "Nurture", "steps": STEPS}))
     await ok(await http.post(f"/clients/{client['id']}/plans", json={"plan_id": plan["id"]}))
-    due = datetime.now(UTC).isoformat()
-    task = await ok(await http.post("/tasks", json={"client_id": client["id"], "due_at": due}))
-    await publish_tick(publisher)
-    task = await _task_in(http, task["id"], "composing")
+    task = await _claimed_task(http, publisher, client["id"])
     await publisher.publish(composed(task, who), event_id=str(uuid.uuid4()))
     await _task_in(http, task["id"], "sending")
     await publisher.publish(sent(task, who, datetime.now(UTC)), event_id=str(uuid.uuid4()))
@@ -124,10 +131,7 @@ async def a_held_draft(http: httpx.AsyncClient, publisher: EventPublisher) -> st
     client = await ok(
         await http.post("/clients", json={"name": "Sam Park", "email": "sam@example.org"})
     )
-    due = datetime.now(UTC).isoformat()
-    task = await ok(await http.post("/tasks", json={"client_id": client["id"], "due_at": due}))
-    await publish_tick(publisher)
-    task = await _task_in(http, task["id"], "composing")
+    task = await _claimed_task(http, publisher, client["id"])
     draft = composed(task, who, send_mode="approval")
     await publisher.publish(draft, event_id=str(uuid.uuid4()))
     task = await _task_in(http, task["id"], "awaiting_approval")
