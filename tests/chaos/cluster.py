@@ -247,11 +247,17 @@ def build_cluster(
 
 @contextmanager
 def running_cluster(
-    servers: ChaosServers, llm_url: str, prefix: str, *, replicas: int = 2
+    servers: ChaosServers,
+    llm_url: str,
+    prefix: str,
+    *,
+    replicas: int = 2,
+    stream_replicas: int = 1,
+    nats_env: dict[str, str] | None = None,
 ) -> Iterator[tuple[Cluster, MotoSes, str]]:
-    """A cluster on its own namespace and database, with the SES fake, started; and the
-    database's URL."""
-    ns = Namespace(f"{prefix}{uuid.uuid4().hex[:8]}")
+    """A cluster on its own namespace (its streams kept on ``stream_replicas`` servers) and
+    database, with the SES fake, started; and the database's URL."""
+    ns = Namespace(f"{prefix}{uuid.uuid4().hex[:8]}", replicas=stream_replicas)
     database_url = create_database(servers, f"{prefix}_{ns.name}")
     log_dir = servers.root / ns.name
     log_dir.mkdir()
@@ -265,8 +271,11 @@ def running_cluster(
             ses=ses,
             log_dir=log_dir,
             replicas=replicas,
+            nats_env=nats_env,
         )
         try:
+            # Every replica at once: while the cluster creates their durables (a Raft group
+            # each) the services wait for JetStream with backoff (jetstream_ready).
             built.start_all()
             yield built, ses, database_url
         finally:

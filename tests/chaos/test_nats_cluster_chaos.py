@@ -15,7 +15,6 @@ import asyncio
 import os
 import random
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,12 +24,11 @@ import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from realtoros_contracts import Namespace
 from realtoros_devstack.nats_cluster import EmbeddedNatsCluster
 from tests.chaos import test_follow_ups_under_chaos as chaos
 from tests.chaos.checks import FINAL, task_outcomes, ticks_per_slot
-from tests.chaos.cluster import SENDER, Cluster, build_cluster
-from tests.chaos.conftest import ChaosServers, create_database
+from tests.chaos.cluster import Cluster, running_cluster
+from tests.chaos.conftest import ChaosServers
 from tests.support.moto_ses import MotoSes
 from tests.support.waiting import eventually
 
@@ -58,35 +56,15 @@ def nats_cluster(chaos_servers: ChaosServers) -> Iterator[EmbeddedNatsCluster]:
 def services(
     chaos_servers: ChaosServers, chaos_llm: str, nats_cluster: EmbeddedNatsCluster
 ) -> Iterator[tuple[Cluster, MotoSes, str]]:
-    ns = Namespace(f"nc{uuid.uuid4().hex[:8]}", replicas=3)
-    database_url = create_database(chaos_servers, f"chaos_{ns.name}")
-    log_dir = chaos_servers.root / ns.name
-    log_dir.mkdir()
     nats_env = {
         "NATS_URL": nats_cluster.url,
         "JETSTREAM_REPLICAS": "3",
         "MAILER_ALLOW_RESERVED_DOMAINS": "true",  # the clients are at example.com
     }
-    with MotoSes() as ses:
-        ses.verify_sender(SENDER)
-        built = build_cluster(
-            chaos_servers,
-            ns,
-            database_url=database_url,
-            llm_url=chaos_llm,
-            ses=ses,
-            log_dir=log_dir,
-            replicas=REPLICAS,
-            nats_env=nats_env,
-        )
-        try:
-            # Every replica at once: while the cluster creates their durables (a Raft group
-            # each) the services wait for JetStream with backoff (jetstream_ready).
-            built.start_all()
-            yield built, ses, database_url
-        finally:
-            built.stop_all()
-            print(f"chaos: service logs in {log_dir}")
+    with running_cluster(
+        chaos_servers, chaos_llm, "nc", replicas=REPLICAS, stream_replicas=3, nats_env=nats_env
+    ) as running:
+        yield running
 
 
 async def stream_leader(nc: NatsClient, stream: str) -> str | None:

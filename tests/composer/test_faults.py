@@ -81,8 +81,19 @@ async def test_the_limiter_spaces_requests_and_charges_real_usage(
     assert slept == []
 
 
-async def test_replicas_share_the_requests_per_minute(
-    namespace: Namespace, nats_client: NatsClient
+@pytest.mark.parametrize(
+    ("rpm", "tpm", "tokens"),
+    [
+        # 9 requests at 1 a second with a burst of 1: 8 seconds at least, whoever asks.
+        pytest.param(60, 0, 10, id="requests_per_minute"),
+        # 6,000 tokens a minute: 100 a second, a burst of 100, for the account, not per
+        # replica. 9 calls of 100 tokens: 900 tokens at 100 a second after the first burst
+        # of 100 (8 s); three replicas each with a bucket of their own would have taken 2 s.
+        pytest.param(0, 6000, 100, id="tokens_per_minute"),
+    ],
+)
+async def test_replicas_share_the_account_limit(
+    namespace: Namespace, nats_client: NatsClient, rpm: int, tpm: int, tokens: int
 ) -> None:
     now = [1000.0]
 
@@ -90,34 +101,12 @@ async def test_replicas_share_the_requests_per_minute(
         now[0] += seconds
 
     js = nats_client.jetstream()
-    replicas = [RateLimiter(rpm=60, tpm=0, clock=lambda: now[0], sleep=sleep) for _ in range(3)]
+    replicas = [RateLimiter(rpm=rpm, tpm=tpm, clock=lambda: now[0], sleep=sleep) for _ in range(3)]
     for limiter in replicas:
         await limiter.open(js, namespace)
     for _ in range(3):
         for limiter in replicas:
-            await limiter.acquire(10)
-    # 9 requests at 1 a second with a burst of 1: 8 seconds at least, whoever asks.
-    assert now[0] - 1000.0 >= 8.0
-
-
-async def test_replicas_share_the_tokens_per_minute(
-    namespace: Namespace, nats_client: NatsClient
-) -> None:
-    now = [1000.0]
-
-    async def sleep(seconds: float) -> None:
-        now[0] += seconds
-
-    js = nats_client.jetstream()
-    # 6,000 tokens a minute: 100 a second, a burst of 100, for the account, not per replica
-    replicas = [RateLimiter(rpm=0, tpm=6000, clock=lambda: now[0], sleep=sleep) for _ in range(3)]
-    for limiter in replicas:
-        await limiter.open(js, namespace)
-    for _ in range(3):
-        for limiter in replicas:
-            await limiter.acquire(100)
-    # 9 calls of 100 tokens: 900 tokens at 100 a second after the first burst of 100 (8 s);
-    # three replicas each with a bucket of their own would have taken 2 s.
+            await limiter.acquire(tokens)
     assert now[0] - 1000.0 >= 8.0
 
 

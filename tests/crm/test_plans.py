@@ -22,6 +22,16 @@ crm_at = plan_support.crm_at
 NY = ZoneInfo("America/New_York")
 
 
+async def client_on_plan(
+    crm: Crm, who: SignedIn, plan_id: str, **client_fields: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new client of the agent's, put on the plan; (the client, the plan run)."""
+    client = await add_client(crm.http, who, **client_fields)
+    body = {"plan_id": plan_id}
+    run = await call(crm, who, "POST", f"/clients/{client['id']}/plans", 201, json=body)
+    return client, run
+
+
 async def default_plan_id(crm: Crm, who: SignedIn) -> str:
     plans = await call(crm, who, "GET", "/plans")
     [standard] = [plan for plan in plans if plan["builtin"]]
@@ -43,9 +53,7 @@ async def test_a_client_added_on_friday_afternoon_gets_saturday_then_monday(
     who = await sign_up(crm_at.http, timezone="America/New_York")
     plan_id = await default_plan_id(crm_at, who)
     clock.set(when("2026-11-20T15:00:00-05:00"))  # a Friday afternoon in New York
-    client = await add_client(crm_at.http, who)
-    body = {"plan_id": plan_id}
-    run = await call(crm_at, who, "POST", f"/clients/{client['id']}/plans", 201, json=body)
+    _client, run = await client_on_plan(crm_at, who, plan_id)
     tasks = await run_tasks(crm_at, who, run["id"])
     local = [when(task["due_at"]).astimezone(NY).isoformat() for task in tasks]
     assert local == [
@@ -72,10 +80,7 @@ async def test_a_plan_paused_for_five_days_counts_from_the_resume(
     who = await sign_up(crm_at.http, timezone="America/New_York")
     plan_id = await default_plan_id(crm_at, who)
     clock.set(when("2026-11-11T15:00:00-05:00"))  # Wednesday
-    client = await add_client(crm_at.http, who)
-    run = await call(
-        crm_at, who, "POST", f"/clients/{client['id']}/plans", 201, json={"plan_id": plan_id}
-    )
+    _client, run = await client_on_plan(crm_at, who, plan_id)
     before = [when(t["due_at"]) for t in await run_tasks(crm_at, who, run["id"])]
     clock.set(when("2026-11-11T16:00:00-05:00"))
     paused = await call(crm_at, who, "POST", f"/plan-runs/{run['id']}/pause")
@@ -100,10 +105,7 @@ async def test_closing_the_client_cancels_the_remaining_steps(
     who = await sign_up(crm_at.http, timezone="America/New_York")
     plan_id = await default_plan_id(crm_at, who)
     clock.set(when("2026-11-16T11:00:00-05:00"))  # Monday
-    client = await add_client(crm_at.http, who, stage="negotiating")
-    run = await call(
-        crm_at, who, "POST", f"/clients/{client['id']}/plans", 201, json={"plan_id": plan_id}
-    )
+    client, run = await client_on_plan(crm_at, who, plan_id, stage="negotiating")
     clock.set(when("2026-11-17T10:00:00-05:00"))
     await tick_and_settle(crm_at, publisher, js, clock)  # Day 1 goes out
     clock.set(when("2026-11-18T12:00:00-05:00"))
@@ -204,9 +206,7 @@ async def test_plan_and_step_crud_with_clear_errors(crm_at: Crm) -> None:
 async def test_a_client_who_unsubscribes_has_their_plans_stopped(crm_at: Crm) -> None:
     who = await sign_up(crm_at.http)
     plan_id = await default_plan_id(crm_at, who)
-    client = await add_client(crm_at.http, who)
-    body = {"plan_id": plan_id}
-    run = await call(crm_at, who, "POST", f"/clients/{client['id']}/plans", 201, json=body)
+    client, run = await client_on_plan(crm_at, who, plan_id)
     await call(crm_at, who, "PATCH", f"/clients/{client['id']}", json={"unsubscribed": True})
 
     async def stopped() -> dict[str, Any] | None:

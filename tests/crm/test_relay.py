@@ -59,6 +59,17 @@ async def _write(sessions: Sessions, bus: Bus, event: TaskDue) -> OutboxMessage:
     return row
 
 
+async def _relay_until_marked(sessions: Sessions, bus: Bus, row_id: int, what: str) -> OutboxRelay:
+    """Start a relay, wait until it marks the row published, stop it; the relay."""
+    relay = OutboxRelay(sessions, bus.publisher, system_clock, batch_size=10, poll_seconds=0.05)
+    relay.start()
+    try:
+        await eventually(lambda: _published_at(sessions, row_id), timeout=5, what=what)
+    finally:
+        await relay.stop()
+    return relay
+
+
 async def _published_at(sessions: Sessions, row_id: int) -> datetime | None:
     async with sessions() as session:
         return await session.scalar(
@@ -74,20 +85,9 @@ async def test_a_crash_after_publishing_and_a_restart_publish_once(
     # A relay published the row, then died before marking it.
     await bus.publisher.publish_raw(row.subject, row.body, dict(row.headers), stream=row.stream)
 
-    relay = OutboxRelay(sessions, bus.publisher, system_clock, batch_size=10, poll_seconds=0.05)
-    relay.start()
-    try:
-        await eventually(lambda: _published_at(sessions, row.id), timeout=5, what="row marked")
-    finally:
-        await relay.stop()
+    await _relay_until_marked(sessions, bus, row.id, "row marked")
     later = await _write(sessions, bus, a_task_due())  # written while no relay runs
-
-    restarted = OutboxRelay(sessions, bus.publisher, system_clock, batch_size=10, poll_seconds=0.05)
-    restarted.start()
-    try:
-        await eventually(lambda: _published_at(sessions, later.id), timeout=5, what="later marked")
-    finally:
-        await restarted.stop()
+    restarted = await _relay_until_marked(sessions, bus, later.id, "later marked")
 
     messages = await stream_messages(js, row.stream, row.subject)
     ids = [(m.headers or {})["Nats-Msg-Id"] for m in messages]

@@ -16,7 +16,7 @@ from realtoros_contracts import Namespace
 from tests.support.fake_llm import launched
 from tests.support.moto_ses import MotoSes
 from tests.support.processes import ServiceProcess
-from tests.support.stack import running, stack_env
+from tests.support.stack import AGENT, AGENT_LOGIN, running, stack_env
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -59,15 +59,8 @@ def services(
 
 
 async def sign_up(http: httpx.AsyncClient) -> None:
-    agent = {
-        "email": "dana@harbor.example",
-        "password": "correct horse battery",
-        "name": "Dana Ruiz",
-        "brokerage": "Harbor Realty",
-    }
-    details = {"signature": "Dana Ruiz", "postal_address": "1 Harbor Way, Salem, MA 01970"}
-    (await http.post("/auth/register", json={**agent, **details})).raise_for_status()
-    login = await http.post("/auth/login", json={k: agent[k] for k in ("email", "password")})
+    (await http.post("/auth/register", json=AGENT)).raise_for_status()
+    login = await http.post("/auth/login", json=AGENT_LOGIN)
     login.raise_for_status()
     http.headers["authorization"] = f"Bearer {login.json()['access_token']}"
 

@@ -1,4 +1,4 @@
-"""Shared by the inbound (reply) tests: a mailer with replies on, replies to write, and
+"""Shared by the inbound (reply) tests: the settings of replies, replies to write, and
 SES "Received" notifications as SES sends them."""
 
 from __future__ import annotations
@@ -7,8 +7,6 @@ import asyncio
 import base64
 import smtplib
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -18,11 +16,7 @@ from typing import Any
 from nats.js import JetStreamContext
 
 from realtoros_contracts import AutoReplyReceived, ClientReplied, Namespace
-from realtoros_mailer.app import Mailer
-from realtoros_mailer.transports import Transport
-from tests.mailer.helpers import FailsFirst, mailer_events, run_mailer, settings_for
-from tests.mailer.sns_fake import FakeSns
-from tests.support.moto_ses import ACCESS_KEY, SECRET_KEY, MotoSes
+from tests.mailer.helpers import mailer_events
 from tests.support.waiting import eventually
 
 DOMAIN = "replies.realtoros.test"
@@ -38,37 +32,6 @@ def inbound_settings(port: int, **more: Any) -> dict[str, Any]:
         "mail_inbound_smtp_port": port,
         **more,
     }
-
-
-@asynccontextmanager
-async def inbound_mailer(
-    nats_url: str,
-    namespace: Namespace,
-    sns: FakeSns,
-    tmp_path: Path,
-    smtp_port: int,
-    moto_ses: MotoSes,
-    transport: list[FailsFirst],
-) -> AsyncIterator[Mailer]:
-    """A mailer with replies on (file outbox in ``tmp_path``, S3 on moto), its transport
-    counted in ``transport``."""
-    settings = settings_for(
-        nats_url,
-        namespace,
-        mail_outbox_dir=tmp_path,
-        sns_cert_url_pattern=sns.url_pattern,
-        s3_endpoint_url=moto_ses.endpoint_url,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        **inbound_settings(smtp_port, mail_inbound_max_bytes=64 * 1024),
-    )
-
-    def counted(inner: Transport) -> Transport:
-        transport.append(FailsFirst(inner, None))
-        return transport[-1]
-
-    async with run_mailer(settings, wrap_transport=counted) as running:
-        yield running
 
 
 def reply_mime(to: str, text: str, **headers: str) -> bytes:

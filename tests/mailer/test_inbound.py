@@ -5,18 +5,15 @@ a person's reply is forwarded to the agent with Reply-To the client."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx
-import pytest
 from nats.aio.client import Client as NatsClient
 
 from realtoros_contracts import ClientReplied, EmailSent, Namespace, encode, envelope_headers
-from realtoros_devstack.embedded import free_port
 from realtoros_mailer.app import Mailer
 from realtoros_mailer.inbound.tokens import reply_address
 from realtoros_mailer.inbound.wiring import FORWARD_DURABLE
@@ -36,7 +33,6 @@ from tests.mailer.inbound_support import (
     DOMAIN,
     SECRET,
     auto_replies,
-    inbound_mailer,
     received,
     replies,
     reply_mime,
@@ -48,34 +44,6 @@ from tests.mailer.sns_fake import FakeSns
 from tests.support.moto_ses import ACCESS_KEY, REGION, SECRET_KEY, MotoSes
 from tests.support.streams import wait_consumed
 from tests.support.waiting import eventually
-
-
-@pytest.fixture
-def smtp_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def transport() -> list[FailsFirst]:
-    """The mailer's transport, counting its sends (filled when the mailer is built)."""
-    return []
-
-
-@pytest.fixture
-async def mailer(
-    nats_url: str,
-    namespace: Namespace,
-    nats_client: NatsClient,
-    sns: FakeSns,
-    tmp_path: Path,
-    smtp_port: int,
-    moto_ses: MotoSes,
-    transport: list[FailsFirst],
-) -> AsyncIterator[Mailer]:
-    async with inbound_mailer(
-        nats_url, namespace, sns, tmp_path, smtp_port, moto_ses, transport
-    ) as running:
-        yield running
 
 
 async def sent_email(nats_client: NatsClient, namespace: Namespace, tmp_path: Path) -> str:

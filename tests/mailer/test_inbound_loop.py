@@ -6,17 +6,14 @@ conversation, and the inbound metrics and readiness."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from nats.aio.client import Client as NatsClient
 
 from realtoros_contracts import EmailBounced, EmailHeld, EmailSent, Namespace
-from realtoros_devstack.embedded import free_port
 from realtoros_mailer.app import Mailer
 from realtoros_mailer.handlers import APPROVED_DURABLE, COMPOSED_DURABLE
 from realtoros_mailer.inbound.forward import HISTORY_MARK
@@ -36,7 +33,6 @@ from tests.mailer.inbound_support import (
     CLIENT,
     DOMAIN,
     SECRET,
-    inbound_mailer,
     read_eml,
     received,
     reply_mime,
@@ -45,30 +41,8 @@ from tests.mailer.inbound_support import (
 )
 from tests.mailer.sns_fake import FakeSns
 from tests.mailer.test_inbound import sent_email
-from tests.support.moto_ses import MotoSes
 from tests.support.streams import wait_consumed
 from tests.support.waiting import eventually
-
-
-@pytest.fixture
-def smtp_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-async def mailer(
-    nats_url: str,
-    namespace: Namespace,
-    nats_client: NatsClient,
-    sns: FakeSns,
-    tmp_path: Path,
-    smtp_port: int,
-    moto_ses: MotoSes,
-) -> AsyncIterator[Mailer]:
-    async with inbound_mailer(
-        nats_url, namespace, sns, tmp_path, smtp_port, moto_ses, []
-    ) as running:
-        yield running
 
 
 def held(event_ids: dict[str, Any]) -> EmailHeld:

@@ -10,15 +10,17 @@ from typing import Any
 import pytest
 from nats.aio.client import Client as NatsClient
 from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 
-from realtoros_contracts import EmailFailed, EmailSent, Namespace
+from realtoros_contracts import EmailComposed, EmailFailed, EmailSent, Namespace
 from realtoros_mailer.handlers import APPROVED_DURABLE, COMPOSED_DURABLE
 from realtoros_mailer.transports import SendNotAttempted, Transport
 from realtoros_runtime.consuming import RetryPolicy
 from tests.mailer.helpers import (
     SES_FROM,
     FailsFirst,
+    R,
     approved,
     composed,
     delivery,
@@ -139,23 +141,38 @@ async def test_ses_rejection_is_reported_failed(
     assert (await ledger_entry(nats_client, namespace, str(event.email_id)))["state"] == "failed"
 
 
-async def test_send_surely_not_attempted_is_released_and_retried(
-    nats_url: str, namespace: Namespace, nats_client: NatsClient, tmp_path: Path
-) -> None:
-    js = nats_client.jetstream()
+async def send_failing_first(
+    nats_url: str,
+    namespace: Namespace,
+    js: JetStreamContext,
+    tmp_path: Path,
+    error: Exception,
+    outcome: type[R],
+) -> tuple[EmailComposed, FailsFirst, R]:
+    """Run the mailer on an outbox folder whose first send raises error; wait for outcome."""
     event = composed()
     flaky: list[FailsFirst] = []
 
     def wrap(transport: Transport) -> Transport:
-        flaky.append(FailsFirst(transport, SendNotAttempted("throttled")))
+        flaky.append(FailsFirst(transport, error))
         return flaky[0]
 
     settings = settings_for(nats_url, namespace, mail_outbox_dir=tmp_path)
     async with run_mailer(settings, retry=FAST_RETRY, wrap_transport=wrap):
         await publish(js, namespace, event)
-        sent = await wait_event(js, namespace, EmailSent, event.email_id)
+        result = await wait_event(js, namespace, outcome, event.email_id)
+    return event, flaky[0], result
 
-    assert flaky[0].calls == 2
+
+async def test_send_surely_not_attempted_is_released_and_retried(
+    nats_url: str, namespace: Namespace, nats_client: NatsClient, tmp_path: Path
+) -> None:
+    js = nats_client.jetstream()
+    event, flaky, sent = await send_failing_first(
+        nats_url, namespace, js, tmp_path, SendNotAttempted("throttled"), EmailSent
+    )
+
+    assert flaky.calls == 2
     assert sent.provider_message_id == f"file:{event.email_id}"
     assert names_in(tmp_path) == [f"{event.email_id}.eml"]
     assert await mailer_events(js, namespace, EmailFailed) == []
@@ -205,20 +222,12 @@ async def test_ambiguous_send_error_is_reported_unknown_not_resent(
     nats_url: str, namespace: Namespace, nats_client: NatsClient, tmp_path: Path
 ) -> None:
     js = nats_client.jetstream()
-    event = composed()
-    flaky: list[FailsFirst] = []
-
-    def wrap(transport: Transport) -> Transport:
-        flaky.append(FailsFirst(transport, TimeoutError("read timed out after sending")))
-        return flaky[0]
-
-    settings = settings_for(nats_url, namespace, mail_outbox_dir=tmp_path)
-    async with run_mailer(settings, retry=FAST_RETRY, wrap_transport=wrap):
-        await publish(js, namespace, event)
-        failed = await wait_event(js, namespace, EmailFailed, event.email_id)
+    _, flaky, failed = await send_failing_first(
+        nats_url, namespace, js, tmp_path, TimeoutError("read timed out after sending"), EmailFailed
+    )
 
     assert failed.outcome == "unknown"
-    assert flaky[0].calls == 1
+    assert flaky.calls == 1
     assert names_in(tmp_path) == []
     assert await mailer_events(js, namespace, EmailSent) == []
 

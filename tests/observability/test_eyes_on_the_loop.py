@@ -28,7 +28,7 @@ from tests.support.backends import Backend, admin, with_database
 from tests.support.fake_llm import launched
 from tests.support.moto_ses import MotoSes
 from tests.support.processes import ServiceProcess
-from tests.support.stack import running
+from tests.support.stack import AGENT, AGENT_LOGIN, running
 from tests.support.waiting import eventually_blocking
 
 pytestmark = pytest.mark.e2e
@@ -90,15 +90,8 @@ def _service_env(
 def _one_follow_up(base_url: str) -> dict[str, Any]:
     """Sign up, add a client and one task due now; wait until it is sent."""
     with httpx.Client(base_url=base_url, timeout=10) as http:
-        agent = {
-            "email": "dana@harbor.example",
-            "password": "correct horse battery",
-            "name": "Dana Ruiz",
-            "brokerage": "Harbor Realty",
-        }
-        details = {"signature": "Dana Ruiz", "postal_address": "1 Harbor Way, Salem, MA 01970"}
-        http.post("/auth/register", json={**agent, **details}).raise_for_status()
-        login = http.post("/auth/login", json={k: agent[k] for k in ("email", "password")})
+        http.post("/auth/register", json=AGENT).raise_for_status()
+        login = http.post("/auth/login", json=AGENT_LOGIN)
         login.raise_for_status()
         http.headers["authorization"] = f"Bearer {login.json()['access_token']}"
         client = http.post(

@@ -62,13 +62,19 @@ async def sees_leader(lease: LeaderLease, holder: str) -> None:
     await eventually(check, timeout=10, what=f"{lease.replica} to see {holder} lead")
 
 
-async def test_exactly_one_leads_and_a_resignation_hands_over_at_once(
-    replicas: Replicas,
-) -> None:
+async def a_leads_b_follows(replicas: Replicas) -> tuple[LeaderLease, LeaderLease]:
+    """Replica a started and leading, then b started and seeing a lead; (a, b)."""
     a = replicas.start("a")
     await eventually(leads(a), timeout=10, what="a to lead")
     b = replicas.start("b")
     await sees_leader(b, "a")
+    return a, b
+
+
+async def test_exactly_one_leads_and_a_resignation_hands_over_at_once(
+    replicas: Replicas,
+) -> None:
+    a, b = await a_leads_b_follows(replicas)
     assert (a.is_leader, b.is_leader) == (True, False)
 
     await replicas.crash("a")
@@ -85,10 +91,7 @@ async def test_exactly_one_leads_and_a_resignation_hands_over_at_once(
 async def test_a_crashed_leader_is_replaced_within_a_ttl_and_never_overlaps(
     replicas: Replicas,
 ) -> None:
-    a = replicas.start("a")
-    await eventually(leads(a), timeout=10, what="a to lead")
-    b = replicas.start("b")
-    await sees_leader(b, "a")
+    a, b = await a_leads_b_follows(replicas)
 
     await replicas.crash("a")
     crashed_at = time.monotonic()

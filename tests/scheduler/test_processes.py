@@ -97,6 +97,18 @@ async def ticks_by(js: nats.js.JetStreamContext, ns: Namespace, replica: str, n:
     await eventually(enough, timeout=15, what=f"{n} ticks from {replica}", interval=0.2)
 
 
+async def leader_ticking(
+    spawn: Spawn, js: nats.js.JetStreamContext, ns: Namespace, ticks: int
+) -> tuple[ServiceProcess, ServiceProcess]:
+    """Two replicas, ready, one leading and the other knowing it, the leader's first
+    ``ticks`` ticks stored; (leader, other)."""
+    a, b = spawn("replica-a"), spawn("replica-b")
+    await wait_ready(a, b)
+    leader, other = await the_leader(a, b)
+    await ticks_by(js, ns, leader.env["REPLICA_ID"], ticks)
+    return leader, other
+
+
 async def test_ticks_arrive_once_per_slot_on_each_schedule_subject(
     spawn_scheduler: Spawn, namespace: Namespace, nats_client: NATS
 ) -> None:
@@ -131,12 +143,9 @@ async def test_ticks_arrive_once_per_slot_on_each_schedule_subject(
 async def test_one_leader_and_failover_after_sigkill(
     spawn_scheduler: Spawn, namespace: Namespace, nats_client: NATS
 ) -> None:
-    a, b = spawn_scheduler("replica-a"), spawn_scheduler("replica-b")
-    await wait_ready(a, b)
-    leader, other = await the_leader(a, b)
-    leader_id, other_id = leader.env["REPLICA_ID"], other.env["REPLICA_ID"]
     js = nats_client.jetstream()
-    await ticks_by(js, namespace, leader_id, 5)
+    leader, other = await leader_ticking(spawn_scheduler, js, namespace, 5)
+    leader_id, other_id = leader.env["REPLICA_ID"], other.env["REPLICA_ID"]
     assert leader_runs(await stored_ticks(js, namespace)) == [leader_id]
 
     killed_at = time.monotonic()
@@ -163,12 +172,9 @@ async def test_one_leader_and_failover_after_sigkill(
 async def test_sigterm_releases_the_lease_for_a_fast_handover(
     spawn_scheduler: Spawn, namespace: Namespace, nats_client: NATS
 ) -> None:
-    a, b = spawn_scheduler("replica-a"), spawn_scheduler("replica-b")
-    await wait_ready(a, b)
-    leader, other = await the_leader(a, b)
-    leader_id, other_id = leader.env["REPLICA_ID"], other.env["REPLICA_ID"]
     js = nats_client.jetstream()
-    await ticks_by(js, namespace, leader_id, 3)
+    leader, other = await leader_ticking(spawn_scheduler, js, namespace, 3)
+    leader_id, other_id = leader.env["REPLICA_ID"], other.env["REPLICA_ID"]
 
     stopped_at = time.monotonic()
     await asyncio.to_thread(leader.stop, signal.SIGTERM, 15.0)

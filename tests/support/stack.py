@@ -13,6 +13,17 @@ from realtoros_contracts import Namespace
 from tests.support.processes import ServiceProcess
 
 SERVICES = ("crm", "scheduler", "composer", "mailer")
+# The agent the whole-stack tests register (with the signature and postal address that
+# automatic sending needs), and how they sign in.
+AGENT = {
+    "email": "dana@harbor.example",
+    "password": "correct horse battery",
+    "name": "Dana Ruiz",
+    "brokerage": "Harbor Realty",
+    "signature": "Dana Ruiz",
+    "postal_address": "1 Harbor Way, Salem, MA 01970",
+}
+AGENT_LOGIN = {"email": AGENT["email"], "password": AGENT["password"]}
 
 
 def stack_env(

@@ -76,7 +76,7 @@ async def test_a_webhook_is_subscribed_its_log_shown_and_a_delivery_replayed(
         assert secret is not None
         receiver.secret = secret.group(1)
         client = {"name": "Jordan Lee", "email": "jordan@example.com", "stage": "lead"}
-        assert (await web.submit("/app/clients/new", "/app/clients/new", client)).status_code == 303
+        assert (await web.add_client(client)).status_code == 303
         await eventually(lambda: _received(receiver, 1), timeout=20, what="the webhook")
         listing = (await web.http.get("/app/integrations")).text
         endpoint = re.search(r"/app/integrations/webhooks/([0-9a-f-]{36})", listing)

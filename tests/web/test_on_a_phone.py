@@ -10,22 +10,11 @@ import sys
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from tests.support.processes import REPO
-from tests.web.support import PASSWORD
+from tests.web.support import APP_PAGES, PASSWORD
 from tests.web.system import System
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
-PAGES = [
-    "/app",
-    "/app/clients",
-    "/app/drafts",
-    "/app/tasks",
-    "/app/tasks/calendar",
-    "/app/emails",
-    "/app/plans",
-    "/app/import",
-    "/app/settings",
-    "/app/clients/new",
-]
+PAGES = [path for path in APP_PAGES if path != "/app/integrations"]
 
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
   .filter((el) => el.type !== 'hidden' && !el.closest('[hidden]') && el.offsetParent !== null)

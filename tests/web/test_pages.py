@@ -12,26 +12,12 @@ from realtoros_crm.clients.models import Client
 from realtoros_crm.demo import fill_demo, run_demo
 from realtoros_crm.emails.models import Email
 from realtoros_crm.settings import normalise_database_url
-from tests.web.support import PASSWORD, WebClient
-
-PAGES = [
-    "/app",
-    "/app/clients",
-    "/app/clients/new",
-    "/app/drafts",
-    "/app/tasks",
-    "/app/tasks/calendar",
-    "/app/emails",
-    "/app/plans",
-    "/app/import",
-    "/app/settings",
-    "/app/integrations",
-]
+from tests.web.support import APP_PAGES, PASSWORD, WebClient
 
 
 async def test_every_page_renders_for_a_new_agent(web: WebClient) -> None:
     await web.sign_up("dana@harbor.example")
-    for path in PAGES:
+    for path in APP_PAGES:
         response = await web.http.get(path)
         assert response.status_code == 200, (path, response.text[-2000:])
         assert "<h1>" in response.text
@@ -51,7 +37,7 @@ async def test_every_page_renders_with_the_demo_account(web: WebClient) -> None:
             r'href="(/app/(?:clients|drafts|tasks|emails|plans)/[0-9a-f-]{36})"', dashboard.text
         )
     )
-    for path in [*PAGES, *sorted(links)]:
+    for path in [*APP_PAGES, *sorted(links)]:
         response = await web.http.get(path)
         assert response.status_code == 200, (path, response.text[-2000:])
     clients = await web.http.get("/app/clients")

@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from realtoros_contracts import ClientReplied
 from realtoros_runtime.publisher import EventPublisher
-from tests.crm.helpers import SignedIn, publish_tick
+from tests.crm.helpers import SignedIn, publish_tick, sign_up
 from tests.crm.test_consumers import composed, sent
 from tests.support.waiting import eventually
-from tests.web.support import PASSWORD
+from tests.web.support import sign_in
 from tests.web.system import System
 
 STEPS = [{"delay_days": d, "purpose": f"Step {d}"} for d in (2, 4)]
@@ -29,24 +29,34 @@ async def ok(response: httpx.Response) -> Any:
     return response.json() if response.content else None
 
 
+async def signed_in(http: httpx.AsyncClient, **fields: Any) -> SignedIn:
+    """An agent registered through the API (no brokerage), ``http`` signed in as them."""
+    who = await sign_up(http, brokerage=None, **fields)
+    http.headers.update(who.headers)
+    return who
+
+
+async def _claimed_task(
+    http: httpx.AsyncClient, publisher: EventPublisher, client_id: str
+) -> dict[str, Any]:
+    """A follow-up task for the client due now, claimed by the next tick (composing)."""
+    due = datetime.now(UTC).isoformat()
+    task = await ok(await http.post("/tasks", json={"client_id": client_id, "due_at": due}))
+    await publish_tick(publisher)
+    return await _task_in(http, task["id"], "composing")
+
+
 async def a_replied_client(http: httpx.AsyncClient, publisher: EventPublisher) -> None:
     """Through the API and the events other services publish: an email sent, then the reply."""
-    body = {"email": "dana@harbor.example", "password": PASSWORD, "name": "Dana Ruiz"}
-    agent = await ok(await http.post("/auth/register", json=body))
-    login = await ok(
-        await http.post("/auth/login", json={"email": body["email"], "password": PASSWORD})
+    who = await signed_in(
+        http, email="dana@harbor.example", name="Dana Ruiz", signature=None, postal_address=None
     )
-    http.headers["authorization"] = f"Bearer {login['access_token']}"
-    who = SignedIn(agent, dict(http.headers))
     client = await ok(
         await http.post("/clients", json={"name": "Jordan Lee", "email": "jordan@example.org"})
     )
     plan = await ok(await http.post("/plans", json={"name": "Nurture", "steps": STEPS}))
     await ok(await http.post(f"/clients/{client['id']}/plans", json={"plan_id": plan["id"]}))
-    due = datetime.now(UTC).isoformat()
-    task = await ok(await http.post("/tasks", json={"client_id": client["id"], "due_at": due}))
-    await publish_tick(publisher)
-    task = await _task_in(http, task["id"], "composing")
+    task = await _claimed_task(http, publisher, client["id"])
     await publisher.publish(composed(task, who), event_id=str(uuid.uuid4()))
     await _task_in(http, task["id"], "sending")
     await publisher.publish(sent(task, who, datetime.now(UTC)), event_id=str(uuid.uuid4()))
@@ -80,14 +90,6 @@ async def _replies(http: httpx.AsyncClient) -> list[Any] | None:
     return found or None
 
 
-async def sign_in(page: Page, url: str) -> None:
-    await page.goto(f"{url}/app/login")
-    await page.get_by_label("Email address").fill("dana@harbor.example")
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("heading", name="Good day, Dana Ruiz")).to_be_visible()
-
-
 async def test_the_reply_the_paused_plan_resume_and_the_dashboard_in_chromium(
     crm_process: System, publisher: EventPublisher, browser: Browser
 ) -> None:
@@ -119,26 +121,17 @@ async def test_the_reply_the_paused_plan_resume_and_the_dashboard_in_chromium(
 
 async def a_held_draft(http: httpx.AsyncClient, publisher: EventPublisher) -> str:
     """A draft awaiting approval, then the client's reply: the draft is held. Its task id."""
-    body = {
-        "email": "eli@harbor.example",
-        "password": PASSWORD,
-        "name": "Eli Stone",
-        "signature": "Eli Stone\nHarbor Homes",
-        "postal_address": "1 Harbor Way, Portland",
-    }
-    agent = await ok(await http.post("/auth/register", json=body))
-    login = await ok(
-        await http.post("/auth/login", json={"email": body["email"], "password": PASSWORD})
+    who = await signed_in(
+        http,
+        email="eli@harbor.example",
+        name="Eli Stone",
+        signature="Eli Stone\nHarbor Homes",
+        postal_address="1 Harbor Way, Portland",
     )
-    http.headers["authorization"] = f"Bearer {login['access_token']}"
-    who = SignedIn(agent, dict(http.headers))
     client = await ok(
         await http.post("/clients", json={"name": "Sam Park", "email": "sam@example.org"})
     )
-    due = datetime.now(UTC).isoformat()
-    task = await ok(await http.post("/tasks", json={"client_id": client["id"], "due_at": due}))
-    await publish_tick(publisher)
-    task = await _task_in(http, task["id"], "composing")
+    task = await _claimed_task(http, publisher, client["id"])
     draft = composed(task, who, send_mode="approval")
     await publisher.publish(draft, event_id=str(uuid.uuid4()))
     task = await _task_in(http, task["id"], "awaiting_approval")
@@ -167,11 +160,7 @@ async def test_a_held_draft_warns_and_is_sent_only_when_confirmed_in_chromium(
     async with httpx.AsyncClient(base_url=crm_process.url, timeout=30) as http:
         task_id = await a_held_draft(http, publisher)
     page = await browser.new_page()
-    await page.goto(f"{crm_process.url}/app/login")
-    await page.get_by_label("Email address").fill("eli@harbor.example")
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("heading", name="Good day, Eli Stone")).to_be_visible()
+    await sign_in(page, crm_process.url, "eli@harbor.example", "Eli Stone")
     await page.goto(f"{crm_process.url}/app/drafts/{task_id}")
     warning = page.locator("#held-warning")
     await expect(warning).to_contain_text("Sam Park replied on")

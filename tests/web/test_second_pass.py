@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
-from tests.web.support import PASSWORD
+from tests.web.support import PASSWORD, sign_in
 from tests.web.system import System
 from tests.web.test_on_a_phone import PAGES, PHONE, run_demo
 
@@ -44,14 +44,6 @@ LAYOUT_PROBLEMS = """() => {
   }
   return problems.slice(0, 10);
 }"""
-
-
-async def sign_in(page: Page, url: str) -> None:
-    await page.goto(f"{url}/app/login")
-    await page.get_by_label("Email address").fill("dana@harbor.example")
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("heading", name="Good day, Dana Ruiz")).to_be_visible()
 
 
 async def check_layouts(page: Page, url: str) -> None:

@@ -33,7 +33,7 @@ async def test_a_form_without_the_csrf_token_is_refused(web: WebClient) -> None:
     assert "This form has expired" in missing.text
     listing = await web.http.get("/app/clients")
     assert "Jordan Lee" not in listing.text
-    accepted = await web.submit("/app/clients/new", "/app/clients/new", form)
+    accepted = await web.add_client(form)
     assert accepted.status_code == 303
 
 
@@ -78,9 +78,7 @@ async def test_the_session_cookie_is_secure_behind_tls(behind_tls: WebClient) ->
 
 async def test_another_agents_client_is_not_found(web: WebClient) -> None:
     await web.sign_up("dana@harbor.example")
-    created = await web.submit(
-        "/app/clients/new", "/app/clients/new", {"name": "Jordan Lee", "email": "j@example.com"}
-    )
+    created = await web.add_client({"name": "Jordan Lee", "email": "j@example.com"})
     client_url = created.headers["location"]
     plans = await web.http.get("/app/plans")
     plan_url = re.search(r'href="(/app/plans/[0-9a-f-]{36})"', plans.text)
@@ -101,10 +99,8 @@ async def test_another_agents_client_is_not_found(web: WebClient) -> None:
 
 async def test_what_agents_type_is_escaped(web: WebClient) -> None:
     await web.sign_up("dana@harbor.example")
-    created = await web.submit(
-        "/app/clients/new",
-        "/app/clients/new",
-        {"name": "<script>alert(1)</script>", "email": "x@example.com", "notes": '"><img src=x>'},
+    created = await web.add_client(
+        {"name": "<script>alert(1)</script>", "email": "x@example.com", "notes": '"><img src=x>'}
     )
     page = await web.http.get(created.headers["location"])
     assert "<script>alert(1)</script>" not in page.text

@@ -18,7 +18,7 @@ from datetime import datetime, time, timedelta
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from realtoros_crm.activities.service import record_activity
+from realtoros_crm.activities.repository import record_email_activity
 from realtoros_crm.agents.repository import find_agent_by_email
 from realtoros_crm.agents.schemas import AgentCreate, ProfileUpdate
 from realtoros_crm.agents.service import EmailTaken, authenticate, register, update_profile
@@ -28,6 +28,7 @@ from realtoros_crm.db import Sessions
 from realtoros_crm.demo_data import PURPOSES, SUBJECTS, body, client_data
 from realtoros_crm.emails.models import Email
 from realtoros_crm.emails.outcomes import bounce_in_words
+from realtoros_crm.emails.repository import add_email_task
 from realtoros_crm.plans.runs import apply_plan
 from realtoros_crm.plans.schemas import PlanCreate, StepIn
 from realtoros_crm.plans.service import create_plan, ensure_default_plan, list_plans
@@ -59,52 +60,20 @@ async def _email(
     reason: str | None = None,
 ) -> Email:
     """A follow-up task and its email, as the claimer and the consumers leave them."""
-    task = Task(
-        agent_id=client.agent_id,
-        client_id=client.id,
-        task_type="email",
+    _, email = await add_email_task(
+        session,
+        client,
         purpose=PURPOSES[len(subject) % len(PURPOSES)],
-        due_at=at,
         status=status,
-        created_at=at,
-        updated_at=at,
-        email=None,
+        at=at,
         failure_reason=reason,
-    )
-    session.add(task)
-    await session.flush()  # the task first: the email refers to it
-    email = Email(
-        agent_id=client.agent_id,
-        client_id=client.id,
-        task_id=task.id,
-        status=status,
-        to_email=client.email,
         subject=subject,
         body_text=body(client, subject),
         # Demo data says what it is: no LLM wrote it and no email service sent it.
         composer=DEMO,
         model=None,
-        created_at=at,
-        updated_at=at,
-        failure_reason=reason,
     )
-    session.add(email)
-    await session.flush()
-    task.email = email
     return email
-
-
-def _note(session: AsyncSession, email: Email, kind: str, summary: str, at: datetime) -> None:
-    record_activity(
-        session,
-        agent_id=email.agent_id,
-        client_id=email.client_id,
-        kind=kind,
-        summary=summary,
-        occurred_at=at,
-        email_id=email.id,
-        task_id=email.task_id,
-    )
 
 
 async def _sent_history(
@@ -119,13 +88,15 @@ async def _sent_history(
         email.sent_at, email.transport = at, DEMO
         email.provider_message_id = f"demo-{email.id}"
         email.delivered_at = at + timedelta(seconds=40)
-        _note(
+        record_email_activity(
             session, email, "email_drafted", f"Email drafted: {subject}", at - timedelta(minutes=2)
         )
-        _note(session, email, "email_sent", f"Email sent: {subject}", at)
+        record_email_activity(session, email, "email_sent", f"Email sent: {subject}", at)
         if rng.random() < 0.6:
             email.first_opened_at, email.open_count = at + timedelta(hours=3), rng.randint(1, 4)
-            _note(session, email, "email_opened", f"Opened: {subject}", email.first_opened_at)
+            record_email_activity(
+                session, email, "email_opened", f"Opened: {subject}", email.first_opened_at
+            )
         if rng.random() < 0.2:
             email.first_clicked_at, email.click_count = at + timedelta(hours=4), 1
         client.last_contacted_at = max(client.last_contacted_at or at, at)
@@ -135,7 +106,9 @@ async def _sent_history(
 async def _draft(session: AsyncSession, client: Client, now: datetime) -> None:
     subject = "Checking in after the open house"
     email = await _email(session, client, subject, now - timedelta(minutes=20), "awaiting_approval")
-    _note(session, email, "email_drafted", f"Email drafted: {subject}", email.created_at)
+    record_email_activity(
+        session, email, "email_drafted", f"Email drafted: {subject}", email.created_at
+    )
 
 
 async def _failed(session: AsyncSession, client: Client, now: datetime) -> None:
@@ -146,16 +119,16 @@ async def _failed(session: AsyncSession, client: Client, now: datetime) -> None:
     email = await _email(session, client, subject, at, "failed", reason)
     email.sent_at, email.provider_message_id, email.transport = at, f"demo-{email.id}", DEMO
     email.bounced_at, email.bounce_type = at + timedelta(minutes=2), "permanent"
-    _note(session, email, "email_sent", f"Email sent: {subject}", at)
+    record_email_activity(session, email, "email_sent", f"Email sent: {subject}", at)
     summary = (
         f"Email bounced: {bounce_in_words(detail)}. Follow-up emails to this address have "
         f"stopped (server said: {detail})"
     )
-    _note(session, email, "email_bounced", summary, email.bounced_at)
+    record_email_activity(session, email, "email_bounced", summary, email.bounced_at)
     # A hard bounce unsubscribes the client (emails/outcomes.py), so no follow-up retries.
     client.unsubscribed = True
     unsubscribed = "Follow-up emails stopped: the address bounced (it no longer receives email)."
-    _note(session, email, "unsubscribed", unsubscribed, email.bounced_at)
+    record_email_activity(session, email, "unsubscribed", unsubscribed, email.bounced_at)
 
 
 async def _plans(session: AsyncSession, agent_id: uuid.UUID, now: datetime) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.activities.models import Activity
 from realtoros_crm.driver import execute, fetch, table, unnest
+from realtoros_crm.emails.models import Email
 
 SUMMARY_LIMIT = 2000
 TIMELINE_LENGTH = 10
@@ -41,6 +42,22 @@ def record_activity(
     )
     session.add(activity)
     return activity
+
+
+def record_email_activity(
+    session: AsyncSession, email: Email, kind: str, summary: str, occurred_at: datetime
+) -> Activity:
+    """A timeline entry about an email (and its task), on its client's timeline."""
+    return record_activity(
+        session,
+        agent_id=email.agent_id,
+        client_id=email.client_id,
+        kind=kind,
+        summary=summary,
+        occurred_at=occurred_at,
+        email_id=email.id,
+        task_id=email.task_id,
+    )
 
 
 _ENTRIES = unnest(

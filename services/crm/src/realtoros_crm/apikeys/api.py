@@ -8,7 +8,7 @@ import uuid
 from fastapi import APIRouter, HTTPException, status
 
 from realtoros_crm.api.deps import CurrentAgentId, SessionDep, StateDep
-from realtoros_crm.api.problems import problem_responses
+from realtoros_crm.api.problems import found, problem_responses
 from realtoros_crm.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from realtoros_crm.apikeys.service import UnknownPlan, create_key, list_keys, revoke_key
 
@@ -42,5 +42,4 @@ async def revoke_api_key(
     key_id: uuid.UUID, agent_id: CurrentAgentId, session: SessionDep, state: StateDep
 ) -> None:
     """Revoke a key: from now on it answers 401."""
-    if await revoke_key(session, agent_id, key_id, state.clock()) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"API key {key_id} not found")
+    found(await revoke_key(session, agent_id, key_id, state.clock()), "API key", key_id)

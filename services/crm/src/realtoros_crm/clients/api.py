@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from realtoros_crm.activities.schemas import ActivityPublic
 from realtoros_crm.activities.service import client_timeline
 from realtoros_crm.api.deps import CurrentAgent, CurrentAgentId, SessionDep, StateDep
-from realtoros_crm.api.problems import problem_responses
+from realtoros_crm.api.problems import found, problem_responses
 from realtoros_crm.clients.bulk import bulk_delete, bulk_update
 from realtoros_crm.clients.listing import ClientFilter
 from realtoros_crm.clients.models import Client
@@ -39,10 +39,6 @@ from realtoros_crm.clients.stages import StageHooksDep
 router = APIRouter(prefix="/clients", tags=["clients"])
 
 NOT_FOUND = problem_responses(404)
-
-
-def _not_found(client_id: uuid.UUID) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"client {client_id} not found")
 
 
 async def _detail(session: AsyncSession, client: Client) -> ClientDetail:
@@ -116,9 +112,7 @@ async def read_client(
     client_id: uuid.UUID, agent: CurrentAgent, session: SessionDep
 ) -> ClientDetail:
     """One of the agent's clients, with its possible duplicates."""
-    client = await get_client(session, agent.id, client_id)
-    if client is None:
-        raise _not_found(client_id)
+    client = found(await get_client(session, agent.id, client_id), "client", client_id)
     return await _detail(session, client)
 
 
@@ -132,9 +126,7 @@ async def change_client(
     hooks: StageHooksDep,
 ) -> ClientDetail:
     """Change some of a client's fields; a stage change goes on the timeline."""
-    client = await get_client(session, agent.id, client_id, lock=True)
-    if client is None:
-        raise _not_found(client_id)
+    client = found(await get_client(session, agent.id, client_id, lock=True), "client", client_id)
     try:
         change = await update_client(session, client, data, state.bus.ns, now=state.clock())
     except ClientInvalid as exc:
@@ -149,9 +141,7 @@ async def delete_client(
     client_id: uuid.UUID, agent: CurrentAgent, session: SessionDep, state: StateDep
 ) -> None:
     """Delete a client: gone from lists and follow-ups, email history kept, restorable."""
-    client = await get_client(session, agent.id, client_id, lock=True)
-    if client is None:
-        raise _not_found(client_id)
+    client = found(await get_client(session, agent.id, client_id, lock=True), "client", client_id)
     soft_delete(client, state.clock())
 
 
@@ -160,9 +150,9 @@ async def restore_client(
     client_id: uuid.UUID, agent: CurrentAgent, session: SessionDep, state: StateDep
 ) -> ClientDetail:
     """Bring a deleted client back."""
-    client = await get_client(session, agent.id, client_id, deleted=True, lock=True)
-    if client is None:
-        raise _not_found(client_id)
+    client = found(
+        await get_client(session, agent.id, client_id, deleted=True, lock=True), "client", client_id
+    )
     restore(client, state.clock())
     await session.flush()
     detail = await _detail(session, client)
@@ -178,7 +168,6 @@ async def read_client_timeline(
     order: Literal["desc", "asc"] = "desc",
 ) -> list[ActivityPublic]:
     """Everything that happened with a client, in time order (newest first by default)."""
-    if await get_client(session, agent.id, client_id) is None:
-        raise _not_found(client_id)
+    found(await get_client(session, agent.id, client_id), "client", client_id)
     activities = await client_timeline(session, agent.id, client_id, limit=limit, order=order)
     return [ActivityPublic.model_validate(activity) for activity in activities]

@@ -32,6 +32,11 @@ def stage_label(stage: str) -> str:
     return STAGE_LABELS.get(stage, stage)
 
 
+async def client_name(session: AsyncSession, agent_id: uuid.UUID, client_id: uuid.UUID) -> str:
+    """One client's name for a page ("client" if the agent has no such client)."""
+    return (await client_names(session, agent_id, [client_id])).get(client_id, "client")
+
+
 class ClientInvalid(ValueError):
     """The change would leave the client invalid (the API answers 422 with the message)."""
 

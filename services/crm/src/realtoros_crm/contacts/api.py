@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from realtoros_crm.activities.schemas import ActivityCreate, ActivityLogged, ActivityPublic
 from realtoros_crm.api.deps import CurrentAgentId, SessionDep, StateDep
-from realtoros_crm.api.problems import problem_responses
+from realtoros_crm.api.problems import found, problem_responses
 from realtoros_crm.clients.service import get_client
 from realtoros_crm.contacts.service import TaskConflict, TaskNotFound, log_activity
 
@@ -31,9 +31,7 @@ async def add_activity(
     """Log a call (its outcome and length), a meeting or a note. A connected call or a
     meeting pauses each active plan whose ``pause_on_conversation_minutes`` it reaches;
     with ``task_id`` and ``complete_task`` the task it was logged from is completed."""
-    client = await get_client(session, agent_id, client_id, lock=True)
-    if client is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"client {client_id} not found")
+    client = found(await get_client(session, agent_id, client_id, lock=True), "client", client_id)
     try:
         logged = await log_activity(session, client, data, state.clock(), ns=state.bus.ns)
     except TaskNotFound as exc:

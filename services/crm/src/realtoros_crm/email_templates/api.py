@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request, status
+from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.responses import Response
 
 from realtoros_crm.api.deps import CurrentAgent, CurrentAgentId, SessionDep, StateDep
@@ -99,8 +99,7 @@ async def preview_template(
 ) -> TemplatePreview:
     """The template filled in with this client's data; ``missing`` names the empty fields."""
     template = await _template(session, agent.id, template_id)
-    if (client := await get_client(session, agent.id, client_id)) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"client {client_id} not found")
+    client = found(await get_client(session, agent.id, client_id), "client", client_id)
     return preview_for(template.subject, template.body, client, agent)
 
 

@@ -4,11 +4,14 @@ for a draft on demand; read an email (its draft and its outcomes)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
+from realtoros_crm.api.problems import found
 from realtoros_crm.clients.service import get_client
 from realtoros_crm.emails.drafts import (
     DraftConflict,
@@ -30,13 +33,16 @@ router = APIRouter(tags=["drafts"])
 
 
 async def _task(session: SessionDep, agent_id: uuid.UUID, task_id: uuid.UUID) -> Task:
-    if (task := await get_task(session, agent_id, task_id, lock=True)) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"task {task_id} not found")
-    return task
+    return found(await get_task(session, agent_id, task_id, lock=True), "task", task_id)
 
 
-def _conflict(exc: Exception) -> HTTPException:
-    return HTTPException(status.HTTP_409_CONFLICT, str(exc))
+@contextmanager
+def _conflict_is_409() -> Iterator[None]:
+    """A draft or task in a state that refuses the action: 409 with the reason."""
+    try:
+        yield
+    except (DraftConflict, TaskConflict) as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
 
 @router.get("/tasks/{task_id}/draft")
@@ -54,10 +60,8 @@ async def change_draft(
 ) -> EmailPublic:
     """Edit a draft awaiting approval; the approved email is exactly this text."""
     task = await _task(session, agent.id, task_id)
-    try:
+    with _conflict_is_409():
         email = edit_draft(task, data.subject, data.body_text, state.clock())
-    except DraftConflict as exc:
-        raise _conflict(exc) from exc
     await session.flush()  # the response shows the ids and defaults
     return EmailPublic.model_validate(email)
 
@@ -72,12 +76,10 @@ async def regenerate(
 ) -> EmailPublic:
     """Compose the draft again with extra instructions; poll the draft for the new text."""
     task = await _task(session, agent.id, task_id)
-    try:
+    with _conflict_is_409():
         email = await regenerate_draft(
             session, state.claim_context, task, data.instructions, state.clock()
         )
-    except DraftConflict as exc:
-        raise _conflict(exc) from exc
     await session.flush()  # the response shows the ids and defaults
     return EmailPublic.model_validate(email)
 
@@ -99,12 +101,10 @@ async def approve(
     """Send the draft as saved. A draft held because the client replied needs
     ``send_anyway=true``; otherwise 409 says when the client replied."""
     task = await _task(session, agent.id, task_id)
-    try:
+    with _conflict_is_409():
         email = await approve_draft(
             session, state.claim_context, task, state.clock(), send_anyway=send_anyway
         )
-    except DraftConflict as exc:
-        raise _conflict(exc) from exc
     await session.flush()  # the response shows the ids and defaults
     return EmailPublic.model_validate(email)
 
@@ -115,10 +115,8 @@ async def skip_draft(
 ) -> TaskPublic:
     """Do not send this follow-up: the task and its draft are skipped."""
     task = await _task(session, agent.id, task_id)
-    try:
+    with _conflict_is_409():
         await finish_task(session, task, "skip", state.clock(), ns=state.bus.ns)
-    except TaskConflict as exc:
-        raise _conflict(exc) from exc
     await session.flush()  # the response shows the ids and defaults
     return TaskPublic.model_validate(task)
 
@@ -132,8 +130,7 @@ async def request_draft_now(
     state: StateDep,
 ) -> DraftAccepted:
     """Draft an email to the client now; it waits for review. Poll ``GET /emails/{id}``."""
-    if (client := await get_client(session, agent.id, client_id)) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"client {client_id} not found")
+    client = found(await get_client(session, agent.id, client_id), "client", client_id)
     if (reason := client.no_email_reason()) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"no email can be drafted: {reason}")
     use = await llm_use(session, agent.id)  # before this draft, which has no composer yet
@@ -153,6 +150,5 @@ async def request_draft_now(
 @router.get("/emails/{email_id}")
 async def read_email(email_id: uuid.UUID, agent: CurrentAgent, session: SessionDep) -> EmailPublic:
     """One email: its draft, status and outcomes (delivered, opens, clicks, bounce…)."""
-    if (email := await get_email(session, agent.id, email_id)) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"email {email_id} not found")
+    email = found(await get_email(session, agent.id, email_id), "email", email_id)
     return EmailPublic.model_validate(email)

@@ -12,7 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_contracts import DeliveryContext, DraftRequested, EmailApproved, TaskDue
 from realtoros_contracts.rendering import missing_sender_details
-from realtoros_crm.activities.repository import recent_timelines, record_activity
+from realtoros_crm.activities.repository import (
+    recent_timelines,
+    record_email_activity,
+)
 from realtoros_crm.agents.models import Agent
 from realtoros_crm.claims.repository import load_templates
 from realtoros_crm.claims.taskdue import (
@@ -23,6 +26,7 @@ from realtoros_crm.claims.taskdue import (
 )
 from realtoros_crm.clients.models import Client
 from realtoros_crm.emails.models import Email
+from realtoros_crm.emails.repository import add_email_task
 from realtoros_crm.emails.schemas import LlmUse
 from realtoros_crm.messaging.outbox import add_to_outbox
 from realtoros_crm.plans.runs import client_window
@@ -140,7 +144,6 @@ async def approve_draft(
             f"Not sent: add {' and '.join(missing)} in Settings first (the law requires a "
             "postal address in every email you send)."
         )
-    client_id, agent_id = event.client_id, event.agent_id
     client, agent = await _people(session, task)
     add_to_outbox(
         session,
@@ -158,16 +161,7 @@ async def approve_draft(
     summary = f"Email approved{' (edited)' if email.edited_at else ''}: {email.subject}"
     if event.override_hold:
         summary += " (sent anyway after the client's reply)"
-    record_activity(
-        session,
-        agent_id=agent_id,
-        client_id=client_id,
-        kind="email_approved",
-        summary=summary,
-        occurred_at=now,
-        email_id=email.id,
-        task_id=task.id,
-    )
+    record_email_activity(session, email, "email_approved", summary, now)
     await session.flush()
     return email
 
@@ -223,32 +217,14 @@ async def draft_on_demand(
     session: AsyncSession, ctx: ClaimContext, client: Client, instructions: str, now: datetime
 ) -> Email:
     """A new email task for the client, composing now; its draft waits for review."""
-    task = Task(
-        agent_id=client.agent_id,
-        client_id=client.id,
-        task_type="email",
+    task, email = await add_email_task(
+        session,
+        client,
         purpose=ON_DEMAND_PURPOSE,
+        status="composing",
+        at=now,
         instructions=instructions or None,
-        due_at=now,
-        status="composing",
-        created_at=now,
-        updated_at=now,
-        email=None,
     )
-    session.add(task)
-    await session.flush()  # the task first: the email refers to it
-    email = Email(
-        agent_id=client.agent_id,
-        client_id=client.id,
-        task_id=task.id,
-        status="composing",
-        to_email=client.email,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(email)
-    await session.flush()
-    task.email = email
     await request_draft(session, ctx, task, email, regenerate=False, now=now)
     await session.flush()
     return email

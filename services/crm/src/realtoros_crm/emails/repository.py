@@ -37,7 +37,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.activities.models import Activity
-from realtoros_crm.activities.repository import SUMMARY_LIMIT, record_activity
+from realtoros_crm.activities.repository import (
+    SUMMARY_LIMIT,
+    record_email_activity,
+)
 from realtoros_crm.clients.models import Client
 from realtoros_crm.driver import execute, fetch, table
 from realtoros_crm.emails.models import Email
@@ -48,6 +51,51 @@ EMAILS, TASKS, CLIENTS, ACTIVITIES = table(Email), table(Task), table(Client), t
 _NOW = bindparam("now", type_=DateTime(timezone=True))
 _EMAIL_ID = bindparam("email_id", type_=Uuid)
 _TASK_ID = bindparam("task_id", type_=Uuid)
+
+
+async def add_email_task(
+    session: AsyncSession,
+    client: Client,
+    *,
+    purpose: str,
+    status: str,
+    at: datetime,
+    instructions: str | None = None,
+    failure_reason: str | None = None,
+    **email_fields: Any,
+) -> tuple[Task, Email]:
+    """A new email task for the client, due ``at``, and its email (``email_fields``: what
+    the email already holds, e.g. its subject), both in ``status``."""
+    task = Task(
+        agent_id=client.agent_id,
+        client_id=client.id,
+        task_type="email",
+        purpose=purpose,
+        instructions=instructions,
+        due_at=at,
+        status=status,
+        created_at=at,
+        updated_at=at,
+        email=None,
+        failure_reason=failure_reason,
+    )
+    session.add(task)
+    await session.flush()  # the task first: the email refers to it
+    email = Email(
+        agent_id=client.agent_id,
+        client_id=client.id,
+        task_id=task.id,
+        status=status,
+        to_email=client.email,
+        created_at=at,
+        updated_at=at,
+        failure_reason=failure_reason,
+        **email_fields,
+    )
+    session.add(email)
+    await session.flush()
+    task.email = email
+    return task, email
 
 
 def moved(status: Any, now: Any, reason: Any = None) -> dict[str, Any]:
@@ -219,16 +267,7 @@ class Locked:
                 setattr(row, name, value)
 
     def record(self, session: AsyncSession, kind: str, summary: str, at: datetime) -> None:
-        record_activity(
-            session,
-            agent_id=self.email.agent_id,
-            client_id=self.email.client_id,
-            kind=kind,
-            summary=summary,
-            occurred_at=at,
-            email_id=self.email.id,
-            task_id=self.task.id,
-        )
+        record_email_activity(session, self.email, kind, summary, at)
 
 
 async def load_locked(session: AsyncSession, email_id: uuid.UUID) -> Locked:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Response, Uploa
 from fastapi.responses import StreamingResponse
 
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
-from realtoros_crm.api.problems import problem_responses
+from realtoros_crm.api.problems import found, problem_responses
 from realtoros_crm.clients.listing import ClientFilter
 from realtoros_crm.clients.stages import StageHooksDep
 from realtoros_crm.imports.export import export_rows
@@ -71,8 +71,7 @@ async def read_import(
     import_id: uuid.UUID, agent: CurrentAgent, session: SessionDep
 ) -> ImportPublic:
     """An import's progress (processed of total) and, when done, its report."""
-    if (job := await get_import(session, agent.id, import_id)) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"import {import_id} not found")
+    job = found(await get_import(session, agent.id, import_id), "import", import_id)
     return ImportPublic.model_validate(job)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
+from realtoros_crm.api.problems import found
 from realtoros_crm.clients.service import get_client
 from realtoros_crm.plans.lifecycle import RUN_ACTIONS, act_on_run
 from realtoros_crm.plans.models import Plan, PlanRun, PlanStep
@@ -41,22 +42,15 @@ from realtoros_crm.plans.service import (
 router = APIRouter(tags=["plans"])
 
 
-def _not_found(what: str, item_id: uuid.UUID) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} {item_id} not found")
-
-
 async def _plan(session: AsyncSession, agent_id: uuid.UUID, plan_id: uuid.UUID) -> Plan:
-    if (plan := await get_plan(session, agent_id, plan_id)) is None:
-        raise _not_found("plan", plan_id)
-    return plan
+    return found(await get_plan(session, agent_id, plan_id), "plan", plan_id)
 
 
 async def _step(
     session: AsyncSession, agent_id: uuid.UUID, plan_id: uuid.UUID, step_id: uuid.UUID
 ) -> tuple[Plan, PlanStep]:
     plan = await _plan(session, agent_id, plan_id)
-    if (step := await get_step(session, plan, step_id)) is None:
-        raise _not_found("step", step_id)
+    step = found(await get_step(session, plan, step_id), "step", step_id)
     return plan, step
 
 
@@ -139,8 +133,7 @@ async def start_plan(
     client_id: uuid.UUID, data: ApplyPlan, agent: CurrentAgent, session: SessionDep, state: StateDep
 ) -> RunPublic:
     """Apply a plan to a client: each step becomes a task, delays counted from ``start_at``."""
-    if (client := await get_client(session, agent.id, client_id)) is None:
-        raise _not_found("client", client_id)
+    client = found(await get_client(session, agent.id, client_id), "client", client_id)
     plan = await _plan(session, agent.id, data.plan_id)
     now = state.clock()
     try:
@@ -155,8 +148,7 @@ async def start_plan(
 async def read_client_plans(
     client_id: uuid.UUID, agent: CurrentAgent, session: SessionDep
 ) -> list[RunPublic]:
-    if await get_client(session, agent.id, client_id) is None:
-        raise _not_found("client", client_id)
+    found(await get_client(session, agent.id, client_id), "client", client_id)
     runs = await _runs(session, agent.id, client_id)
     return [RunPublic.model_validate(run) for run in runs]
 
@@ -176,9 +168,7 @@ async def _run(session: AsyncSession, agent_id: uuid.UUID, run_id: uuid.UUID) ->
     statement = (
         select(PlanRun).where(PlanRun.id == run_id, PlanRun.agent_id == agent_id).with_for_update()
     )
-    if (run := (await session.scalars(statement)).one_or_none()) is None:
-        raise _not_found("plan run", run_id)
-    return run
+    return found((await session.scalars(statement)).one_or_none(), "plan run", run_id)
 
 
 @router.get("/plan-runs/{run_id}")

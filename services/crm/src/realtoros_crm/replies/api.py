@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
+from realtoros_crm.api.problems import found
 from realtoros_crm.replies.listing import list_replies, mark_answered
 from realtoros_crm.replies.schemas import ReplyPublic
 
@@ -34,7 +35,7 @@ async def answer_reply(
     reply_id: uuid.UUID, agent: CurrentAgent, session: SessionDep, state: StateDep
 ) -> ReplyPublic:
     """Mark the reply answered: it leaves the dashboard's "needs you today"."""
-    reply = await mark_answered(session, agent.id, reply_id, state.clock())
-    if reply is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"reply {reply_id} not found")
+    reply = found(
+        await mark_answered(session, agent.id, reply_id, state.clock()), "reply", reply_id
+    )
     return ReplyPublic.model_validate(reply)

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from realtoros_crm.api.deps import CurrentAgent, SessionDep, StateDep
+from realtoros_crm.api.problems import found
 from realtoros_crm.clients.service import get_client
 from realtoros_crm.fields import ZonedDatetime
 from realtoros_crm.plans.window import zone_or_utc
@@ -36,8 +37,7 @@ async def add_task(
     data: TaskCreate, agent: CurrentAgent, session: SessionDep, state: StateDep
 ) -> TaskPublic:
     """Schedule a follow-up email, a call, a meeting or a custom task for a client."""
-    if await get_client(session, agent.id, data.client_id) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"client {data.client_id} not found")
+    found(await get_client(session, agent.id, data.client_id), "client", data.client_id)
     task = await create_task(session, agent.id, data, now=state.clock())
     await session.flush()  # the response shows the ids and defaults
     return TaskPublic.model_validate(task)
@@ -132,18 +132,13 @@ async def bulk_tasks(
 
 
 async def _task(session: SessionDep, agent: CurrentAgent, task_id: uuid.UUID) -> Task:
-    task = await get_task(session, agent.id, task_id, lock=True)
-    if task is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"task {task_id} not found")
-    return task
+    return found(await get_task(session, agent.id, task_id, lock=True), "task", task_id)
 
 
 @router.get("/{task_id}")
 async def read_task(task_id: uuid.UUID, agent: CurrentAgent, session: SessionDep) -> TaskPublic:
     """One task with its status, failure reason and email (once claimed)."""
-    task = await get_task(session, agent.id, task_id)
-    if task is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"task {task_id} not found")
+    task = found(await get_task(session, agent.id, task_id), "task", task_id)
     return TaskPublic.model_validate(task)
 
 

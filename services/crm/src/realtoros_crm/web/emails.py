@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from realtoros_crm.activities.service import email_history
 from realtoros_crm.api.deps import SessionDep
-from realtoros_crm.clients.service import client_names
+from realtoros_crm.clients.service import client_name, client_names
 from realtoros_crm.emails.listing import EmailFilter, get_email, list_emails
 from realtoros_crm.emails.models import EMAIL_STATUSES
 from realtoros_crm.web import found
@@ -50,11 +50,10 @@ async def email_page(
     email_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep
 ) -> Response:
     email = found(await get_email(session, agent.id, email_id), "email")
-    names = await client_names(session, agent.id, [email.client_id])
     return page(
         request,
         "email.html",
         email=email,
-        client_name=names.get(email.client_id, "client"),
+        client_name=await client_name(session, agent.id, email.client_id),
         history=await email_history(session, agent.id, email.id),
     )

@@ -10,9 +10,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtoros_crm.api.deps import SessionDep, StateDep
-from realtoros_crm.clients.service import client_choices, client_names, client_zones
+from realtoros_crm.clients.service import (
+    client_choices,
+    client_name,
+    client_names,
+    client_zones,
+)
 from realtoros_crm.db import discard
 from realtoros_crm.email_templates.service import list_templates
 from realtoros_crm.plans.window import zone_or_utc
@@ -147,14 +153,21 @@ async def task_page(
     task_id: uuid.UUID, request: Request, agent: WebAgent, session: SessionDep
 ) -> Response:
     task = found(await get_task(session, agent.id, task_id), "task")
-    names = await client_names(session, agent.id, [task.client_id])
+    return await _task_page(request, session, task, {})
+
+
+async def _task_page(
+    request: Request, session: AsyncSession, task: Task, errors: dict[str, str]
+) -> Response:
+    """The task page; with errors, again after a form that was wrong (422)."""
     return page(
         request,
         "task.html",
+        status_code=422 if errors else 200,
         task=task,
-        client_name=names.get(task.client_id, "client"),
-        zones=await client_zones(session, agent.id, [task.client_id]),
-        errors={},
+        client_name=await client_name(session, task.agent_id, task.client_id),
+        zones=await client_zones(session, task.agent_id, [task.client_id]),
+        errors=errors,
     )
 
 
@@ -174,16 +187,8 @@ async def reschedule(
         )
     except (ValueError, ValidationError):
         discard(session)
-        names = await client_names(session, agent.id, [task.client_id])
-        return page(
-            request,
-            "task.html",
-            status_code=422,
-            task=task,
-            client_name=names.get(task.client_id, "client"),
-            zones=await client_zones(session, agent.id, [task.client_id]),
-            errors={"due_at": "Give a date and a time, e.g. 2026-05-04 09:30."},
-        )
+        errors = {"due_at": "Give a date and a time, e.g. 2026-05-04 09:30."}
+        return await _task_page(request, session, task, errors)
     except TaskConflict as exc:
         discard(session)
         return redirect(f"/app/tasks/{task.id}", str(exc), error=True)

@@ -146,8 +146,10 @@ async def replay(
     endpoint = await _endpoint(session, agent_id, endpoint_id)
     if not endpoint.enabled:
         raise HTTPException(status.HTTP_409_CONFLICT, "the endpoint is disabled: enable it first")
-    delivery = await replay_delivery(session, endpoint, delivery_id, state.clock())
-    if delivery is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"delivery {delivery_id} not found")
+    delivery = found(
+        await replay_delivery(session, endpoint, delivery_id, state.clock()),
+        "delivery",
+        delivery_id,
+    )
     after_commit(session, state.webhooks.wake)
     return DeliveryPublic.of(delivery)
